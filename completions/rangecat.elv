@@ -1,0 +1,90 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[rangecat] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'rangecat'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'rangecat'= {
+            cand -o 'Write to FILE instead of stdout (replaced only when the transfer succeeds)'
+            cand --output 'Write to FILE instead of stdout (replaced only when the transfer succeeds)'
+            cand --gap 'Merge ranges separated by fewer than BYTES into one request'
+            cand --max-buffer 'Keep at most BYTES of downloaded data for reuse by later ranges; past it, re-request'
+            cand -H 'Add a request header, ''Name: value'' (repeatable)'
+            cand --header 'Add a request header, ''Name: value'' (repeatable)'
+            cand --connect-timeout 'Seconds to wait for a connection'
+            cand --timeout 'Seconds a read or write may stall before the transfer fails'
+            cand --retries 'Resume attempts per request after a broken connection'
+            cand --chunk-size 'Read and write in pieces of BYTES'
+            cand --strict 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything'
+            cand --no-coalesce 'Send one request per RANGE as given: no merging, no reuse'
+            cand -v 'Log each request and response on stderr'
+            cand --verbose 'Log each request and response on stderr'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand --progress 'Draw the progress bar even when stderr is not a terminal'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand info 'Probe URL: length, whether ranges work, type and validators'
+            cand completions 'Print a shell completion script to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rangecat;info'= {
+            cand -H 'Add a request header, ''Name: value'' (repeatable)'
+            cand --header 'Add a request header, ''Name: value'' (repeatable)'
+            cand --connect-timeout 'Seconds to wait for a connection'
+            cand --timeout 'Seconds a read or write may stall before the transfer fails'
+            cand --retries 'Resume attempts per request after a broken connection'
+            cand --chunk-size 'Read and write in pieces of BYTES'
+            cand --json 'Print one JSON object instead of text'
+            cand -v 'Log each request and response on stderr'
+            cand --verbose 'Log each request and response on stderr'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand --progress 'Draw the progress bar even when stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rangecat;completions'= {
+            cand -H 'Add a request header, ''Name: value'' (repeatable)'
+            cand --header 'Add a request header, ''Name: value'' (repeatable)'
+            cand --connect-timeout 'Seconds to wait for a connection'
+            cand --timeout 'Seconds a read or write may stall before the transfer fails'
+            cand --retries 'Resume attempts per request after a broken connection'
+            cand --chunk-size 'Read and write in pieces of BYTES'
+            cand -v 'Log each request and response on stderr'
+            cand --verbose 'Log each request and response on stderr'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand --progress 'Draw the progress bar even when stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rangecat;help'= {
+            cand info 'Probe URL: length, whether ranges work, type and validators'
+            cand completions 'Print a shell completion script to stdout'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rangecat;help;info'= {
+        }
+        &'rangecat;help;completions'= {
+        }
+        &'rangecat;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,66 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_rangecat_global_optspecs
+    string join \n o/output= strict gap= max-buffer= no-coalesce H/header= connect-timeout= timeout= retries= chunk-size= v/verbose q/quiet progress h/help V/version
+end
+
+function __fish_rangecat_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_rangecat_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_rangecat_using_subcommand
+    set -l cmd (__fish_rangecat_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c rangecat -n "__fish_rangecat_needs_command" -s o -l output -d 'Write to FILE instead of stdout (replaced only when the transfer succeeds)' -r -F
+complete -c rangecat -n "__fish_rangecat_needs_command" -l gap -d 'Merge ranges separated by fewer than BYTES into one request' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -l max-buffer -d 'Keep at most BYTES of downloaded data for reuse by later ranges; past it, re-request' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -l connect-timeout -d 'Seconds to wait for a connection' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -l strict -d 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything'
+complete -c rangecat -n "__fish_rangecat_needs_command" -l no-coalesce -d 'Send one request per RANGE as given: no merging, no reuse'
+complete -c rangecat -n "__fish_rangecat_needs_command" -s v -l verbose -d 'Log each request and response on stderr'
+complete -c rangecat -n "__fish_rangecat_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c rangecat -n "__fish_rangecat_needs_command" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
+complete -c rangecat -n "__fish_rangecat_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rangecat -n "__fish_rangecat_needs_command" -s V -l version -d 'Print version'
+complete -c rangecat -n "__fish_rangecat_needs_command" -a "info" -d 'Probe URL: length, whether ranges work, type and validators'
+complete -c rangecat -n "__fish_rangecat_needs_command" -a "completions" -d 'Print a shell completion script to stdout'
+complete -c rangecat -n "__fish_rangecat_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l connect-timeout -d 'Seconds to wait for a connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l json -d 'Print one JSON object instead of text'
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s v -l verbose -d 'Log each request and response on stderr'
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s h -l help -d 'Print help'
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s v -l verbose -d 'Log each request and response on stderr'
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info completions help" -f -a "info" -d 'Probe URL: length, whether ranges work, type and validators'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

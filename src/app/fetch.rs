@@ -1,0 +1,217 @@
+//! `rangecat URL [RANGE]...`: learn the length (from the first byte request when possible),
+//! resolve the ranges, plan the requests, stream the bytes.
+
+use std::ops::Range;
+
+use crate::cli::{FetchArgs, NetArgs, ReportArgs};
+use crate::error::Error;
+use crate::output::{Output, progress_bar};
+use crate::plan::{PlanOptions, plan};
+use crate::range::{ByteRange, RangeExpr};
+use crate::source::{self, Body, Opened, Source};
+use crate::transfer;
+
+/// Runs the fetch command.
+pub fn run(args: &FetchArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result<()> {
+    let url = args.url.as_deref().expect("clap requires URL");
+    let ranges = if args.ranges.is_empty() {
+        vec![RangeExpr::whole()]
+    } else {
+        args.ranges.clone()
+    };
+    let mut options = PlanOptions {
+        gap: args.gap,
+        max_buffer: args.max_buffer,
+        coalesce: !args.no_coalesce,
+    };
+    let mut source = source::open(url, &super::http_options(net, report)?)?;
+    let start = start(source.as_mut(), &ranges, &options)?;
+    let chunk_size = usize::try_from(net.chunk_size).unwrap_or(usize::MAX);
+
+    let Some(len) = source.len() else {
+        // A 200 without a length (chunked): only the whole resource can be served.
+        let whole = ranges.iter().all(|r| *r == RangeExpr::whole());
+        let (Some(first), true) = (start.first, whole) else {
+            return Err(Error::UnknownLength.into());
+        };
+        let mut output = Output::create(args.output.as_deref(), None)?;
+        let mut body = first.body;
+        std::io::copy(&mut body, &mut output).map_err(transfer::write_error)?;
+        return output.finish();
+    };
+
+    let resolved = resolve(&ranges, len, args.strict)?;
+    if !source.serves_ranges() {
+        // Every request would stream from byte 0: serve everything in one forward pass.
+        options.gap = u64::MAX;
+    }
+    let (first_span, first_body) = match start.first {
+        Some(first) => (Some(first.span), Some(first.body)),
+        None => (None, None),
+    };
+    let ops = plan(&resolved, &options, first_span);
+    let total = resolved.iter().map(|r| r.end - r.start).sum();
+    let bar = progress_bar(super::progress_policy(report), total);
+    let mut output = Output::create(args.output.as_deref(), bar)?;
+    transfer::execute(&ops, source.as_mut(), first_body, &mut output, chunk_size)?;
+    output.finish()
+}
+
+/// The response already open when planning starts.
+struct First {
+    span: Range<u64>,
+    body: Body,
+}
+
+/// What the first exchange with the source produced.
+struct Start {
+    first: Option<First>,
+}
+
+/// Sends the first request: a byte request for the first RANGE when it can be formed without
+/// the length (the answer carries the length), a probe only when none can.
+fn start(
+    source: &mut dyn Source,
+    ranges: &[RangeExpr],
+    options: &PlanOptions,
+) -> anyhow::Result<Start> {
+    if source.len().is_some() {
+        return Ok(Start { first: None });
+    }
+    let Some(request) = first_request(ranges, options) else {
+        source.probe()?;
+        return Ok(Start { first: None });
+    };
+    let opened = match source.open(&request) {
+        Ok(opened) => opened,
+        // Some CDNs refuse suffix ranges (501 and the like): probe, then ask explicitly.
+        Err(err) if matches!(request, ByteRange::Suffix(_)) && refused_range(&err) => {
+            source.probe()?;
+            return Ok(Start { first: None });
+        }
+        Err(err) => return Err(err),
+    };
+    let first = match opened {
+        Opened::Partial { span, body } => Some(First { span, body }),
+        Opened::Whole { body } => Some(First {
+            span: 0..source.len().unwrap_or(u64::MAX),
+            body,
+        }),
+        Opened::Unsatisfiable => None,
+    };
+    Ok(Start { first })
+}
+
+/// A status that speaks about the range rather than the resource or the credentials.
+fn refused_range(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<Error>(),
+            Some(Error::Status { code, .. }) if !matches!(code, 401 | 403 | 404 | 407 | 410)
+        ) || matches!(
+            cause.downcast_ref::<Error>(),
+            Some(Error::BadContentRange { .. })
+        )
+    })
+}
+
+/// The first request: the first RANGE's own request, grown by the other RANGEs that the plan
+/// would merge with it, so the first response serves them all. When the first RANGE needs
+/// the length, another RANGE small enough to keep in memory goes first instead.
+pub fn first_request(ranges: &[RangeExpr], options: &PlanOptions) -> Option<ByteRange> {
+    let requests: Vec<ByteRange> = ranges.iter().filter_map(|r| r.without_length()).collect();
+    let first = ranges.first()?.without_length().or_else(|| {
+        requests
+            .iter()
+            .find(|r| matches!(r, ByteRange::Span(s) if s.end - s.start <= options.max_buffer))
+            .cloned()
+    })?;
+    if !options.coalesce {
+        return Some(first);
+    }
+    let (mut start, mut end) = match first {
+        ByteRange::Suffix(_) => return Some(first),
+        ByteRange::Span(span) => (span.start, span.end),
+        ByteRange::From(start) => (start, u64::MAX),
+    };
+    // Grow until no absolute RANGE touches, overlaps or lies within the gap of the span.
+    loop {
+        let mut grown = false;
+        for request in &requests {
+            let (from, to) = match request {
+                ByteRange::Span(span) => (span.start, span.end),
+                ByteRange::From(from) => (*from, u64::MAX),
+                ByteRange::Suffix(_) => continue,
+            };
+            let joins = from <= end && to >= start
+                || from > end && from - end < options.gap
+                || to < start && start - to < options.gap;
+            if joins && (from < start || to > end) {
+                (start, end) = (start.min(from), end.max(to));
+                grown = true;
+            }
+        }
+        if !grown {
+            break;
+        }
+    }
+    Some(match end {
+        u64::MAX => ByteRange::From(start),
+        end => ByteRange::Span(start..end),
+    })
+}
+
+/// Resolves every RANGE against `len`; under `--strict` one outside the resource is an error.
+fn resolve(ranges: &[RangeExpr], len: u64, strict: bool) -> anyhow::Result<Vec<Range<u64>>> {
+    ranges
+        .iter()
+        .map(|range| {
+            if strict {
+                range.resolve_strict(len).map_err(|_| {
+                    Error::OutOfBounds {
+                        range: range.to_string(),
+                        len,
+                    }
+                    .into()
+                })
+            } else {
+                Ok(range.resolve(len))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first(ranges: &[&str], gap: u64) -> Option<ByteRange> {
+        let ranges: Vec<RangeExpr> = ranges.iter().map(|r| r.parse().unwrap()).collect();
+        let options = PlanOptions {
+            gap,
+            max_buffer: 1000,
+            coalesce: true,
+        };
+        first_request(&ranges, &options)
+    }
+
+    #[test]
+    fn the_first_request_serves_the_first_range_and_its_neighbours() {
+        use ByteRange::*;
+        assert_eq!(first(&["0:100"], 0), Some(Span(0..100)));
+        assert_eq!(first(&["0:100", "50:150"], 0), Some(Span(0..150)));
+        assert_eq!(first(&["0:100", "100:200"], 0), Some(Span(0..200)));
+        assert_eq!(first(&["0:10", "15:20"], 0), Some(Span(0..10)));
+        assert_eq!(first(&["0:10", "15:20"], 10), Some(Span(0..20)));
+        assert_eq!(first(&["0:10", "15:20"], 5), Some(Span(0..10)));
+        assert_eq!(first(&["20:30", "0:20", "100:"], 0), Some(Span(0..30)));
+        assert_eq!(first(&["50:", "0:60"], 0), Some(From(0)));
+        assert_eq!(first(&["-100:", "0:10"], 0), Some(Suffix(100)));
+        assert_eq!(first(&[":"], 0), Some(From(0)));
+        // The first RANGE needs the length: a small absolute one goes first, else a probe.
+        assert_eq!(first(&[":-100", "0:10"], 0), Some(Span(0..10)));
+        assert_eq!(first(&[":-100", "0:5000"], 0), None);
+        assert_eq!(first(&[":-100"], 0), None);
+        assert_eq!(first(&["5:5"], 0), None);
+    }
+}

@@ -1,0 +1,213 @@
+//! Where the bytes go: stdout, or `-o FILE` through a temporary file renamed only on
+//! success; and the progress bar on stderr, drawn under the interface's rules.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, IsTerminal, Write};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+
+/// Transfers at least this large get a progress bar on a terminal: smaller ones finish
+/// before a bar would be worth reading.
+pub const PROGRESS_THRESHOLD: u64 = 4 * 1024 * 1024;
+
+/// When to draw a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressPolicy {
+    /// When stderr is a terminal and the transfer is large (the default).
+    Auto,
+    /// Always (`--progress`).
+    Always,
+    /// Never (`-q`).
+    Never,
+}
+
+/// A progress bar over `total` bytes, or `None` when the policy says not to draw one.
+pub fn progress_bar(policy: ProgressPolicy, total: u64) -> Option<ProgressBar> {
+    let target = match policy {
+        ProgressPolicy::Never => return None,
+        ProgressPolicy::Auto if total < PROGRESS_THRESHOLD || !io::stderr().is_terminal() => {
+            return None;
+        }
+        ProgressPolicy::Auto => ProgressDrawTarget::stderr(),
+        // indicatif hides itself off a terminal; a forced bar draws on stderr regardless.
+        ProgressPolicy::Always => ProgressDrawTarget::term_like_with_hz(Box::new(PlainStderr), 4),
+    };
+    let style = ProgressStyle::with_template(
+        "{bytes:>10} / {total_bytes} {wide_bar} {binary_bytes_per_sec:>12} ETA {eta}",
+    )
+    .expect("valid template");
+    let bar = ProgressBar::with_draw_target(Some(total), target).with_style(style);
+    bar.enable_steady_tick(Duration::from_millis(250));
+    Some(bar)
+}
+
+/// Writes every line of a forced progress bar as a carriage-return update.
+#[derive(Debug)]
+struct PlainStderr;
+
+impl TermLike for PlainStderr {
+    fn width(&self) -> u16 {
+        80
+    }
+    fn move_cursor_up(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_down(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_right(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_left(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+    fn write_line(&self, line: &str) -> io::Result<()> {
+        write!(io::stderr(), "\r{line}")
+    }
+    fn write_str(&self, text: &str) -> io::Result<()> {
+        io::stderr().write_all(text.as_bytes())
+    }
+    fn clear_line(&self) -> io::Result<()> {
+        io::stderr().write_all(b"\r")
+    }
+    fn flush(&self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
+
+/// The destination of a transfer.
+pub struct Output {
+    sink: Sink,
+    bar: Option<ProgressBar>,
+}
+
+enum Sink {
+    /// The process's stdout, written unbuffered: each write is already a large chunk.
+    Stdout(File),
+    /// A temporary file beside `dest`, renamed onto it by `finish`.
+    Temp {
+        file: File,
+        temp: PathBuf,
+        dest: PathBuf,
+    },
+}
+
+impl Output {
+    /// Output to `path` (through a temporary file beside it) or, without one, to stdout.
+    pub fn create(path: Option<&Path>, bar: Option<ProgressBar>) -> anyhow::Result<Output> {
+        let sink = match path {
+            None => {
+                // A duplicate of fd 1 as a File: Rust's `Stdout` is line-buffered, which
+                // splits binary data at newlines and copies it once more.
+                let fd = io::stdout()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .context("cannot use stdout")?;
+                Sink::Stdout(File::from(fd))
+            }
+            Some(dest) => {
+                let temp = temp_path(dest);
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&temp)
+                    .with_context(|| format!("cannot create {}", dest.display()))?;
+                Sink::Temp {
+                    file,
+                    temp,
+                    dest: dest.to_owned(),
+                }
+            }
+        };
+        Ok(Output { sink, bar })
+    }
+
+    /// Completes the output: a file is synced and renamed onto its destination.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        if let Sink::Temp { file, temp, dest } = &self.sink {
+            file.sync_all()
+                .with_context(|| format!("cannot write {}", dest.display()))?;
+            fs::rename(temp, dest)
+                .with_context(|| format!("cannot move the download onto {}", dest.display()))?;
+            // Nothing is left to clean up.
+            self.sink = Sink::Stdout(file.try_clone()?);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.abandon();
+        }
+        if let Sink::Temp { temp, .. } = &self.sink {
+            let _ = fs::remove_file(temp);
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = match &mut self.sink {
+            Sink::Stdout(file) | Sink::Temp { file, .. } => file.write(data)?,
+        };
+        if let Some(bar) = &self.bar {
+            bar.inc(n as u64);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `dir/.name.rangecat-PID.part`: hidden, beside the destination so the rename is atomic.
+fn temp_path(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".into());
+    dest.with_file_name(format!(".{name}.rangecat-{}.part", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_appears_only_when_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.bin");
+        let mut output = Output::create(Some(&dest), None).unwrap();
+        output.write_all(b"hello").unwrap();
+        assert!(!dest.exists());
+        output.finish().unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"hello");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[test]
+    fn an_unfinished_file_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.bin");
+        fs::write(&dest, b"precious").unwrap();
+        let mut output = Output::create(Some(&dest), None).unwrap();
+        output.write_all(b"partial").unwrap();
+        drop(output);
+        assert_eq!(fs::read(&dest).unwrap(), b"precious");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,658 @@
+//! The HTTP source: range requests over one keep-alive ureq `Agent`, with every response
+//! checked against the first (RFC 9110 §13.1.5 If-Range, §14.4 Content-Range, §15.3.7 206,
+//! §15.5.17 416) and broken bodies resumed from the first missing byte.
+
+use std::io::{self, Read};
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use ureq::http::{HeaderMap, Response, StatusCode};
+use ureq::{Agent, BodyReader, ResponseExt};
+
+use super::content_range::{ContentRange, parse_content_range, range_header, served_span};
+use super::{Body, Log, Opened, Source};
+use crate::error::Error;
+use crate::range::ByteRange;
+use crate::source::content_range::show_span;
+
+/// How to talk to servers.
+#[derive(Clone)]
+pub struct HttpOptions {
+    /// Extra request headers (`-H`), name and value.
+    pub headers: Vec<(String, String)>,
+    /// Longest wait for a connection.
+    pub connect_timeout: Duration,
+    /// Longest stall of a read or a write.
+    pub timeout: Duration,
+    /// Resume attempts per request after a broken connection.
+    pub retries: u32,
+    /// Size of the socket read buffer.
+    pub buffer_size: usize,
+    /// Where `-v` lines go, if anywhere.
+    pub log: Option<Log>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            headers: Vec::new(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            retries: 1,
+            buffer_size: 256 * 1024,
+            log: None,
+        }
+    }
+}
+
+/// A resource on an HTTP server.
+pub struct HttpSource {
+    client: Arc<Client>,
+    ignores_ranges: bool,
+}
+
+/// What is shared between the source and the readers it hands out.
+struct Client {
+    agent: Agent,
+    url: String,
+    /// The URL after redirects, learned from the first response, so later requests skip them.
+    final_url: OnceLock<String>,
+    options: HttpOptions,
+    /// The first response's validators and length; every later response must match.
+    first: OnceLock<Identity>,
+}
+
+/// What identifies one version of the resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// `ETag`, as sent (weak ones keep their `W/`).
+    pub etag: Option<String>,
+    /// `Last-Modified`, as sent.
+    pub last_modified: Option<String>,
+    /// Whether `Last-Modified` is a strong validator (RFC 9110 §8.8.2.2: `Date` is at least
+    /// one second later).
+    pub last_modified_is_strong: bool,
+    /// The complete length.
+    pub len: Option<u64>,
+}
+
+impl Identity {
+    fn of(headers: &HeaderMap, len: Option<u64>) -> Identity {
+        let last_modified = header(headers, "last-modified");
+        let last_modified_is_strong = match (&last_modified, header(headers, "date")) {
+            (Some(modified), Some(date)) => {
+                match (parse_http_date(modified), parse_http_date(&date)) {
+                    (Some(modified), Some(date)) => date > modified,
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        Identity {
+            etag: header(headers, "etag"),
+            last_modified,
+            last_modified_is_strong,
+            len,
+        }
+    }
+
+    /// The `If-Range` value for later requests: a strong ETag, else a strong Last-Modified
+    /// (RFC 9110 §13.1.5: never a weak ETag).
+    pub fn if_range(&self) -> Option<&str> {
+        match &self.etag {
+            Some(etag) if !etag.starts_with("W/") => Some(etag),
+            _ if self.last_modified_is_strong => self.last_modified.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Describes how `later` differs from this version, if it does.
+    fn difference(&self, later: &Identity) -> Option<String> {
+        if let (Some(a), Some(b)) = (&self.etag, &later.etag)
+            && a != b
+        {
+            return Some(format!("ETag {a} became {b}"));
+        }
+        if let (Some(a), Some(b)) = (&self.last_modified, &later.last_modified)
+            && a != b
+        {
+            return Some(format!("Last-Modified '{a}' became '{b}'"));
+        }
+        if let (Some(a), Some(b)) = (self.len, later.len)
+            && a != b
+        {
+            return Some(format!("length {a} became {b}"));
+        }
+        None
+    }
+}
+
+impl HttpSource {
+    /// A source for `url`; nothing is sent until the first read.
+    pub fn new(url: &str, options: &HttpOptions) -> anyhow::Result<HttpSource> {
+        url.parse::<ureq::http::Uri>()
+            .map_err(|e| Error::Usage(format!("invalid URL '{url}': {e}")))?;
+        let buffer = options.buffer_size.clamp(16 * 1024, 4 * 1024 * 1024);
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(options.connect_timeout))
+            .timeout_recv_response(Some(options.timeout))
+            .timeout_per_read(Some(options.timeout))
+            .timeout_per_write(Some(options.timeout))
+            .max_redirects(10)
+            .accept_encoding("identity")
+            .user_agent(concat!("rangecat/", env!("CARGO_PKG_VERSION")))
+            .input_buffer_size(buffer)
+            .build()
+            .into();
+        Ok(HttpSource {
+            client: Arc::new(Client {
+                agent,
+                url: url.to_owned(),
+                final_url: OnceLock::new(),
+                options: options.clone(),
+                first: OnceLock::new(),
+            }),
+            ignores_ranges: false,
+        })
+    }
+
+    /// The first response's validators and length, once there was one.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.client.first.get()
+    }
+
+    /// The URL after redirects (the given URL before the first response).
+    pub fn final_url(&self) -> &str {
+        self.client.url()
+    }
+
+    /// Sends `GET` with `Range: bytes=0-0` and returns the raw response, for `info`.
+    pub fn get_first_byte(&mut self) -> anyhow::Result<Response<ureq::Body>> {
+        let response = self.client.send("GET", Some(&ByteRange::Span(0..1)))?;
+        self.client.learn_url(&response);
+        Ok(response)
+    }
+
+    /// Sends `HEAD` and returns the raw response, for `info`.
+    pub fn head(&mut self) -> anyhow::Result<Response<ureq::Body>> {
+        let response = self.client.send("HEAD", None)?;
+        self.client.learn_url(&response);
+        Ok(response)
+    }
+}
+
+impl Source for HttpSource {
+    fn len(&self) -> Option<u64> {
+        self.client.first.get().and_then(|first| first.len)
+    }
+
+    fn serves_ranges(&self) -> bool {
+        !self.ignores_ranges
+    }
+
+    fn open(&mut self, range: &ByteRange) -> anyhow::Result<Opened> {
+        let client = &self.client;
+        let response = client.send("GET", Some(range))?;
+        client.learn_url(&response);
+        match response.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                let content_range = client.content_range(&response, range)?;
+                let Some(span) = content_range.span else {
+                    return Err(client.bad_content_range(range, &response).into());
+                };
+                client.check(&response, content_range.len)?;
+                // With the length known the span is fully determined; without it, at least
+                // the start must be the one asked for.
+                let expected = match (content_range.len, range) {
+                    (Some(len), _) => served_span(range, len),
+                    (None, ByteRange::Span(asked)) => Some(asked.start..span.end),
+                    (None, ByteRange::From(start)) => Some(*start..span.end),
+                    (None, ByteRange::Suffix(_)) => Some(span.clone()),
+                };
+                if expected.as_ref() != Some(&span) {
+                    return Err(client.bad_content_range(range, &response).into());
+                }
+                let body = response.into_body().into_reader();
+                Ok(Opened::Partial {
+                    body: Box::new(SpanReader::new(client.clone(), span.clone(), body)),
+                    span,
+                })
+            }
+            StatusCode::OK => {
+                let len = content_length(response.headers());
+                client.check(&response, len)?;
+                self.ignores_ranges = true;
+                let body = response.into_body().into_reader();
+                let body: Body = match len {
+                    Some(len) => Box::new(SpanReader::new(client.clone(), 0..len, body)),
+                    None => Box::new(body),
+                };
+                Ok(Opened::Whole { body })
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE => {
+                match parse_header(&response, "content-range").and_then(|v| parse_content_range(&v))
+                {
+                    Some(ContentRange { len: Some(len), .. }) => {
+                        client.check(&response, Some(len))?
+                    }
+                    _ => {
+                        self.probe()?;
+                    }
+                }
+                Ok(Opened::Unsatisfiable)
+            }
+            _ => Err(client.status_error(&response).into()),
+        }
+    }
+
+    fn probe(&mut self) -> anyhow::Result<u64> {
+        let client = &self.client;
+        let head = client.send("HEAD", None)?;
+        if head.status().is_success()
+            && let Some(len) = content_length(head.headers())
+        {
+            client.learn_url(&head);
+            client.check(&head, Some(len))?;
+            return Ok(len);
+        }
+        // HEAD refused (presigned S3 URLs answer 403) or without a length: ask for one byte.
+        let response = client.send("GET", Some(&ByteRange::Span(0..1)))?;
+        client.learn_url(&response);
+        let len = match response.status() {
+            StatusCode::PARTIAL_CONTENT | StatusCode::RANGE_NOT_SATISFIABLE => client
+                .content_range(&response, &ByteRange::Span(0..1))?
+                .len
+                .ok_or(Error::UnknownLength)?,
+            StatusCode::OK => {
+                self.ignores_ranges = true;
+                content_length(response.headers()).ok_or(Error::UnknownLength)?
+            }
+            _ => return Err(client.status_error(&response).into()),
+        };
+        client.check(&response, Some(len))?;
+        Ok(len)
+    }
+
+    fn read_span(&mut self, span: Range<u64>) -> anyhow::Result<Body> {
+        let body = self.client.connect(span.clone())?;
+        Ok(Box::new(SpanReader::new(self.client.clone(), span, body)))
+    }
+}
+
+impl Client {
+    fn url(&self) -> &str {
+        self.final_url.get().unwrap_or(&self.url)
+    }
+
+    fn learn_url(&self, response: &Response<ureq::Body>) {
+        let _ = self.final_url.set(response.get_uri().to_string());
+    }
+
+    fn log(&self, line: impl FnOnce() -> String) {
+        if let Some(log) = &self.options.log {
+            log(&line());
+        }
+    }
+
+    /// Sends one request; `If-Range` once the first response is known.
+    fn send(
+        &self,
+        method: &str,
+        range: Option<&ByteRange>,
+    ) -> anyhow::Result<Response<ureq::Body>> {
+        let url = self.url();
+        let range_value = range.map(range_header);
+        let if_range = self
+            .first
+            .get()
+            .and_then(|first| first.if_range())
+            .filter(|_| range.is_some());
+        self.log(|| {
+            let mut line = format!("> {method} {url}");
+            if let Some(value) = &range_value {
+                line += &format!(" Range: {value}");
+            }
+            if let Some(value) = if_range {
+                line += &format!(" If-Range: {value}");
+            }
+            line
+        });
+        let mut request = ureq::http::Request::builder().method(method).uri(url);
+        for (name, value) in &self.options.headers {
+            request = request.header(name, value);
+        }
+        if let Some(value) = &range_value {
+            request = request.header("Range", value);
+        }
+        if let Some(value) = if_range {
+            request = request.header("If-Range", value);
+        }
+        let request = request
+            .body(())
+            .map_err(|e| Error::Usage(format!("invalid request header: {e}")))?;
+        let response = self
+            .agent
+            .run(request)
+            .map_err(|e| self.transport_error(e))
+            .with_context(|| format!("{method} {url}"))?;
+        self.log(|| {
+            let status = response.status();
+            let mut line = format!(
+                "< {} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            );
+            if let Some(value) = parse_header(&response, "content-range") {
+                line += &format!(" Content-Range: {value}");
+            } else if let Some(len) = content_length(response.headers()) {
+                line += &format!(" Content-Length: {len}");
+            }
+            line
+        });
+        Ok(response)
+    }
+
+    fn transport_error(&self, err: ureq::Error) -> anyhow::Error {
+        match err {
+            ureq::Error::Timeout(what) => anyhow::anyhow!("timed out ({what})"),
+            ureq::Error::Io(io) => anyhow::Error::new(io),
+            other => anyhow::Error::new(other),
+        }
+    }
+
+    /// Records the first response's identity, or checks a later one against it.
+    fn check(&self, response: &Response<ureq::Body>, len: Option<u64>) -> Result<(), Error> {
+        let now = Identity::of(response.headers(), len);
+        let first = self.first.get_or_init(|| now.clone());
+        match first.difference(&now) {
+            Some(what) => Err(Error::ResourceChanged { what }),
+            None => Ok(()),
+        }
+    }
+
+    fn content_range(
+        &self,
+        response: &Response<ureq::Body>,
+        asked: &ByteRange,
+    ) -> Result<ContentRange, Error> {
+        parse_header(response, "content-range")
+            .and_then(|value| parse_content_range(&value))
+            .ok_or_else(|| self.bad_content_range(asked, response))
+    }
+
+    fn bad_content_range(&self, asked: &ByteRange, response: &Response<ureq::Body>) -> Error {
+        Error::BadContentRange {
+            asked: range_header(asked),
+            got: parse_header(response, "content-range").unwrap_or_else(|| "(none)".into()),
+        }
+    }
+
+    fn status_error(&self, response: &Response<ureq::Body>) -> Error {
+        let status = response.status();
+        Error::Status {
+            code: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_owned(),
+            url: self.url().to_owned(),
+        }
+    }
+
+    /// Requests `span` (within the known length) and returns a body positioned at its start.
+    fn connect(&self, span: Range<u64>) -> anyhow::Result<BodyReader<'static>> {
+        let asked = ByteRange::Span(span.clone());
+        let response = self.send("GET", Some(&asked))?;
+        match response.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                let content_range = self.content_range(&response, &asked)?;
+                self.check(&response, content_range.len)?;
+                if content_range.span.as_ref() != Some(&span) {
+                    return Err(self.bad_content_range(&asked, &response).into());
+                }
+                Ok(response.into_body().into_reader())
+            }
+            StatusCode::OK => {
+                // With the same validators, a 200 to If-Range means Range was ignored.
+                self.check(&response, content_length(response.headers()))?;
+                let mut body = response.into_body().into_reader();
+                let skipped = io::copy(&mut (&mut body).take(span.start), &mut io::sink())?;
+                if skipped < span.start {
+                    anyhow::bail!("connection closed while skipping to byte {}", span.start);
+                }
+                Ok(body)
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE => Err(Error::ResourceChanged {
+                what: format!("{} is no longer satisfiable", show_span(&span)),
+            }
+            .into()),
+            _ => Err(self.status_error(&response).into()),
+        }
+    }
+}
+
+/// Yields exactly the bytes of `span`, resuming from the first missing byte when the
+/// connection breaks, up to `retries` times.
+struct SpanReader {
+    client: Arc<Client>,
+    span: Range<u64>,
+    pos: u64,
+    body: Option<BodyReader<'static>>,
+    retries_left: u32,
+}
+
+impl SpanReader {
+    fn new(client: Arc<Client>, span: Range<u64>, body: BodyReader<'static>) -> SpanReader {
+        SpanReader {
+            retries_left: client.options.retries,
+            pos: span.start,
+            client,
+            span,
+            body: Some(body),
+        }
+    }
+
+    /// Reads once from the current connection; `Err` when it broke or ended early.
+    fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(body) = self.body.as_mut() else {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "no connection"));
+        };
+        loop {
+            match body.read(buf) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "connection closed early",
+                    ));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn give_up(&self, cause: io::Error) -> io::Error {
+        let got = self.pos - self.span.start;
+        let expected = self.span.end - self.span.start;
+        let timed_out = matches!(
+            cause.kind(),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+        ) || cause
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+            .is_some_and(|err| matches!(err, ureq::Error::Timeout(_)));
+        match cause.kind() {
+            io::ErrorKind::UnexpectedEof => io::Error::other(Error::Truncated { got, expected }),
+            _ if timed_out => io::Error::other(format!(
+                "timed out: no data for {}s after {got} of {expected} bytes from {}",
+                self.client.options.timeout.as_secs_f64(),
+                self.client.url()
+            )),
+            _ => io::Error::new(
+                cause.kind(),
+                format!("reading {}: {cause}", self.client.url()),
+            ),
+        }
+    }
+}
+
+impl Read for SpanReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.span.end - self.pos;
+        if left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        loop {
+            let cause = match self.read_some(&mut buf[..want]) {
+                Ok(n) => {
+                    self.pos += n as u64;
+                    if self.pos == self.span.end
+                        && let Some(mut body) = self.body.take()
+                    {
+                        // Reading the end of the body hands the connection back to the pool
+                        // for the next request.
+                        let _ = body.read(&mut [0u8; 1]);
+                    }
+                    return Ok(n);
+                }
+                Err(cause) => cause,
+            };
+            self.body = None;
+            if self.retries_left == 0 {
+                return Err(self.give_up(cause));
+            }
+            self.retries_left -= 1;
+            let resume = self.pos..self.span.end;
+            self.client
+                .log(|| format!("* {cause}; resuming at byte {}", resume.start));
+            match self.client.connect(resume) {
+                Ok(body) => self.body = Some(body),
+                Err(err) if self.retries_left == 0 => return Err(io::Error::other(err)),
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.trim().to_owned())
+}
+
+fn parse_header(response: &Response<ureq::Body>, name: &str) -> Option<String> {
+    header(response.headers(), name)
+}
+
+/// `Content-Length`, unless the body is chunked (then the length is unknown).
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    if headers.contains_key("transfer-encoding") {
+        return None;
+    }
+    header(headers, "content-length").and_then(|value| value.parse().ok())
+}
+
+/// Seconds since 1970 of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form a
+/// server may send (RFC 9110 §5.6.7).
+fn parse_http_date(text: &str) -> Option<i64> {
+    let mut parts = text.split_whitespace();
+    let _weekday = parts.next()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|n| n.parse::<i64>().ok());
+    let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + m * 60 + s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_http_date("Sun, 22 Nov 2026 03:26:38 GMT"),
+            Some(1_795_317_998)
+        );
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("garbage"), None);
+    }
+
+    fn identity(etag: Option<&str>, modified: Option<&str>, strong: bool) -> Identity {
+        Identity {
+            etag: etag.map(str::to_owned),
+            last_modified: modified.map(str::to_owned),
+            last_modified_is_strong: strong,
+            len: Some(10),
+        }
+    }
+
+    #[test]
+    fn if_range_uses_only_strong_validators() {
+        let date = "Sun, 06 Nov 1994 08:49:37 GMT";
+        assert_eq!(
+            identity(Some("\"a\""), Some(date), true).if_range(),
+            Some("\"a\"")
+        );
+        assert_eq!(
+            identity(Some("W/\"a\""), Some(date), true).if_range(),
+            Some(date)
+        );
+        assert_eq!(
+            identity(Some("W/\"a\""), Some(date), false).if_range(),
+            None
+        );
+        assert_eq!(identity(None, Some(date), false).if_range(), None);
+        assert_eq!(identity(None, None, false).if_range(), None);
+    }
+
+    #[test]
+    fn identities_differ_by_validators_or_length() {
+        let a = identity(Some("\"a\""), None, false);
+        assert_eq!(a.difference(&a), None);
+        assert!(
+            a.difference(&identity(Some("\"b\""), None, false))
+                .is_some()
+        );
+        let longer = Identity {
+            len: Some(11),
+            ..a.clone()
+        };
+        assert!(a.difference(&longer).is_some());
+        // A response without validators cannot be compared on them.
+        assert_eq!(a.difference(&identity(None, None, false)), None);
+    }
+}

@@ -1,0 +1,79 @@
+//! Where bytes come from: one trait, [`Source`], with an HTTP implementation
+//! ([`http::HttpSource`]) and a local-file one ([`file::FileSource`]), plus the
+//! seekable [`reader::RangeStream`] built on top of any source.
+
+pub mod content_range;
+pub mod file;
+pub mod http;
+pub mod reader;
+
+use std::io::Read;
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::range::ByteRange;
+
+/// A reader of response bytes that can be sent to another thread.
+pub type Body = Box<dyn Read + Send>;
+
+/// A sink for `-v` log lines (requests and responses); the core never prints itself.
+pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// What the first request for a range brought back.
+pub enum Opened {
+    /// Exactly `span` (a 206, or a local file); `body` yields its bytes.
+    Partial {
+        /// The bytes the body holds, half-open.
+        span: Range<u64>,
+        /// The bytes.
+        body: Body,
+    },
+    /// The server ignored `Range`: `body` is the whole resource from byte 0.
+    Whole {
+        /// The whole resource.
+        body: Body,
+    },
+    /// The range starts at or past the end (a 416): nothing to read.
+    Unsatisfiable,
+}
+
+/// A resource whose bytes can be read by range.
+// `len` is an Option learned from the first response; an `is_empty` would only restate it.
+#[allow(clippy::len_without_is_empty)]
+pub trait Source {
+    /// The total length, once a response (or the file system) has told it.
+    fn len(&self) -> Option<u64>;
+
+    /// Asks for `range` without knowing the length; the answer teaches the length.
+    fn open(&mut self, range: &ByteRange) -> anyhow::Result<Opened>;
+
+    /// Learns the length without reading the body: `HEAD`, or `GET bytes=0-0` where
+    /// HEAD is refused.
+    fn probe(&mut self) -> anyhow::Result<u64>;
+
+    /// Reads exactly `span`, which lies within the known length, whatever the server does:
+    /// a 206, a 200 whose prefix is skipped while streaming, a resume after a broken
+    /// connection. Errors when the resource changed since the first response.
+    fn read_span(&mut self, span: Range<u64>) -> anyhow::Result<Body>;
+
+    /// Whether the source serves ranges itself (false: every read streams from byte 0).
+    fn serves_ranges(&self) -> bool {
+        true
+    }
+}
+
+/// Opens `location` as a source: `http://` and `https://` URLs over HTTP, `file://` URLs and
+/// plain paths from the file system.
+pub fn open(location: &str, options: &http::HttpOptions) -> anyhow::Result<Box<dyn Source>> {
+    if is_http(location) {
+        return Ok(Box::new(http::HttpSource::new(location, options)?));
+    }
+    let path = file::path_of(location)?;
+    Ok(Box::new(file::FileSource::open(&path)?))
+}
+
+/// Whether `location` is an `http://` or `https://` URL.
+pub fn is_http(location: &str) -> bool {
+    let lower = location.get(..8).unwrap_or(location).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}

@@ -1,0 +1,316 @@
+//! Bad input and failures: every one exits with the right code (1 runtime, 2 usage) and a
+//! short message, never a panic; `-o FILE` is replaced only on success; a closed stdout is
+//! not an error.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::server::{Mode, Server};
+use crate::util::{self, assert_bytes_eq};
+
+const LEN: usize = 1000;
+
+/// Asserts a runtime error: exit 1, stderr exactly one line starting `rangecat: `, no panic.
+/// Returns that line.
+#[track_caller]
+pub fn assert_runtime_error(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "want exit 1; stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
+    assert!(
+        stderr.starts_with("rangecat: "),
+        "stderr must start with 'rangecat: ':\n{stderr}"
+    );
+    assert!(
+        stderr.ends_with('\n') && stderr.lines().count() == 1,
+        "stderr must be exactly one line:\n{stderr}"
+    );
+    stderr.trim_end().to_string()
+}
+
+/// Asserts a usage error: exit 2, clap's `error:` message, no panic. Returns stderr.
+#[track_caller]
+pub fn assert_usage_error(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "want exit 2; stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
+    assert!(
+        stderr.contains("error:"),
+        "no 'error:' in stderr:\n{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "usage error wrote to stdout");
+    stderr
+}
+
+/// A URL nothing listens on; usage errors must be reported before any connection.
+fn unused_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/x")
+}
+
+#[test]
+fn malformed_ranges_are_usage_errors_quoting_the_text() {
+    for bad in ["abc", "1.5M", "10:abc", "5-", "0x:10"] {
+        let output = util::rangecat()
+            .arg(unused_url())
+            .arg(bad)
+            .output()
+            .unwrap();
+        let stderr = assert_usage_error(&output);
+        assert!(
+            stderr.contains(bad),
+            "{bad}: message does not quote the RANGE:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn curl_style_range_is_a_usage_error_showing_the_equivalent() {
+    let output = util::rangecat()
+        .arg(unused_url())
+        .arg("0-99")
+        .output()
+        .unwrap();
+    let stderr = assert_usage_error(&output);
+    assert!(stderr.contains("0:100"), "no hint at 0:100:\n{stderr}");
+}
+
+#[test]
+fn unknown_option_is_a_usage_error() {
+    let output = util::rangecat()
+        .arg("--frobnicate")
+        .arg(unused_url())
+        .output()
+        .unwrap();
+    let stderr = assert_usage_error(&output);
+    assert!(stderr.contains("--frobnicate"), "{stderr}");
+}
+
+#[test]
+fn missing_url_is_a_usage_error() {
+    // clap may print an error or the help here; either way it is a usage error.
+    let output = util::rangecat().output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn http_404_is_a_runtime_error_naming_the_status() {
+    let server = Server::start(util::data(LEN), Mode::Status(404));
+    let output = util::rangecat()
+        .arg(server.url("/missing.bin"))
+        .arg("0:10")
+        .output()
+        .unwrap();
+    let message = assert_runtime_error(&output);
+    assert!(message.contains("404"), "{message}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn http_500_is_a_runtime_error_naming_the_status() {
+    let server = Server::start(util::data(LEN), Mode::Status(500));
+    let output = util::rangecat()
+        .arg(server.url("/file.bin"))
+        .output()
+        .unwrap();
+    let message = assert_runtime_error(&output);
+    assert!(message.contains("500"), "{message}");
+}
+
+#[test]
+fn refused_connection_is_a_runtime_error() {
+    let output = util::rangecat()
+        .arg(unused_url())
+        .arg("0:10")
+        .output()
+        .unwrap();
+    assert_runtime_error(&output);
+}
+
+#[test]
+fn strict_range_past_the_end_is_an_error_before_any_byte() {
+    let server = Server::start(util::data(LEN), Mode::Ranges);
+    for range in ["2000:3000", "0:2000", "-2000:"] {
+        let output = util::rangecat()
+            .arg("--strict")
+            .arg(server.url("/file.bin"))
+            .args(["0:10", range])
+            .output()
+            .unwrap();
+        let message = assert_runtime_error(&output);
+        assert!(
+            message.contains("1000"),
+            "{range}: message does not name the length: {message}"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "{range}: wrote {} bytes",
+            output.stdout.len()
+        );
+    }
+}
+
+#[test]
+fn output_into_a_missing_directory_is_an_error() {
+    let server = Server::start(util::data(LEN), Mode::Ranges);
+    let output = util::rangecat()
+        .args(["-o", "/nonexistent-dir/x/out.bin"])
+        .arg(server.url("/file.bin"))
+        .output()
+        .unwrap();
+    assert_runtime_error(&output);
+}
+
+#[test]
+fn output_file_is_written_on_success() {
+    let data = util::data(LEN);
+    let server = Server::start(data.clone(), Mode::Ranges);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.bin");
+    let output = util::rangecat()
+        .arg("-o")
+        .arg(&out)
+        .arg(server.url("/file.bin"))
+        .args(["0:10", "-10:"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.stdout.is_empty(), "-o must leave stdout empty");
+    let want: Vec<u8> = [&data[..10], &data[990..]].concat();
+    assert_bytes_eq(&std::fs::read(&out).unwrap(), &want);
+    assert_eq!(
+        entries(dir.path()),
+        ["out.bin"],
+        "temporary files left behind"
+    );
+}
+
+/// The names in `dir`, sorted.
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn failed_transfer_creates_no_output_file_and_leaves_no_temporary() {
+    // Cut mid-body more often than --retries allows: some bytes arrive before the failure.
+    let server = Server::start(
+        util::data(LEN),
+        Mode::DropAfter {
+            bytes: 300,
+            times: 10,
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.bin");
+    let output = util::rangecat()
+        .arg("-o")
+        .arg(&out)
+        .args(["--retries", "1"])
+        .arg(server.url("/file.bin"))
+        .output()
+        .unwrap();
+    assert_runtime_error(&output);
+    assert!(
+        entries(dir.path()).is_empty(),
+        "left behind: {:?}",
+        entries(dir.path())
+    );
+}
+
+#[test]
+fn failed_transfer_leaves_an_existing_output_file_untouched() {
+    let server = Server::start(util::data(LEN), Mode::Status(404));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.bin");
+    std::fs::write(&out, b"old contents").unwrap();
+    let output = util::rangecat()
+        .arg("-o")
+        .arg(&out)
+        .arg(server.url("/file.bin"))
+        .output()
+        .unwrap();
+    assert_runtime_error(&output);
+    assert_eq!(std::fs::read(&out).unwrap(), b"old contents");
+    assert_eq!(
+        entries(dir.path()),
+        ["out.bin"],
+        "temporary files left behind"
+    );
+}
+
+#[test]
+fn closed_stdout_ends_quietly_with_success() {
+    let server = Server::start(util::data(4 << 20), Mode::Ranges);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rangecat"))
+        .env_clear()
+        .arg(server.url("/file.bin"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read 10 bytes and close the pipe, as `| head -c 10` does; in a thread, so that a
+    // rangecat that never writes cannot hang the test.
+    let mut stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = [0u8; 10];
+        let read = stdout.read_exact(&mut first).map(|()| first);
+        drop(stdout);
+        let _ = sender.send(read);
+    });
+    let first = match receiver.recv_timeout(Duration::from_secs(30)) {
+        Ok(read) => read,
+        Err(_) => {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!("rangecat wrote nothing in 30 s");
+        }
+    };
+    assert_eq!(first.unwrap().as_slice(), &util::data(10)[..]);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!("rangecat did not exit after its stdout was closed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    assert_eq!(stderr, "", "a closed stdout must end quietly");
+}

@@ -1,0 +1,57 @@
+//! The checked-in completions and man page match what the clap definitions render.
+//! On a mismatch: run `RANGECAT_BLESS=1 cargo test generated` and commit the files.
+
+use std::fs;
+use std::path::Path;
+
+use rangecat::generate::{COMPLETION_FILES, MAN_PAGE_FILE, completion, man_page};
+
+use crate::util::repo_root;
+
+/// Fails when `path` differs from `want`, or rewrites it when RANGECAT_BLESS is set.
+fn ensure_file_contents(path: &Path, want: &str) {
+    let have = fs::read_to_string(path).unwrap_or_default();
+    if have == want {
+        return;
+    }
+    if std::env::var_os("RANGECAT_BLESS").is_some() {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, want).unwrap();
+        return;
+    }
+    panic!(
+        "{} is stale: run `RANGECAT_BLESS=1 cargo test generated` and commit",
+        path.display()
+    );
+}
+
+#[test]
+fn completions_are_current() {
+    for (shell, file) in COMPLETION_FILES {
+        let script = completion(shell);
+        assert!(
+            script.contains("rangecat"),
+            "{shell} script names the command"
+        );
+        ensure_file_contents(&repo_root().join(file), &script);
+    }
+}
+
+#[test]
+fn man_page_is_current() {
+    let page = man_page();
+    assert!(page.contains(".TH rangecat"), "a roff man page");
+    assert!(page.contains("\\-\\-max\\-buffer"), "documents the options");
+    ensure_file_contents(&repo_root().join(MAN_PAGE_FILE), &page);
+}
+
+#[test]
+fn completions_subcommand_prints_the_checked_in_script() {
+    let out = crate::util::rangecat()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let checked_in = fs::read(repo_root().join("completions/rangecat.bash")).unwrap();
+    assert_eq!(out.stdout, checked_in);
+}

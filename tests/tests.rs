@@ -1,0 +1,24 @@
+//! rangecat's integration tests: one binary, one module per area.
+//!
+//! Every server a test talks to listens on 127.0.0.1 and is started by the test itself.
+
+// Tests list expected byte ranges; `&[0..100]` is a list of one range, as meant.
+#![allow(clippy::single_range_in_vec_init)]
+
+mod util;
+
+// `rangecat URL RANGE...` against httpmock: exact Range headers and request counts.
+mod fetch;
+// Behaviour against the fault-injecting server: 200s, refused HEAD, cut connections,
+// changed validators, stalls, 416.
+mod faults;
+// Bad input: malformed RANGE, unknown option, 404, refused connection, --strict, -o targets.
+mod errors;
+// Local files and file:// URLs.
+mod local;
+// `rangecat info`.
+mod info;
+// Byte-exact ranges against a real nginx (skipped without nginx unless CI=true).
+mod interop;
+// completions/ and man/ match the clap definitions.
+mod generated;
