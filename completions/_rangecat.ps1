@@ -25,6 +25,8 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to FILE instead of stdout (replaced only when the transfer succeeds)')
             [CompletionResult]::new('--gap', '--gap', [CompletionResultType]::ParameterName, 'Merge ranges separated by fewer than BYTES into one request')
             [CompletionResult]::new('--max-buffer', '--max-buffer', [CompletionResultType]::ParameterName, 'Keep at most BYTES of downloaded data for reuse by later ranges; past it, re-request')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Fetch transfers over 8 MiB in 4 MiB segments over N connections at once')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Fetch transfers over 8 MiB in 4 MiB segments over N connections at once')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a connection')

@@ -41,7 +41,7 @@ _rangecat() {
 
     case "${cmd}" in
         rangecat)
-            opts="-o -H -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help --version info completions help"
+            opts="-o -j -H -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help --version info completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -60,6 +60,14 @@ _rangecat() {
                     return 0
                     ;;
                 --max-buffer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

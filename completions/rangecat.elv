@@ -22,6 +22,8 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand --output 'Write to FILE instead of stdout (replaced only when the transfer succeeds)'
             cand --gap 'Merge ranges separated by fewer than BYTES into one request'
             cand --max-buffer 'Keep at most BYTES of downloaded data for reuse by later ranges; past it, re-request'
+            cand -j 'Fetch transfers over 8 MiB in 4 MiB segments over N connections at once'
+            cand --jobs 'Fetch transfers over 8 MiB in 4 MiB segments over N connections at once'
             cand -H 'Add a request header, ''Name: value'' (repeatable)'
             cand --header 'Add a request header, ''Name: value'' (repeatable)'
             cand --connect-timeout 'Seconds to wait for a connection'

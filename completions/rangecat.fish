@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rangecat_global_optspecs
-    string join \n o/output= strict gap= max-buffer= no-coalesce H/header= connect-timeout= timeout= retries= chunk-size= v/verbose q/quiet progress h/help V/version
+    string join \n o/output= strict gap= max-buffer= no-coalesce j/jobs= H/header= connect-timeout= timeout= retries= chunk-size= v/verbose q/quiet progress h/help V/version
 end
 
 function __fish_rangecat_needs_command
@@ -27,6 +27,7 @@ end
 complete -c rangecat -n "__fish_rangecat_needs_command" -s o -l output -d 'Write to FILE instead of stdout (replaced only when the transfer succeeds)' -r -F
 complete -c rangecat -n "__fish_rangecat_needs_command" -l gap -d 'Merge ranges separated by fewer than BYTES into one request' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l max-buffer -d 'Keep at most BYTES of downloaded data for reuse by later ranges; past it, re-request' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -s j -l jobs -d 'Fetch transfers over 8 MiB in 4 MiB segments over N connections at once' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r

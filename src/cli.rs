@@ -81,6 +81,11 @@ pub struct FetchArgs {
     /// Send one request per RANGE as given: no merging, no reuse
     #[arg(long)]
     pub no_coalesce: bool,
+
+    /// Fetch transfers over 8 MiB in 4 MiB segments over N connections at once
+    #[arg(short, long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
 }
 
 /// Options for talking to servers, shared by all commands.

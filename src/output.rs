@@ -107,6 +107,7 @@ impl Output {
                     .as_fd()
                     .try_clone_to_owned()
                     .context("cannot use stdout")?;
+                enlarge_pipe(&fd);
                 Sink::Stdout(File::from(fd))
             }
             Some(dest) => {
@@ -168,6 +169,22 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// When stdout is a pipe, asks for a larger pipe buffer, so a write rarely waits for the
+/// reader and the socket keeps being read meanwhile. Anything else is left as it is.
+fn enlarge_pipe(fd: &impl AsFd) {
+    /// The default maximum for an unprivileged process (`/proc/sys/fs/pipe-max-size`).
+    #[cfg(target_os = "linux")]
+    const PIPE_SIZE: usize = 1024 * 1024;
+    #[cfg(target_os = "linux")]
+    if let Ok(size) = rustix::pipe::fcntl_getpipe_size(fd)
+        && size < PIPE_SIZE
+    {
+        let _ = rustix::pipe::fcntl_setpipe_size(fd, PIPE_SIZE);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = fd;
 }
 
 /// `dir/.name.rangecat-PID.part`: hidden, beside the destination so the rename is atomic.

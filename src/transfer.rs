@@ -9,7 +9,17 @@ use anyhow::{Context, anyhow};
 
 use crate::error::Error;
 use crate::plan::Op;
+use crate::source::parallel::{self, parallel_body};
 use crate::source::{Body, Source};
+
+/// How a transfer reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Bytes per read and write (`--chunk-size`).
+    pub chunk_size: usize,
+    /// Connections for one large request (`-j`).
+    pub jobs: usize,
+}
 
 /// Executes `ops` in order, writing to `out`. `first` is the response already open for the
 /// plan's first `Fetch`, if the plan starts with one.
@@ -18,17 +28,24 @@ pub fn execute(
     source: &mut dyn Source,
     mut first: Option<Body>,
     out: &mut dyn Write,
-    chunk_size: usize,
+    settings: Settings,
 ) -> anyhow::Result<()> {
-    let mut buf = vec![0u8; chunk_size.max(1)];
+    let chunk_size = settings.chunk_size.max(1);
+    let mut buf = vec![0u8; chunk_size];
     let mut kept = Kept::default();
     let mut body: Option<Body> = None;
     for op in ops {
         match op {
             Op::Fetch(span) => {
-                body = Some(match first.take() {
-                    Some(open) => open,
-                    None => source.read_span(span.clone())?,
+                body = Some(match (first.take(), source.fetcher()) {
+                    (Some(open), _) => open,
+                    (None, Some(fetcher))
+                        if settings.jobs > 1 && span.end - span.start >= parallel::THRESHOLD =>
+                    {
+                        let (jobs, segment) = (settings.jobs, parallel::SEGMENT);
+                        parallel_body(fetcher, span.clone(), jobs, segment, chunk_size)
+                    }
+                    (None, _) => source.read_span(span.clone())?,
                 });
             }
             Op::Take { range, write, keep } => {

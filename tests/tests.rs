@@ -14,6 +14,8 @@ mod fetch;
 mod faults;
 // Bad input: malformed RANGE, unknown option, 404, refused connection, --strict, -o targets.
 mod errors;
+// -j: segments over several connections.
+mod segments;
 // Local files and file:// URLs.
 mod local;
 // `rangecat info`.

@@ -8,8 +8,9 @@ use crate::error::Error;
 use crate::output::{Output, progress_bar};
 use crate::plan::{PlanOptions, plan};
 use crate::range::{ByteRange, RangeExpr};
+use crate::source::parallel::SEGMENT;
 use crate::source::{self, Body, Opened, Source};
-use crate::transfer;
+use crate::transfer::{self, Settings};
 
 /// Runs the fetch command.
 pub fn run(args: &FetchArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result<()> {
@@ -25,8 +26,13 @@ pub fn run(args: &FetchArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Resu
         coalesce: !args.no_coalesce,
     };
     let mut source = source::open(url, &super::http_options(net, report)?)?;
-    let start = start(source.as_mut(), &ranges, &options)?;
-    let chunk_size = usize::try_from(net.chunk_size).unwrap_or(usize::MAX);
+    // With -j, the first request takes one segment; the rest is split over the connections.
+    let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
+    let start = start(source.as_mut(), &ranges, &options, first_limit)?;
+    let settings = Settings {
+        chunk_size: usize::try_from(net.chunk_size).unwrap_or(usize::MAX),
+        jobs: usize::from(args.jobs),
+    };
 
     let Some(len) = source.len() else {
         // A 200 without a length (chunked): only the whole resource can be served.
@@ -53,7 +59,7 @@ pub fn run(args: &FetchArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Resu
     let total = resolved.iter().map(|r| r.end - r.start).sum();
     let bar = progress_bar(super::progress_policy(report), total);
     let mut output = Output::create(args.output.as_deref(), bar)?;
-    transfer::execute(&ops, source.as_mut(), first_body, &mut output, chunk_size)?;
+    transfer::execute(&ops, source.as_mut(), first_body, &mut output, settings)?;
     output.finish()
 }
 
@@ -74,11 +80,12 @@ fn start(
     source: &mut dyn Source,
     ranges: &[RangeExpr],
     options: &PlanOptions,
+    limit: u64,
 ) -> anyhow::Result<Start> {
     if source.len().is_some() {
         return Ok(Start { first: None });
     }
-    let Some(request) = first_request(ranges, options) else {
+    let Some(request) = first_request(ranges, options, limit) else {
         source.probe()?;
         return Ok(Start { first: None });
     };
@@ -117,8 +124,9 @@ fn refused_range(err: &anyhow::Error) -> bool {
 
 /// The first request: the first RANGE's own request, grown by the other RANGEs that the plan
 /// would merge with it, so the first response serves them all. When the first RANGE needs
-/// the length, another RANGE small enough to keep in memory goes first instead.
-pub fn first_request(ranges: &[RangeExpr], options: &PlanOptions) -> Option<ByteRange> {
+/// the length, another RANGE small enough to keep in memory goes first instead. A request
+/// with a known start is cut to at most `limit` bytes.
+pub fn first_request(ranges: &[RangeExpr], options: &PlanOptions, limit: u64) -> Option<ByteRange> {
     let requests: Vec<ByteRange> = ranges.iter().filter_map(|r| r.without_length()).collect();
     let first = ranges.first()?.without_length().or_else(|| {
         requests
@@ -126,39 +134,46 @@ pub fn first_request(ranges: &[RangeExpr], options: &PlanOptions) -> Option<Byte
             .find(|r| matches!(r, ByteRange::Span(s) if s.end - s.start <= options.max_buffer))
             .cloned()
     })?;
-    if !options.coalesce {
-        return Some(first);
-    }
-    let (mut start, mut end) = match first {
+    let (start, end) = match first {
         ByteRange::Suffix(_) => return Some(first),
         ByteRange::Span(span) => (span.start, span.end),
         ByteRange::From(start) => (start, u64::MAX),
     };
-    // Grow until no absolute RANGE touches, overlaps or lies within the gap of the span.
+    let (start, end) = if options.coalesce {
+        grow(start..end, &requests, options.gap)
+    } else {
+        (start, end)
+    };
+    Some(match end.min(start.saturating_add(limit)) {
+        u64::MAX => ByteRange::From(start),
+        end => ByteRange::Span(start..end),
+    })
+}
+
+/// Grows `span` until no absolute request touches, overlaps or lies within `gap` of it, as
+/// the planner will merge them (`u64::MAX` as the end stands for "to the end").
+fn grow(span: Range<u64>, requests: &[ByteRange], gap: u64) -> (u64, u64) {
+    let (mut start, mut end) = (span.start, span.end);
     loop {
         let mut grown = false;
-        for request in &requests {
+        for request in requests {
             let (from, to) = match request {
                 ByteRange::Span(span) => (span.start, span.end),
                 ByteRange::From(from) => (*from, u64::MAX),
                 ByteRange::Suffix(_) => continue,
             };
             let joins = from <= end && to >= start
-                || from > end && from - end < options.gap
-                || to < start && start - to < options.gap;
+                || from > end && from - end < gap
+                || to < start && start - to < gap;
             if joins && (from < start || to > end) {
                 (start, end) = (start.min(from), end.max(to));
                 grown = true;
             }
         }
         if !grown {
-            break;
+            return (start, end);
         }
     }
-    Some(match end {
-        u64::MAX => ByteRange::From(start),
-        end => ByteRange::Span(start..end),
-    })
 }
 
 /// Resolves every RANGE against `len`; under `--strict` one outside the resource is an error.
@@ -192,7 +207,7 @@ mod tests {
             max_buffer: 1000,
             coalesce: true,
         };
-        first_request(&ranges, &options)
+        first_request(&ranges, &options, u64::MAX)
     }
 
     #[test]
@@ -213,5 +228,24 @@ mod tests {
         assert_eq!(first(&[":-100", "0:5000"], 0), None);
         assert_eq!(first(&[":-100"], 0), None);
         assert_eq!(first(&["5:5"], 0), None);
+    }
+
+    #[test]
+    fn the_first_request_is_cut_to_the_limit() {
+        let ranges: Vec<RangeExpr> = [":", "10:20"].iter().map(|r| r.parse().unwrap()).collect();
+        let options = PlanOptions {
+            gap: 0,
+            max_buffer: 1000,
+            coalesce: true,
+        };
+        assert_eq!(
+            first_request(&ranges, &options, 4),
+            Some(ByteRange::Span(0..4))
+        );
+        let suffix: Vec<RangeExpr> = vec!["-100:".parse().unwrap()];
+        assert_eq!(
+            first_request(&suffix, &options, 4),
+            Some(ByteRange::Suffix(100))
+        );
     }
 }

@@ -12,6 +12,7 @@ use ureq::http::{HeaderMap, Response, StatusCode};
 use ureq::{Agent, BodyReader, ResponseExt};
 
 use super::content_range::{ContentRange, parse_content_range, range_header, served_span};
+use super::parallel::SpanFetcher;
 use super::{Body, Log, Opened, Source};
 use crate::error::Error;
 use crate::range::ByteRange;
@@ -277,8 +278,20 @@ impl Source for HttpSource {
     }
 
     fn read_span(&mut self, span: Range<u64>) -> anyhow::Result<Body> {
-        let body = self.client.connect(span.clone())?;
-        Ok(Box::new(SpanReader::new(self.client.clone(), span, body)))
+        Client::fetch_span(&self.client, span)
+    }
+
+    fn fetcher(&self) -> Option<Arc<dyn SpanFetcher>> {
+        (!self.ignores_ranges).then(|| Arc::new(Fetcher(self.client.clone())) as _)
+    }
+}
+
+/// The client, shared with `-j` threads.
+struct Fetcher(Arc<Client>);
+
+impl SpanFetcher for Fetcher {
+    fn fetch(&self, span: Range<u64>) -> anyhow::Result<Body> {
+        Client::fetch_span(&self.0, span)
     }
 }
 
@@ -397,6 +410,12 @@ impl Client {
             reason: status.canonical_reason().unwrap_or("").to_owned(),
             url: self.url().to_owned(),
         }
+    }
+
+    /// A resumable reader of exactly `span`.
+    fn fetch_span(client: &Arc<Client>, span: Range<u64>) -> anyhow::Result<Body> {
+        let body = client.connect(span.clone())?;
+        Ok(Box::new(SpanReader::new(client.clone(), span, body)))
     }
 
     /// Requests `span` (within the known length) and returns a body positioned at its start.

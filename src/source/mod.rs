@@ -5,6 +5,7 @@
 pub mod content_range;
 pub mod file;
 pub mod http;
+pub mod parallel;
 pub mod reader;
 
 use std::io::Read;
@@ -59,6 +60,11 @@ pub trait Source {
     /// Whether the source serves ranges itself (false: every read streams from byte 0).
     fn serves_ranges(&self) -> bool {
         true
+    }
+
+    /// A handle that reads spans from several threads at once, where that can pay (`-j`).
+    fn fetcher(&self) -> Option<Arc<dyn parallel::SpanFetcher>> {
+        None
     }
 }
 
