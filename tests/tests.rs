@@ -16,6 +16,8 @@ mod faults;
 mod errors;
 // -j: segments over several connections.
 mod segments;
+// HTTP_PROXY, HTTPS_PROXY, NO_PROXY.
+mod proxy;
 // Local files and file:// URLs.
 mod local;
 // `rangecat info`.

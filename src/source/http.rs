@@ -146,6 +146,7 @@ impl HttpSource {
             .accept_encoding("identity")
             .user_agent(concat!("rangecat/", env!("CARGO_PKG_VERSION")))
             .input_buffer_size(buffer)
+            .proxy(super::proxy::from_env(url)?)
             .build()
             .into();
         Ok(HttpSource {

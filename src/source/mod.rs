@@ -6,6 +6,7 @@ pub mod content_range;
 pub mod file;
 pub mod http;
 pub mod parallel;
+pub mod proxy;
 pub mod reader;
 
 use std::io::Read;
