@@ -18,6 +18,8 @@ mod errors;
 mod segments;
 // HTTP_PROXY, HTTPS_PROXY, NO_PROXY.
 mod proxy;
+// stderr: -v, the progress bar, -q.
+mod report;
 // Local files and file:// URLs.
 mod local;
 // `rangecat info`.

@@ -1,0 +1,107 @@
+//! What rangecat prints on stderr: `-v` request logs, the progress bar's rules, `-q`.
+
+use crate::util::server::{Mode, Server};
+use crate::util::{self, assert_bytes_eq};
+
+const MIB: usize = 1024 * 1024;
+
+fn run(server: &Server, args: &[&str]) -> (Vec<u8>, String) {
+    let output = util::rangecat()
+        .arg(server.url("/file.bin"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    (output.stdout, stderr)
+}
+
+#[test]
+fn verbose_logs_each_request_and_response() {
+    let data = util::data(1000);
+    let server = Server::start(data.clone(), Mode::Ranges);
+    let (stdout, stderr) = run(&server, &["-v", "0:10", "-10:"]);
+    let mut want = data[..10].to_vec();
+    want.extend_from_slice(&data[990..]);
+    assert_bytes_eq(&stdout, &want);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert!(lines[0].starts_with("> GET http://") && lines[0].ends_with("Range: bytes=0-9"));
+    assert_eq!(
+        lines[1],
+        "< 206 Partial Content Content-Range: bytes 0-9/1000"
+    );
+    assert!(
+        lines[2].contains("Range: bytes=990-999 If-Range: \""),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(
+        lines[3],
+        "< 206 Partial Content Content-Range: bytes 990-999/1000"
+    );
+}
+
+#[test]
+fn verbose_logs_a_resume() {
+    let data = util::data(100_000);
+    let server = Server::start(
+        data.clone(),
+        Mode::DropAfter {
+            bytes: 5000,
+            times: 1,
+        },
+    );
+    let (stdout, stderr) = run(&server, &["-v"]);
+    assert_bytes_eq(&stdout, &data);
+    assert!(stderr.contains("resuming at byte 5000"), "{stderr}");
+}
+
+#[test]
+fn no_progress_bar_when_stderr_is_not_a_terminal() {
+    let data = util::data(6 * MIB);
+    let server = Server::start(data.clone(), Mode::Ranges);
+    let (stdout, stderr) = run(&server, &[]);
+    assert_bytes_eq(&stdout, &data);
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn progress_forces_the_bar_on_stderr() {
+    let data = util::data(6 * MIB);
+    let server = Server::start(data.clone(), Mode::Ranges);
+    let (stdout, stderr) = run(&server, &["--progress"]);
+    assert_bytes_eq(&stdout, &data);
+    assert!(stderr.contains("MiB"), "a bar with byte counts: {stderr:?}");
+}
+
+#[test]
+fn quiet_silences_everything_but_errors() {
+    let data = util::data(6 * MIB);
+    let server = Server::start(
+        data.clone(),
+        Mode::DropAfter {
+            bytes: 5000,
+            times: 1,
+        },
+    );
+    let (stdout, stderr) = run(&server, &["-q"]);
+    assert_bytes_eq(&stdout, &data);
+    assert_eq!(stderr, "");
+    let failing = Server::start(data, Mode::Status(404));
+    let output = util::rangecat()
+        .args(["-q", &failing.url("/file.bin")])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("rangecat: HTTP 404"));
+}
+
+#[test]
+fn quiet_and_progress_conflict() {
+    let output = util::rangecat()
+        .args(["-q", "--progress", "http://127.0.0.1:9/x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
