@@ -351,7 +351,8 @@ fn verbose_logs_requests_and_responses() {
         .unwrap();
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    // The notes fix the content, not the exact layout: `> GET ... bytes=0-99`, `< 206 ... bytes 0-99/1000`.
+    // The notes fix the content, not the exact layout:
+    // `> GET ... bytes=0-99`, `< 206 ... bytes 0-99/1000`.
     let logged = |prefix: &str, parts: &[&str]| {
         stderr
             .lines()
