@@ -45,6 +45,9 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Probe URL: length, whether ranges work, type and validators')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List a zip archive''s entries, reading only its central directory')
+            [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Write zip members'' decompressed bytes to stdout, one request each')
+            [CompletionResult]::new('x', 'x', [CompletionResultType]::ParameterValue, 'Extract zip members into a directory')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -57,6 +60,63 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Resume attempts per request after a broken connection')
             [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'Read and write in pieces of BYTES')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of text')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and response on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and response on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Draw the progress bar even when stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rangecat;ls' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a connection')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds a read or write may stall before the transfer fails')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Resume attempts per request after a broken connection')
+            [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'Read and write in pieces of BYTES')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Long listing: size, compressed size, method, modified, CRC-32, name, and a total')
+            [CompletionResult]::new('--long', '--long', [CompletionResultType]::ParameterName, 'Long listing: size, compressed size, method, modified, CRC-32, name, and a total')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'With -l, sizes in human-readable units (KiB, MiB, ...)')
+            [CompletionResult]::new('--human-readable', '--human-readable', [CompletionResultType]::ParameterName, 'With -l, sizes in human-readable units (KiB, MiB, ...)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per entry per line')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and response on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and response on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Draw the progress bar even when stderr is not a terminal')
+            break
+        }
+        'rangecat;cat' {
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a connection')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds a read or write may stall before the transfer fails')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Resume attempts per request after a broken connection')
+            [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'Read and write in pieces of BYTES')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and response on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and response on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Draw the progress bar even when stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rangecat;x' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Extract under DIR')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Extract under DIR')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Members fetched at once')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Members fetched at once')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a connection')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds a read or write may stall before the transfer fails')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Resume attempts per request after a broken connection')
+            [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'Read and write in pieces of BYTES')
+            [CompletionResult]::new('--overwrite', '--overwrite', [CompletionResultType]::ParameterName, 'Replace files that already exist')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and response on stderr')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and response on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
@@ -84,11 +144,23 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
         }
         'rangecat;help' {
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Probe URL: length, whether ranges work, type and validators')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List a zip archive''s entries, reading only its central directory')
+            [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Write zip members'' decompressed bytes to stdout, one request each')
+            [CompletionResult]::new('x', 'x', [CompletionResultType]::ParameterValue, 'Extract zip members into a directory')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'rangecat;help;info' {
+            break
+        }
+        'rangecat;help;ls' {
+            break
+        }
+        'rangecat;help;cat' {
+            break
+        }
+        'rangecat;help;x' {
             break
         }
         'rangecat;help;completions' {

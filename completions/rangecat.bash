@@ -16,6 +16,9 @@ _rangecat() {
             ",$1")
                 cmd="rangecat"
                 ;;
+            rangecat,cat)
+                cmd="rangecat__subcmd__cat"
+                ;;
             rangecat,completions)
                 cmd="rangecat__subcmd__completions"
                 ;;
@@ -24,6 +27,15 @@ _rangecat() {
                 ;;
             rangecat,info)
                 cmd="rangecat__subcmd__info"
+                ;;
+            rangecat,ls)
+                cmd="rangecat__subcmd__ls"
+                ;;
+            rangecat,x)
+                cmd="rangecat__subcmd__x"
+                ;;
+            rangecat__subcmd__help,cat)
+                cmd="rangecat__subcmd__help__subcmd__cat"
                 ;;
             rangecat__subcmd__help,completions)
                 cmd="rangecat__subcmd__help__subcmd__completions"
@@ -34,6 +46,12 @@ _rangecat() {
             rangecat__subcmd__help,info)
                 cmd="rangecat__subcmd__help__subcmd__info"
                 ;;
+            rangecat__subcmd__help,ls)
+                cmd="rangecat__subcmd__help__subcmd__ls"
+                ;;
+            rangecat__subcmd__help,x)
+                cmd="rangecat__subcmd__help__subcmd__x"
+                ;;
             *)
                 ;;
         esac
@@ -41,7 +59,7 @@ _rangecat() {
 
     case "${cmd}" in
         rangecat)
-            opts="-o -j -H -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help --version info completions help"
+            opts="-o -j -H -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help --version info ls cat x completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -71,6 +89,44 @@ _rangecat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rangecat__subcmd__cat)
+            opts="-H -v -q -h --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --header)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -141,8 +197,22 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__help)
-            opts="info completions help"
+            opts="info ls cat x completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rangecat__subcmd__help__subcmd__cat)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -196,6 +266,34 @@ _rangecat() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rangecat__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rangecat__subcmd__help__subcmd__x)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rangecat__subcmd__info)
             opts="-H -v -q -h --json --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -203,6 +301,98 @@ _rangecat() {
                 return 0
             fi
             case "${prev}" in
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rangecat__subcmd__ls)
+            opts="-l -h -H -v -q --long --human-readable --json --help --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rangecat__subcmd__x)
+            opts="-C -j -H -v -q -h --directory --jobs --overwrite --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --directory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --header)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -42,6 +42,9 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand info 'Probe URL: length, whether ranges work, type and validators'
+            cand ls 'List a zip archive''s entries, reading only its central directory'
+            cand cat 'Write zip members'' decompressed bytes to stdout, one request each'
+            cand x 'Extract zip members into a directory'
             cand completions 'Print a shell completion script to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -53,6 +56,60 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand --retries 'Resume attempts per request after a broken connection'
             cand --chunk-size 'Read and write in pieces of BYTES'
             cand --json 'Print one JSON object instead of text'
+            cand -v 'Log each request and response on stderr'
+            cand --verbose 'Log each request and response on stderr'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand --progress 'Draw the progress bar even when stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rangecat;ls'= {
+            cand -H 'Add a request header, ''Name: value'' (repeatable)'
+            cand --header 'Add a request header, ''Name: value'' (repeatable)'
+            cand --connect-timeout 'Seconds to wait for a connection'
+            cand --timeout 'Seconds a read or write may stall before the transfer fails'
+            cand --retries 'Resume attempts per request after a broken connection'
+            cand --chunk-size 'Read and write in pieces of BYTES'
+            cand -l 'Long listing: size, compressed size, method, modified, CRC-32, name, and a total'
+            cand --long 'Long listing: size, compressed size, method, modified, CRC-32, name, and a total'
+            cand -h 'With -l, sizes in human-readable units (KiB, MiB, ...)'
+            cand --human-readable 'With -l, sizes in human-readable units (KiB, MiB, ...)'
+            cand --json 'One JSON object per entry per line'
+            cand --help 'Print help'
+            cand -v 'Log each request and response on stderr'
+            cand --verbose 'Log each request and response on stderr'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand --progress 'Draw the progress bar even when stderr is not a terminal'
+        }
+        &'rangecat;cat'= {
+            cand -H 'Add a request header, ''Name: value'' (repeatable)'
+            cand --header 'Add a request header, ''Name: value'' (repeatable)'
+            cand --connect-timeout 'Seconds to wait for a connection'
+            cand --timeout 'Seconds a read or write may stall before the transfer fails'
+            cand --retries 'Resume attempts per request after a broken connection'
+            cand --chunk-size 'Read and write in pieces of BYTES'
+            cand -v 'Log each request and response on stderr'
+            cand --verbose 'Log each request and response on stderr'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand --progress 'Draw the progress bar even when stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rangecat;x'= {
+            cand -C 'Extract under DIR'
+            cand --directory 'Extract under DIR'
+            cand -j 'Members fetched at once'
+            cand --jobs 'Members fetched at once'
+            cand -H 'Add a request header, ''Name: value'' (repeatable)'
+            cand --header 'Add a request header, ''Name: value'' (repeatable)'
+            cand --connect-timeout 'Seconds to wait for a connection'
+            cand --timeout 'Seconds a read or write may stall before the transfer fails'
+            cand --retries 'Resume attempts per request after a broken connection'
+            cand --chunk-size 'Read and write in pieces of BYTES'
+            cand --overwrite 'Replace files that already exist'
             cand -v 'Log each request and response on stderr'
             cand --verbose 'Log each request and response on stderr'
             cand -q 'Print nothing on stderr but errors'
@@ -78,10 +135,19 @@ set edit:completion:arg-completer[rangecat] = {|@words|
         }
         &'rangecat;help'= {
             cand info 'Probe URL: length, whether ranges work, type and validators'
+            cand ls 'List a zip archive''s entries, reading only its central directory'
+            cand cat 'Write zip members'' decompressed bytes to stdout, one request each'
+            cand x 'Extract zip members into a directory'
             cand completions 'Print a shell completion script to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'rangecat;help;info'= {
+        }
+        &'rangecat;help;ls'= {
+        }
+        &'rangecat;help;cat'= {
+        }
+        &'rangecat;help;x'= {
         }
         &'rangecat;help;completions'= {
         }

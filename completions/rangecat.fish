@@ -41,6 +41,9 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -l progress -d 'Draw the
 complete -c rangecat -n "__fish_rangecat_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rangecat -n "__fish_rangecat_needs_command" -s V -l version -d 'Print version'
 complete -c rangecat -n "__fish_rangecat_needs_command" -a "info" -d 'Probe URL: length, whether ranges work, type and validators'
+complete -c rangecat -n "__fish_rangecat_needs_command" -a "ls" -d 'List a zip archive\'s entries, reading only its central directory'
+complete -c rangecat -n "__fish_rangecat_needs_command" -a "cat" -d 'Write zip members\' decompressed bytes to stdout, one request each'
+complete -c rangecat -n "__fish_rangecat_needs_command" -a "x" -d 'Extract zip members into a directory'
 complete -c rangecat -n "__fish_rangecat_needs_command" -a "completions" -d 'Print a shell completion script to stdout'
 complete -c rangecat -n "__fish_rangecat_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
@@ -53,6 +56,39 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s v -l verbose 
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s h -l help -d 'Print help'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l connect-timeout -d 'Seconds to wait for a connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s l -l long -d 'Long listing: size, compressed size, method, modified, CRC-32, name, and a total'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s h -l human-readable -d 'With -l, sizes in human-readable units (KiB, MiB, ...)'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l json -d 'One JSON object per entry per line'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l help -d 'Print help'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s v -l verbose -d 'Log each request and response on stderr'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l connect-timeout -d 'Seconds to wait for a connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s v -l verbose -d 'Log each request and response on stderr'
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s h -l help -d 'Print help'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s C -l directory -d 'Extract under DIR' -r -F
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s j -l jobs -d 'Members fetched at once' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l connect-timeout -d 'Seconds to wait for a connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l overwrite -d 'Replace files that already exist'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s v -l verbose -d 'Log each request and response on stderr'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s h -l help -d 'Print help'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
@@ -62,6 +98,9 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s v -l v
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info completions help" -f -a "info" -d 'Probe URL: length, whether ranges work, type and validators'
-complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "info" -d 'Probe URL: length, whether ranges work, type and validators'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "ls" -d 'List a zip archive\'s entries, reading only its central directory'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "cat" -d 'Write zip members\' decompressed bytes to stdout, one request each'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "x" -d 'Extract zip members into a directory'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

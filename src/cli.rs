@@ -47,6 +47,12 @@ pub struct Cli {
 pub enum Command {
     /// Probe URL: length, whether ranges work, type and validators
     Info(InfoArgs),
+    /// List a zip archive's entries, reading only its central directory
+    Ls(LsArgs),
+    /// Write zip members' decompressed bytes to stdout, one request each
+    Cat(CatArgs),
+    /// Extract zip members into a directory
+    X(ExtractArgs),
     /// Print a shell completion script to stdout
     Completions(CompletionsArgs),
 }
@@ -138,6 +144,77 @@ pub struct InfoArgs {
     /// Print one JSON object instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `rangecat ls`.
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct LsArgs {
+    /// The zip archive: http:// or https:// URL, file:// URL, or a local path
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Shell globs matched against entry names (`*` also matches `/`); none lists all
+    #[arg(value_name = "PATTERN")]
+    pub patterns: Vec<String>,
+
+    /// Long listing: size, compressed size, method, modified, CRC-32, name, and a total
+    #[arg(short = 'l', long = "long")]
+    pub long: bool,
+
+    /// With -l, sizes in human-readable units (KiB, MiB, ...)
+    #[arg(short = 'h', long = "human-readable")]
+    pub human: bool,
+
+    /// One JSON object per entry per line
+    #[arg(long, conflicts_with = "long")]
+    pub json: bool,
+
+    /// Print help
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// Arguments of `rangecat cat`.
+#[derive(Debug, Args)]
+pub struct CatArgs {
+    /// The zip archive: http:// or https:// URL, file:// URL, or a local path
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Entry names, exactly as `ls` prints them; written in the order given
+    #[arg(value_name = "MEMBER", required = true)]
+    pub members: Vec<String>,
+}
+
+/// Arguments of `rangecat x`.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// The zip archive: http:// or https:// URL, file:// URL, or a local path
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Shell globs matched against entry names (`*` also matches `/`); none extracts all
+    #[arg(value_name = "PATTERN")]
+    pub patterns: Vec<String>,
+
+    /// Extract under DIR
+    #[arg(
+        short = 'C',
+        long = "directory",
+        value_name = "DIR",
+        default_value = "."
+    )]
+    pub directory: PathBuf,
+
+    /// Members fetched at once
+    #[arg(short, long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+
+    /// Replace files that already exist
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Arguments of `rangecat completions`.

@@ -26,3 +26,4 @@ pub mod plan;
 pub mod range;
 pub mod source;
 pub mod transfer;
+pub mod zip;

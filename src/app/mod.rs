@@ -1,7 +1,10 @@
 //! The commands, one module each; `run` dispatches a parsed command line.
 
+pub mod extract;
 pub mod fetch;
 pub mod info;
+pub mod ls;
+pub mod zip;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -18,6 +21,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         None => fetch::run(&cli.fetch, &cli.net, &cli.report),
         Some(Command::Info(args)) => info::run(args, &cli.net, &cli.report),
+        Some(Command::Ls(args)) => ls::run(args, &cli.net, &cli.report),
+        Some(Command::Cat(args)) => zip::cat(args, &cli.net, &cli.report),
+        Some(Command::X(args)) => extract::run(args, &cli.net, &cli.report),
         Some(Command::Completions(args)) => {
             let script = generate::completion(args.shell);
             std::io::stdout()

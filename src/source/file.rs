@@ -1,20 +1,23 @@
 //! Local files and `file://` URLs, with exactly the semantics of the HTTP source.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
 use super::content_range::served_span;
+use super::parallel::SpanFetcher;
 use super::{Body, Opened, Source};
 use crate::error::Error;
 use crate::range::ByteRange;
 
 /// A regular file read by range.
 pub struct FileSource {
-    file: File,
+    file: Arc<File>,
     path: PathBuf,
     len: u64,
 }
@@ -30,20 +33,66 @@ impl FileSource {
             bail!("{} is a directory", path.display());
         }
         Ok(FileSource {
-            file,
+            file: Arc::new(file),
             path: path.to_owned(),
             len: meta.len(),
         })
     }
 
+    /// A source over an open file (a temporary spool, say).
+    pub fn from_file(file: File) -> anyhow::Result<FileSource> {
+        let len = file
+            .metadata()
+            .context("cannot read a temporary file")?
+            .len();
+        Ok(FileSource {
+            file: Arc::new(file),
+            path: PathBuf::from("(temporary file)"),
+            len,
+        })
+    }
+
     fn reader(&self, span: Range<u64>) -> anyhow::Result<Body> {
-        let mut file = self
-            .file
-            .try_clone()
-            .with_context(|| format!("cannot read {}", self.path.display()))?;
-        file.seek(SeekFrom::Start(span.start))
-            .with_context(|| format!("cannot seek in {}", self.path.display()))?;
-        Ok(Box::new(file.take(span.end - span.start)))
+        Ok(Box::new(SpanReader {
+            file: self.file.clone(),
+            pos: span.start,
+            end: span.end,
+        }))
+    }
+}
+
+/// Reads a span with positional reads, so several readers share one open file.
+struct SpanReader {
+    file: Arc<File>,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for SpanReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = usize::try_from(self.end - self.pos).unwrap_or(usize::MAX);
+        let want = buf.len().min(left);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file got shorter",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads spans of one file from several threads.
+struct Fetcher(FileSource);
+
+impl SpanFetcher for Fetcher {
+    fn fetch(&self, span: Range<u64>) -> anyhow::Result<Body> {
+        self.0.reader(span)
     }
 }
 
@@ -64,6 +113,14 @@ impl Source for FileSource {
 
     fn probe(&mut self) -> anyhow::Result<u64> {
         Ok(self.len)
+    }
+
+    fn fetcher(&self) -> Option<Arc<dyn SpanFetcher>> {
+        Some(Arc::new(Fetcher(FileSource {
+            file: self.file.clone(),
+            path: self.path.clone(),
+            len: self.len,
+        })))
     }
 
     fn read_span(&mut self, span: Range<u64>) -> anyhow::Result<Body> {

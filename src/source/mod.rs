@@ -69,6 +69,27 @@ pub trait Source {
     }
 }
 
+impl<S: Source + ?Sized> Source for Box<S> {
+    fn len(&self) -> Option<u64> {
+        (**self).len()
+    }
+    fn open(&mut self, range: &ByteRange) -> anyhow::Result<Opened> {
+        (**self).open(range)
+    }
+    fn probe(&mut self) -> anyhow::Result<u64> {
+        (**self).probe()
+    }
+    fn read_span(&mut self, span: Range<u64>) -> anyhow::Result<Body> {
+        (**self).read_span(span)
+    }
+    fn serves_ranges(&self) -> bool {
+        (**self).serves_ranges()
+    }
+    fn fetcher(&self) -> Option<Arc<dyn parallel::SpanFetcher>> {
+        (**self).fetcher()
+    }
+}
+
 /// Opens `location` as a source: `http://` and `https://` URLs over HTTP, `file://` URLs and
 /// plain paths from the file system.
 pub fn open(location: &str, options: &http::HttpOptions) -> anyhow::Result<Box<dyn Source>> {

@@ -44,6 +44,11 @@ impl<S: Source> RangeStream<S> {
         self.read_ahead = bytes;
     }
 
+    /// The source underneath, for reads that should not be cached.
+    pub fn source_mut(&mut self) -> &mut S {
+        &mut self.source
+    }
+
     /// The total length.
     pub fn len(&self) -> u64 {
         self.len
@@ -119,7 +124,10 @@ impl<S: Source> RangeStream<S> {
             .source
             .read_span(span.clone())
             .map_err(io::Error::other)?;
-        let mut bytes = Vec::with_capacity((span.end - span.start) as usize);
+        // Sizes come from the data (a central directory's size field, say): reserve a bounded
+        // amount and let the bytes that actually arrive grow the buffer.
+        let reserve = (span.end - span.start).min(16 * 1024 * 1024) as usize;
+        let mut bytes = Vec::with_capacity(reserve);
         body.read_to_end(&mut bytes)?;
         if bytes.len() as u64 != span.end - span.start {
             return Err(io::Error::new(

@@ -1,0 +1,277 @@
+//! Opening a zip archive through ranges: one suffix request for the tail (end-of-central-
+//! directory record, a maximal comment, the Zip64 locator and record), and at most one more
+//! for the central directory when it does not lie inside the tail.
+
+use std::io::{self, Read};
+use std::ops::Range;
+
+use anyhow::{Context, bail};
+use zip::read::{ArchiveOffset, Config};
+use zip::unstable::read::ZipIterable;
+
+use super::entry::Entry;
+use crate::range::ByteRange;
+use crate::source::file::FileSource;
+use crate::source::reader::RangeStream;
+use crate::source::{Opened, Source};
+
+/// The tail asked for first: the end-of-central-directory record (22 bytes) with a maximal
+/// comment (65,535), the Zip64 locator (20) and the Zip64 record (56), rounded up.
+pub const TAIL: u64 = 65 * 1024;
+
+const EOCD_SIGNATURE: [u8; 4] = *b"PK\x05\x06";
+const ZIP64_LOCATOR_SIGNATURE: [u8; 4] = *b"PK\x06\x07";
+const ZIP64_EOCD_SIGNATURE: [u8; 4] = *b"PK\x06\x06";
+const EOCD_LEN: usize = 22;
+const ZIP64_LOCATOR_LEN: usize = 20;
+const ZIP64_EOCD_LEN: u64 = 56;
+
+/// Where an archive's central directory is, read from its end records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// The central directory's bytes, as offsets in the file.
+    pub central_directory: Range<u64>,
+    /// Bytes in front of the archive proper (a self-extracting stub), which every offset
+    /// recorded in the archive leaves out.
+    pub prefix: u64,
+    /// The number of entries the end record announces.
+    pub entries: u64,
+    /// Where the end records start (the Zip64 record if there is one).
+    pub end_records: u64,
+}
+
+/// A zip archive whose central directory is held in memory.
+pub struct Archive {
+    stream: RangeStream<Box<dyn Source>>,
+    layout: Layout,
+}
+
+impl Archive {
+    /// Opens the archive behind `source`, whose length need not be known yet: one suffix
+    /// request, and one more only when the central directory starts before the tail. A
+    /// server that ignores Range streams the archive once into a temporary file.
+    pub fn open(mut source: Box<dyn Source>) -> anyhow::Result<Archive> {
+        let tail = match source.len() {
+            Some(len) => {
+                let span = len.saturating_sub(TAIL)..len;
+                let body = source.read_span(span.clone())?;
+                Some((span.start, read_all(body, span.end - span.start)?))
+            }
+            None => match source.open(&ByteRange::Suffix(TAIL))? {
+                Opened::Partial { span, body } => {
+                    Some((span.start, read_all(body, span.end - span.start)?))
+                }
+                Opened::Whole { body } => {
+                    source = spool(body)?;
+                    None
+                }
+                Opened::Unsatisfiable => None,
+            },
+        };
+        let mut stream = RangeStream::new(source)?;
+        // Every byte the zip reader needs is fetched on purpose below: no read-ahead.
+        stream.set_read_ahead(0);
+        if let Some((start, bytes)) = tail {
+            stream.insert(start, bytes);
+        } else {
+            let len = stream.len();
+            stream.prefetch(len.saturating_sub(TAIL)..len)?;
+        }
+        let len = stream.len();
+        let tail_start = len.saturating_sub(TAIL);
+        let tail_bytes = read_cached(&mut stream, tail_start..len)?;
+        let layout = locate(&tail_bytes, tail_start, len)?;
+        stream.prefetch(layout.central_directory.start..len)?;
+        Ok(Archive { stream, layout })
+    }
+
+    /// Where the central directory is.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Calls `visit` with every entry, in central-directory order, as it is parsed: memory
+    /// stays flat however many entries there are.
+    pub fn for_each_entry(
+        &mut self,
+        mut visit: impl FnMut(Entry) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let config = Config {
+            archive_offset: ArchiveOffset::Known(self.layout.prefix),
+        };
+        let mut iterable = ZipIterable::try_new(&mut self.stream, config)
+            .context("cannot read the central directory")?;
+        for file in iterable
+            .files()
+            .context("cannot read the central directory")?
+        {
+            let file = file.context("bad central directory entry")?;
+            visit(Entry::from_zip(&file))?;
+        }
+        Ok(())
+    }
+
+    /// The source, for fetching members.
+    pub fn source_mut(&mut self) -> &mut dyn Source {
+        self.stream.source_mut()
+    }
+
+    /// How many requests the archive has cost so far (through its stream).
+    pub fn requests(&self) -> usize {
+        self.stream.requests()
+    }
+}
+
+/// Finds the central directory from the archive's last bytes (`tail`, starting at file
+/// offset `tail_start`, of a file of `len` bytes).
+pub fn locate(tail: &[u8], tail_start: u64, len: u64) -> anyhow::Result<Layout> {
+    let eocd_at =
+        find_eocd(tail).context("not a zip archive (no end-of-central-directory record)")?;
+    let eocd = &tail[eocd_at..];
+    let eocd_pos = tail_start + eocd_at as u64;
+    let mut entries = u64::from(u16_at(eocd, 10));
+    let mut cd_size = u64::from(u32_at(eocd, 12));
+    let mut cd_offset = u64::from(u32_at(eocd, 16));
+    let mut end_records = eocd_pos;
+    let mut cd_end = eocd_pos;
+
+    let locator_at = eocd_at.checked_sub(ZIP64_LOCATOR_LEN);
+    if let Some(at) = locator_at.filter(|&at| tail[at..at + 4] == ZIP64_LOCATOR_SIGNATURE) {
+        let declared = u64_at(&tail[at..], 8);
+        // The Zip64 record normally ends where the locator starts; with a prefix, its
+        // declared offset is off by the prefix's length.
+        let locator_pos = tail_start + at as u64;
+        let record_pos = locator_pos
+            .checked_sub(ZIP64_EOCD_LEN)
+            .filter(|pos| read_sig(tail, tail_start, *pos) == Some(ZIP64_EOCD_SIGNATURE))
+            .or_else(|| {
+                (read_sig(tail, tail_start, declared) == Some(ZIP64_EOCD_SIGNATURE))
+                    .then_some(declared)
+            })
+            .context("Zip64 locator points to no Zip64 end record")?;
+        let record = &tail[(record_pos - tail_start) as usize..];
+        if record.len() < ZIP64_EOCD_LEN as usize {
+            bail!("truncated Zip64 end record");
+        }
+        entries = u64_at(record, 32);
+        cd_size = u64_at(record, 40);
+        cd_offset = u64_at(record, 48);
+        end_records = record_pos;
+        cd_end = record_pos;
+        let prefix = record_pos
+            .checked_sub(declared)
+            .context("Zip64 end record lies before its declared offset")?;
+        return layout(
+            cd_offset,
+            cd_size,
+            cd_end,
+            prefix,
+            entries,
+            end_records,
+            len,
+        );
+    }
+    let cd_start = cd_end
+        .checked_sub(cd_size)
+        .context("central directory is larger than the archive")?;
+    let prefix = cd_start
+        .checked_sub(cd_offset)
+        .context("central directory lies before its declared offset")?;
+    layout(
+        cd_offset,
+        cd_size,
+        cd_end,
+        prefix,
+        entries,
+        end_records,
+        len,
+    )
+}
+
+fn layout(
+    cd_offset: u64,
+    cd_size: u64,
+    cd_end: u64,
+    prefix: u64,
+    entries: u64,
+    end_records: u64,
+    len: u64,
+) -> anyhow::Result<Layout> {
+    let start = cd_offset
+        .checked_add(prefix)
+        .context("central directory offset overflows")?;
+    let end = start
+        .checked_add(cd_size)
+        .context("central directory size overflows")?;
+    if end > cd_end || end > len {
+        bail!(
+            "central directory ({start}..{end}) runs past its end record or the file ({len} bytes)"
+        );
+    }
+    // A central directory header takes at least 46 bytes: a larger count is a lie.
+    if entries > cd_size / 46 + 1 {
+        bail!("the archive claims {entries} entries in a {cd_size}-byte central directory");
+    }
+    Ok(Layout {
+        central_directory: start..end,
+        prefix,
+        entries,
+        end_records,
+    })
+}
+
+/// The offset in `tail` of the end-of-central-directory record: the last signature whose
+/// comment ends exactly at the end of the file, else the last signature at all.
+fn find_eocd(tail: &[u8]) -> Option<usize> {
+    let candidates = (0..=tail.len().checked_sub(EOCD_LEN)?)
+        .rev()
+        .filter(|&at| tail[at..at + 4] == EOCD_SIGNATURE);
+    let mut fallback = None;
+    for at in candidates {
+        let comment_len = usize::from(u16_at(&tail[at..], 20));
+        if at + EOCD_LEN + comment_len == tail.len() {
+            return Some(at);
+        }
+        fallback.get_or_insert(at);
+    }
+    fallback
+}
+
+fn read_sig(tail: &[u8], tail_start: u64, pos: u64) -> Option<[u8; 4]> {
+    let at = usize::try_from(pos.checked_sub(tail_start)?).ok()?;
+    tail.get(at..at + 4)?.try_into().ok()
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([bytes[at], bytes[at + 1]])
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+fn read_all(mut body: impl Read, len: u64) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(usize::try_from(len.min(TAIL)).unwrap_or(0));
+    body.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn read_cached(stream: &mut RangeStream<Box<dyn Source>>, span: Range<u64>) -> io::Result<Vec<u8>> {
+    use std::io::{Seek, SeekFrom};
+    let mut bytes = vec![0u8; (span.end - span.start) as usize];
+    stream.seek(SeekFrom::Start(span.start))?;
+    stream.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Streams an archive from a server that ignores Range into a temporary file, which then
+/// serves every range; the archive is never held in memory.
+fn spool(mut body: Box<dyn Read + Send>) -> anyhow::Result<Box<dyn Source>> {
+    let mut file = tempfile::tempfile().context("cannot create a temporary file")?;
+    io::copy(&mut body, &mut file).context("cannot download the archive")?;
+    Ok(Box::new(FileSource::from_file(file)?))
+}

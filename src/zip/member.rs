@@ -1,0 +1,113 @@
+//! A member's bytes: one request for the span from its local header to the next header (or
+//! the central directory), decompressed while streaming and checked against its CRC-32.
+
+use std::io::{self, Read, Write};
+use std::ops::Range;
+
+use anyhow::{Context, bail};
+use zip::read::{ZipReadOptions, read_zipfile_from_stream_with_options};
+use zip::result::ZipError;
+
+use super::archive::Layout;
+use super::entry::{Entry, method_name};
+
+/// The span holding each entry's local header, data and data descriptor: from its header
+/// start to the next header start, or to the central directory for the last one. Spans are
+/// returned in the order of `entries`.
+pub fn spans(entries: &[Entry], layout: &Layout) -> Vec<Range<u64>> {
+    let mut starts: Vec<u64> = entries.iter().map(|e| e.header_start).collect();
+    starts.sort_unstable();
+    starts.dedup();
+    entries
+        .iter()
+        .map(|entry| {
+            let next = starts.partition_point(|&s| s <= entry.header_start);
+            let end = starts
+                .get(next)
+                .copied()
+                .unwrap_or(layout.central_directory.start)
+                .max(entry.header_start);
+            entry.header_start..end
+        })
+        .collect()
+}
+
+/// Checks that rangecat can decompress `entry`, before any request is sent for it.
+pub fn check_supported(entry: &Entry) -> anyhow::Result<()> {
+    if entry.encrypted {
+        bail!(
+            "{} is encrypted; rangecat cannot decrypt members",
+            entry.name
+        );
+    }
+    if !zip::SUPPORTED_COMPRESSION_METHODS.contains(&entry.method) {
+        bail!(
+            "{} uses compression method {}, which rangecat does not support",
+            entry.name,
+            method_name(entry.method)
+        );
+    }
+    Ok(())
+}
+
+/// Streams `entry`'s decompressed bytes from `body` (its span, starting at the local header)
+/// to `out`, in pieces; fails on a CRC-32 mismatch or a short member. Returns the size.
+pub fn copy_member(
+    mut body: impl Read,
+    entry: &Entry,
+    out: &mut dyn Write,
+    chunk_size: usize,
+) -> anyhow::Result<u64> {
+    check_supported(entry)?;
+    // The central directory's sizes and CRC are the truth: the local header may leave them
+    // to a data descriptor.
+    let options = ZipReadOptions::new()
+        .override_compressed_size(entry.compressed_size)
+        .override_uncompressed_size(entry.size)
+        .override_crc(entry.crc32);
+    let mut file = read_zipfile_from_stream_with_options(&mut body, options)
+        .map_err(|e| member_error(entry, e))?
+        .with_context(|| {
+            format!(
+                "{}: no local header at offset {}",
+                entry.name, entry.header_start
+            )
+        })?;
+    let mut buf = vec![0u8; chunk_size.max(1)];
+    let mut written = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(entry, e)),
+        };
+        out.write_all(&buf[..n])
+            .map_err(crate::transfer::write_error)?;
+        written += n as u64;
+    }
+    if written != entry.size {
+        bail!(
+            "{}: decompressed to {written} bytes, but the central directory says {}",
+            entry.name,
+            entry.size
+        );
+    }
+    Ok(written)
+}
+
+fn member_error(entry: &Entry, err: ZipError) -> anyhow::Error {
+    anyhow::Error::new(err).context(format!("cannot read member {}", entry.name))
+}
+
+fn read_error(entry: &Entry, err: io::Error) -> anyhow::Error {
+    let text = err.to_string();
+    if text.to_ascii_lowercase().contains("checksum") || text.contains("CRC") {
+        return anyhow::anyhow!(
+            "{}: CRC-32 mismatch: the data does not match the archive's checksum {:08x}",
+            entry.name,
+            entry.crc32
+        );
+    }
+    anyhow::Error::new(err).context(format!("cannot decompress {}", entry.name))
+}
