@@ -26,5 +26,13 @@ mod local;
 mod info;
 // Byte-exact ranges against a real nginx (skipped without nginx unless CI=true).
 mod interop;
+// Zip: `ls` (listing, formats, request counts, bad archives).
+mod ls;
+// Zip: `cat` (members, methods, CRC, request counts).
+mod cat;
+// Zip: `x` (extraction, path safety, overwrite, concurrency).
+mod extract;
+// Zip: real archives made by other tools (tests/data).
+mod archives;
 // completions/ and man/ match the clap definitions.
 mod generated;

@@ -3,6 +3,7 @@
 
 pub mod nginx;
 pub mod server;
+pub mod zips;
 
 use std::path::PathBuf;
 
