@@ -1,10 +1,14 @@
 //! What the zip commands share, and `rangecat cat`: members' decompressed bytes to stdout.
 
+use std::collections::HashSet;
+use std::ops::Range;
+
 use anyhow::Context;
 
 use crate::cli::{CatArgs, NetArgs, ReportArgs};
+use crate::output::Output;
 use crate::source;
-use crate::zip::member::{copy_member, spans};
+use crate::zip::member::{SpanIndex, check_supported, copy_member};
 use crate::zip::{Archive, Entry};
 
 /// Opens the archive at `url`: at most two requests.
@@ -16,20 +20,22 @@ pub fn open_archive(url: &str, net: &NetArgs, report: &ReportArgs) -> anyhow::Re
 /// `rangecat cat`: each member's decompressed bytes, in the order given.
 pub fn cat(args: &CatArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result<()> {
     let mut archive = open_archive(&args.url, net, report)?;
-    let (all, spans) = entries_and_spans(&mut archive)?;
+    let names: HashSet<&str> = args.members.iter().map(String::as_str).collect();
+    let (found, spans) =
+        select_with_spans(&mut archive, |entry| names.contains(entry.name.as_str()))?;
     let mut wanted = Vec::with_capacity(args.members.len());
     for name in &args.members {
-        let index = all
+        let index = found
             .iter()
             .position(|entry| &entry.name == name)
             .with_context(|| format!("{name}: no such member in {}", args.url))?;
-        crate::zip::member::check_supported(&all[index])?;
+        check_supported(&found[index])?;
         wanted.push(index);
     }
     let chunk_size = usize::try_from(net.chunk_size).unwrap_or(usize::MAX);
-    let mut out = crate::output::Output::create(None, None)?;
+    let mut out = Output::create(None, None)?;
     for index in wanted {
-        let (entry, span) = (&all[index], spans[index].clone());
+        let (entry, span) = (&found[index], spans[index].clone());
         if entry.is_dir {
             continue;
         }
@@ -40,14 +46,29 @@ pub fn cat(args: &CatArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result
 }
 
 /// Every entry, and the span each one's bytes lie in.
-pub fn entries_and_spans(
+pub fn entries_and_spans(archive: &mut Archive) -> anyhow::Result<(Vec<Entry>, Vec<Range<u64>>)> {
+    select_with_spans(archive, |_| true)
+}
+
+/// The entries `keep` selects, in central-directory order, and the span each one's bytes lie
+/// in. Only the selected entries are held in memory, plus 8 bytes per entry.
+pub fn select_with_spans(
     archive: &mut Archive,
-) -> anyhow::Result<(Vec<Entry>, Vec<std::ops::Range<u64>>)> {
-    let mut entries = Vec::new();
+    mut keep: impl FnMut(&Entry) -> bool,
+) -> anyhow::Result<(Vec<Entry>, Vec<Range<u64>>)> {
+    let mut starts = Vec::new();
+    let mut selected = Vec::new();
     archive.for_each_entry(|entry| {
-        entries.push(entry);
+        starts.push(entry.header_start);
+        if keep(&entry) {
+            selected.push(entry);
+        }
         Ok(())
     })?;
-    let spans = spans(&entries, archive.layout());
-    Ok((entries, spans))
+    let index = SpanIndex::new(starts, archive.layout());
+    let spans = selected
+        .iter()
+        .map(|e| index.span(e.header_start))
+        .collect();
+    Ok((selected, spans))
 }

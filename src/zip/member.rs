@@ -11,25 +11,41 @@ use zip::result::ZipError;
 use super::archive::Layout;
 use super::entry::{Entry, method_name};
 
-/// The span holding each entry's local header, data and data descriptor: from its header
-/// start to the next header start, or to the central directory for the last one. Spans are
-/// returned in the order of `entries`.
+/// Where members end: every local header's start, so that a member's span runs from its
+/// header to the next one (or to the central directory), covering its data descriptor.
+pub struct SpanIndex {
+    starts: Vec<u64>,
+    directory_start: u64,
+}
+
+impl SpanIndex {
+    /// An index of the given local header starts, in any order.
+    pub fn new(mut starts: Vec<u64>, layout: &Layout) -> SpanIndex {
+        starts.sort_unstable();
+        starts.dedup();
+        SpanIndex {
+            starts,
+            directory_start: layout.central_directory.start,
+        }
+    }
+
+    /// The span holding the member whose local header starts at `header_start`.
+    pub fn span(&self, header_start: u64) -> Range<u64> {
+        let next = self.starts.partition_point(|&s| s <= header_start);
+        let end = self
+            .starts
+            .get(next)
+            .copied()
+            .unwrap_or(self.directory_start)
+            .max(header_start);
+        header_start..end
+    }
+}
+
+/// The span of each of `entries`, when they are all of the archive's entries.
 pub fn spans(entries: &[Entry], layout: &Layout) -> Vec<Range<u64>> {
-    let mut starts: Vec<u64> = entries.iter().map(|e| e.header_start).collect();
-    starts.sort_unstable();
-    starts.dedup();
-    entries
-        .iter()
-        .map(|entry| {
-            let next = starts.partition_point(|&s| s <= entry.header_start);
-            let end = starts
-                .get(next)
-                .copied()
-                .unwrap_or(layout.central_directory.start)
-                .max(entry.header_start);
-            entry.header_start..end
-        })
-        .collect()
+    let index = SpanIndex::new(entries.iter().map(|e| e.header_start).collect(), layout);
+    entries.iter().map(|e| index.span(e.header_start)).collect()
 }
 
 /// Checks that rangecat can decompress `entry`, before any request is sent for it.
