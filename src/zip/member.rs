@@ -5,6 +5,7 @@ use std::io::{self, Read, Write};
 use std::ops::Range;
 
 use anyhow::{Context, bail};
+use zip::CompressionMethod;
 use zip::read::{ZipReadOptions, read_zipfile_from_stream_with_options};
 use zip::result::ZipError;
 
@@ -56,7 +57,7 @@ pub fn check_supported(entry: &Entry) -> anyhow::Result<()> {
             entry.name
         );
     }
-    if !zip::SUPPORTED_COMPRESSION_METHODS.contains(&entry.method) {
+    if !is_supported(entry.method) {
         bail!(
             "{} uses compression method {}, which rangecat does not support",
             entry.name,
@@ -64,6 +65,12 @@ pub fn check_supported(entry: &Entry) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Whether rangecat can decompress `method`: the zip crate's list, which names only methods
+/// it can also write, plus LZMA, which its `lzma` feature reads.
+pub fn is_supported(method: CompressionMethod) -> bool {
+    zip::SUPPORTED_COMPRESSION_METHODS.contains(&method) || method == CompressionMethod::Lzma
 }
 
 /// Streams `entry`'s decompressed bytes from `body` (its span, starting at the local header)
