@@ -28,7 +28,7 @@ pub fn run(args: &FetchArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Resu
     let mut source = source::open(url, &super::http_options(net, report)?)?;
     // With -j, the first request takes one segment; the rest is split over the connections.
     let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
-    let start = start(source.as_mut(), &ranges, &options, first_limit)?;
+    let first = start(source.as_mut(), &ranges, &options, first_limit)?;
     let settings = Settings {
         chunk_size: usize::try_from(net.chunk_size).unwrap_or(usize::MAX),
         jobs: usize::from(args.jobs),
@@ -37,7 +37,7 @@ pub fn run(args: &FetchArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Resu
     let Some(len) = source.len() else {
         // A 200 without a length (chunked): only the whole resource can be served.
         let whole = ranges.iter().all(|r| *r == RangeExpr::whole());
-        let (Some(first), true) = (start.first, whole) else {
+        let (Some(first), true) = (first, whole) else {
             return Err(Error::UnknownLength.into());
         };
         let mut output = Output::create(args.output.as_deref(), None)?;
@@ -51,7 +51,7 @@ pub fn run(args: &FetchArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Resu
         // Every request would stream from byte 0: serve everything in one forward pass.
         options.gap = u64::MAX;
     }
-    let (first_span, first_body) = match start.first {
+    let (first_span, first_body) = match first {
         Some(first) => (Some(first.span), Some(first.body)),
         None => (None, None),
     };
@@ -69,11 +69,6 @@ struct First {
     body: Body,
 }
 
-/// What the first exchange with the source produced.
-struct Start {
-    first: Option<First>,
-}
-
 /// Sends the first request: a byte request for the first RANGE when it can be formed without
 /// the length (the answer carries the length), a probe only when none can.
 fn start(
@@ -81,32 +76,31 @@ fn start(
     ranges: &[RangeExpr],
     options: &PlanOptions,
     limit: u64,
-) -> anyhow::Result<Start> {
+) -> anyhow::Result<Option<First>> {
     if source.len().is_some() {
-        return Ok(Start { first: None });
+        return Ok(None);
     }
     let Some(request) = first_request(ranges, options, limit) else {
         source.probe()?;
-        return Ok(Start { first: None });
+        return Ok(None);
     };
     let opened = match source.open(&request) {
         Ok(opened) => opened,
         // Some CDNs refuse suffix ranges (501 and the like): probe, then ask explicitly.
         Err(err) if matches!(request, ByteRange::Suffix(_)) && refused_range(&err) => {
             source.probe()?;
-            return Ok(Start { first: None });
+            return Ok(None);
         }
         Err(err) => return Err(err),
     };
-    let first = match opened {
+    Ok(match opened {
         Opened::Partial { span, body } => Some(First { span, body }),
         Opened::Whole { body } => Some(First {
             span: 0..source.len().unwrap_or(u64::MAX),
             body,
         }),
         Opened::Unsatisfiable => None,
-    };
-    Ok(Start { first })
+    })
 }
 
 /// A status that speaks about the range rather than the resource or the credentials.
