@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List a zip archive''s entries, reading only its central directory')
             [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Write zip members'' decompressed bytes to stdout, one request each')
             [CompletionResult]::new('x', 'x', [CompletionResultType]::ParameterValue, 'Extract zip members into a directory')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a range-aware streaming HTTP proxy to one upstream')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -126,6 +127,25 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'rangecat;serve' {
+            [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The upstream base URL: GET and HEAD /PATH are proxied to BASE/PATH, and nowhere else')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most client connections served at once; more are answered 503')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a connection')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds a read or write may stall before the transfer fails')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Resume attempts per request after a broken connection')
+            [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'Read and write in pieces of BYTES')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each request and response on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each request and response on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Draw the progress bar even when stderr is not a terminal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'rangecat;completions' {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
@@ -147,6 +167,7 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List a zip archive''s entries, reading only its central directory')
             [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Write zip members'' decompressed bytes to stdout, one request each')
             [CompletionResult]::new('x', 'x', [CompletionResultType]::ParameterValue, 'Extract zip members into a directory')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve a range-aware streaming HTTP proxy to one upstream')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -161,6 +182,9 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             break
         }
         'rangecat;help;x' {
+            break
+        }
+        'rangecat;help;serve' {
             break
         }
         'rangecat;help;completions' {

@@ -31,6 +31,9 @@ _rangecat() {
             rangecat,ls)
                 cmd="rangecat__subcmd__ls"
                 ;;
+            rangecat,serve)
+                cmd="rangecat__subcmd__serve"
+                ;;
             rangecat,x)
                 cmd="rangecat__subcmd__x"
                 ;;
@@ -49,6 +52,9 @@ _rangecat() {
             rangecat__subcmd__help,ls)
                 cmd="rangecat__subcmd__help__subcmd__ls"
                 ;;
+            rangecat__subcmd__help,serve)
+                cmd="rangecat__subcmd__help__subcmd__serve"
+                ;;
             rangecat__subcmd__help,x)
                 cmd="rangecat__subcmd__help__subcmd__x"
                 ;;
@@ -59,7 +65,7 @@ _rangecat() {
 
     case "${cmd}" in
         rangecat)
-            opts="-o -j -H -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help --version info ls cat x completions help"
+            opts="-o -j -H -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help --version info ls cat x serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,7 +203,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__help)
-            opts="info ls cat x completions help"
+            opts="info ls cat x serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,6 +286,20 @@ _rangecat() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rangecat__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rangecat__subcmd__help__subcmd__x)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -339,6 +359,56 @@ _rangecat() {
                 return 0
             fi
             case "${prev}" in
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rangecat__subcmd__serve)
+            opts="-H -v -q -h --upstream --listen --max-connections --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --upstream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --header)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -45,6 +45,7 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand ls 'List a zip archive''s entries, reading only its central directory'
             cand cat 'Write zip members'' decompressed bytes to stdout, one request each'
             cand x 'Extract zip members into a directory'
+            cand serve 'Serve a range-aware streaming HTTP proxy to one upstream'
             cand completions 'Print a shell completion script to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -118,6 +119,24 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'rangecat;serve'= {
+            cand --upstream 'The upstream base URL: GET and HEAD /PATH are proxied to BASE/PATH, and nowhere else'
+            cand --listen 'Address to listen on'
+            cand --max-connections 'Most client connections served at once; more are answered 503'
+            cand -H 'Add a request header, ''Name: value'' (repeatable)'
+            cand --header 'Add a request header, ''Name: value'' (repeatable)'
+            cand --connect-timeout 'Seconds to wait for a connection'
+            cand --timeout 'Seconds a read or write may stall before the transfer fails'
+            cand --retries 'Resume attempts per request after a broken connection'
+            cand --chunk-size 'Read and write in pieces of BYTES'
+            cand -v 'Log each request and response on stderr'
+            cand --verbose 'Log each request and response on stderr'
+            cand -q 'Print nothing on stderr but errors'
+            cand --quiet 'Print nothing on stderr but errors'
+            cand --progress 'Draw the progress bar even when stderr is not a terminal'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'rangecat;completions'= {
             cand -H 'Add a request header, ''Name: value'' (repeatable)'
             cand --header 'Add a request header, ''Name: value'' (repeatable)'
@@ -138,6 +157,7 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand ls 'List a zip archive''s entries, reading only its central directory'
             cand cat 'Write zip members'' decompressed bytes to stdout, one request each'
             cand x 'Extract zip members into a directory'
+            cand serve 'Serve a range-aware streaming HTTP proxy to one upstream'
             cand completions 'Print a shell completion script to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -148,6 +168,8 @@ set edit:completion:arg-completer[rangecat] = {|@words|
         &'rangecat;help;cat'= {
         }
         &'rangecat;help;x'= {
+        }
+        &'rangecat;help;serve'= {
         }
         &'rangecat;help;completions'= {
         }

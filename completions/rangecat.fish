@@ -44,6 +44,7 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -a "info" -d 'Probe URL:
 complete -c rangecat -n "__fish_rangecat_needs_command" -a "ls" -d 'List a zip archive\'s entries, reading only its central directory'
 complete -c rangecat -n "__fish_rangecat_needs_command" -a "cat" -d 'Write zip members\' decompressed bytes to stdout, one request each'
 complete -c rangecat -n "__fish_rangecat_needs_command" -a "x" -d 'Extract zip members into a directory'
+complete -c rangecat -n "__fish_rangecat_needs_command" -a "serve" -d 'Serve a range-aware streaming HTTP proxy to one upstream'
 complete -c rangecat -n "__fish_rangecat_needs_command" -a "completions" -d 'Print a shell completion script to stdout'
 complete -c rangecat -n "__fish_rangecat_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
@@ -89,6 +90,18 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s v -l verbose -d 
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s h -l help -d 'Print help'
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l upstream -d 'The upstream base URL: GET and HEAD /PATH are proxied to BASE/PATH, and nowhere else' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l listen -d 'Address to listen on' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l max-connections -d 'Most client connections served at once; more are answered 503' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l connect-timeout -d 'Seconds to wait for a connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s v -l verbose -d 'Log each request and response on stderr'
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
@@ -98,9 +111,10 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s v -l v
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "info" -d 'Probe URL: length, whether ranges work, type and validators'
-complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "ls" -d 'List a zip archive\'s entries, reading only its central directory'
-complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "cat" -d 'Write zip members\' decompressed bytes to stdout, one request each'
-complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "x" -d 'Extract zip members into a directory'
-complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x serve completions help" -f -a "info" -d 'Probe URL: length, whether ranges work, type and validators'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x serve completions help" -f -a "ls" -d 'List a zip archive\'s entries, reading only its central directory'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x serve completions help" -f -a "cat" -d 'Write zip members\' decompressed bytes to stdout, one request each'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x serve completions help" -f -a "x" -d 'Extract zip members into a directory'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x serve completions help" -f -a "serve" -d 'Serve a range-aware streaming HTTP proxy to one upstream'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x serve completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c rangecat -n "__fish_rangecat_using_subcommand help; and not __fish_seen_subcommand_from info ls cat x serve completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -53,6 +53,8 @@ pub enum Command {
     Cat(CatArgs),
     /// Extract zip members into a directory
     X(ExtractArgs),
+    /// Serve a range-aware streaming HTTP proxy to one upstream
+    Serve(ServeArgs),
     /// Print a shell completion script to stdout
     Completions(CompletionsArgs),
 }
@@ -215,6 +217,22 @@ pub struct ExtractArgs {
     /// Replace files that already exist
     #[arg(long)]
     pub overwrite: bool,
+}
+
+/// Arguments of `rangecat serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The upstream base URL: GET and HEAD /PATH are proxied to BASE/PATH, and nowhere else
+    #[arg(long, value_name = "BASE")]
+    pub upstream: String,
+
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    /// Most client connections served at once; more are answered 503
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
 }
 
 /// Arguments of `rangecat completions`.

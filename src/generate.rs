@@ -15,7 +15,7 @@ pub const COMPLETION_FILES: [(Shell, &str); 5] = [
     (Shell::PowerShell, "completions/_rangecat.ps1"),
 ];
 
-/// Where the man page is kept.
+/// Where the main man page is kept; each subcommand has `man/rangecat-NAME.1` beside it.
 pub const MAN_PAGE_FILE: &str = "man/rangecat.1";
 
 /// The completion script for `shell`.
@@ -27,8 +27,26 @@ pub fn completion(shell: Shell) -> String {
 
 /// The man page, in roff.
 pub fn man_page() -> String {
+    render(Cli::command())
+}
+
+/// A page for each subcommand (`completions` and `help` aside): file name and roff.
+pub fn subcommand_man_pages() -> Vec<(String, String)> {
+    let command = Cli::command();
+    command
+        .get_subcommands()
+        .filter(|sub| !matches!(sub.get_name(), "completions" | "help"))
+        .map(|sub| {
+            let name = format!("rangecat-{}", sub.get_name());
+            let page = render(sub.clone().display_name(&name).bin_name(&name));
+            (format!("man/{name}.1"), page)
+        })
+        .collect()
+}
+
+fn render(command: clap::Command) -> String {
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    clap_mangen::Man::new(command)
         .render(&mut out)
         .expect("rendering to memory cannot fail");
     String::from_utf8(out).expect("the man page is UTF-8")

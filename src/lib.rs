@@ -23,6 +23,7 @@ pub mod error;
 pub mod generate;
 pub mod output;
 pub mod plan;
+pub mod proxy;
 pub mod range;
 pub mod source;
 pub mod transfer;

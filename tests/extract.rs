@@ -1,1 +1,517 @@
-//! (being written)
+//! `rangecat x` against archives built here with the zip crate's writer: files checked byte
+//! for byte against the members, modification times, one request per file member whatever
+//! `-j`, globs, and the refusals: names and links that would escape the directory, existing
+//! files without `--overwrite`, CRC mismatches (no file under the real name, no temporary
+//! file left), unsupported methods.
+
+use std::fs;
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::SystemTime;
+
+use zip::{CompressionMethod, ZipWriter};
+
+use crate::util;
+use crate::util::server::{Mode, Server};
+use crate::util::zips::{self, Item};
+
+const PATH: &str = "/archive.zip";
+
+/// The modification time `zips::options` gives every entry, 2024-05-17 13:45:30, as UTC.
+const MTIME: u64 = 1_715_953_530;
+
+// ---- Helpers ----
+
+/// `rangecat x [options] SOURCE -C DIR [patterns]`.
+fn x(source: &str, dir: &Path, options: &[&str], patterns: &[&str]) -> Output {
+    util::rangecat()
+        .arg("x")
+        .args(options)
+        .arg(source)
+        .arg("-C")
+        .arg(dir)
+        .args(patterns)
+        .output()
+        .unwrap()
+}
+
+/// `x`, asserting success with nothing on stdout or stderr.
+#[track_caller]
+fn x_ok(source: &str, dir: &Path, options: &[&str], patterns: &[&str]) {
+    let output = x(source, dir, options, patterns);
+    assert!(
+        output.status.success() && output.stderr.is_empty() && output.stdout.is_empty(),
+        "x {options:?} {source} {patterns:?}: exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Asserts exit 1, nothing on stdout, no panic, every stderr line a `rangecat: ` message;
+/// returns stderr.
+#[track_caller]
+fn assert_failed(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "want exit 1; stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
+    assert!(output.stdout.is_empty(), "x wrote to stdout");
+    assert!(
+        !stderr.is_empty() && stderr.lines().all(|line| line.starts_with("rangecat: ")),
+        "every stderr line must start with 'rangecat: ':\n{stderr}"
+    );
+    stderr
+}
+
+/// Every path under `dir`, relative, sorted; directories end with `/`, links show their
+/// target (`name -> target`).
+fn tree(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                let target = fs::read_link(&path).unwrap();
+                out.push(format!("{rel} -> {}", target.display()));
+            } else if meta.is_dir() {
+                out.push(format!("{rel}/"));
+                walk(root, &path, out);
+            } else {
+                out.push(rel);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn mtime(path: &Path) -> u64 {
+    fs::metadata(path)
+        .unwrap()
+        .modified()
+        .unwrap()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// An archive holding one entry per `(name, data)`, each stored, whose names are written
+/// raw: the writer gets a placeholder of the same length (so it can sanitize nothing), and
+/// the placeholder's bytes are then replaced in the local header and the central directory.
+fn raw_names(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let placeholders: Vec<String> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            let mark = format!("@{i}@");
+            assert!(name.len() >= mark.len(), "name too short: {name}");
+            mark.clone() + &"Q".repeat(name.len() - mark.len())
+        })
+        .collect();
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    for ((_, data), placeholder) in entries.iter().zip(&placeholders) {
+        writer
+            .start_file(
+                placeholder.as_str(),
+                zips::options(CompressionMethod::Stored),
+            )
+            .unwrap();
+        writer.write_all(data).unwrap();
+    }
+    let mut bytes = writer.finish().unwrap().into_inner();
+    for ((name, _), placeholder) in entries.iter().zip(&placeholders) {
+        let at = find_all(&bytes, placeholder.as_bytes());
+        assert_eq!(
+            at.len(),
+            2,
+            "{placeholder}: one local header, one central entry"
+        );
+        for at in at {
+            bytes[at..at + name.len()].copy_from_slice(name.as_bytes());
+        }
+    }
+    bytes
+}
+
+fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
+    haystack
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, window)| *window == needle)
+        .map(|(at, _)| at)
+        .collect()
+}
+
+/// A temporary parent holding the extraction directory `out` (not created): a stray file
+/// shows up beside it.
+fn target() -> (tempfile::TempDir, PathBuf) {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("out");
+    (parent, dir)
+}
+
+/// Asserts that the extraction directory is all its parent holds.
+#[track_caller]
+fn assert_nothing_beside(parent: &Path) {
+    let names: Vec<String> = fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["out"], "stray files beside the directory");
+}
+
+/// The test archive's members: names, contents, methods, and directory entries.
+struct Sample {
+    files: Vec<(&'static str, Vec<u8>, CompressionMethod)>,
+    dirs: Vec<&'static str>,
+}
+
+fn sample() -> Sample {
+    let stored = CompressionMethod::Stored;
+    let deflated = CompressionMethod::Deflated;
+    Sample {
+        files: vec![
+            ("top.bin", zips::noise(100_000, 1), stored),
+            ("docs/readme.txt", b"read me\n".repeat(5000), deflated),
+            ("docs/deep/er/noise.bin", zips::noise(300_000, 2), deflated),
+            ("docs/deep/empty.txt", Vec::new(), stored),
+            ("data/a.bin", zips::noise(1, 3), stored),
+            ("data/b.bin", zips::noise(70_000, 4), deflated),
+        ],
+        dirs: vec!["docs/", "docs/deep/", "emptydir/"],
+    }
+}
+
+impl Sample {
+    fn archive(&self) -> Vec<u8> {
+        let mut items: Vec<Item<'_>> = self.dirs.iter().map(|d| Item::dir(d)).collect();
+        for (name, data, method) in &self.files {
+            items.push(Item {
+                name,
+                data,
+                method: *method,
+            });
+        }
+        zips::archive(&items)
+    }
+
+    /// Asserts that `dir` holds exactly the sample, byte for byte, with its times.
+    #[track_caller]
+    fn assert_extracted(&self, dir: &Path) {
+        for (name, data, _) in &self.files {
+            let path = dir.join(name);
+            util::assert_bytes_eq(&fs::read(&path).unwrap(), data);
+            assert_eq!(mtime(&path), MTIME, "{name}: modification time");
+        }
+        for name in &self.dirs {
+            assert_eq!(mtime(&dir.join(name)), MTIME, "{name}: modification time");
+        }
+        let mut want: Vec<String> = self.files.iter().map(|(n, ..)| n.to_string()).collect();
+        want.extend(self.dirs.iter().map(|d| d.to_string()));
+        want.extend(["data/".to_string(), "docs/deep/er/".to_string()]);
+        want.sort();
+        assert_eq!(tree(dir), want);
+    }
+}
+
+// ---- Extraction ----
+
+#[test]
+fn x_extracts_every_member_byte_for_byte_with_one_request_each() {
+    let sample = sample();
+    let server = Server::start(sample.archive(), Mode::Ranges);
+    let url = server.url(PATH);
+    let mut before = 0;
+    for jobs in ["1", "4"] {
+        let (_parent, dir) = target();
+        x_ok(&url, &dir, &["-j", jobs], &[]);
+        sample.assert_extracted(&dir);
+        let requests = server.requests().len() - before;
+        before += requests;
+        // One for the tail (the central directory is inside it), one per file member;
+        // directories cost nothing.
+        assert_eq!(
+            requests,
+            1 + sample.files.len(),
+            "-j {jobs}:\n{}",
+            server.summary()
+        );
+    }
+    let ranges: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.range().unwrap_or("-").to_owned())
+        .collect();
+    let mut unique = ranges.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len() * 2,
+        ranges.len(),
+        "each member asked for once per run"
+    );
+}
+
+#[test]
+fn x_creates_the_directory_and_accepts_a_local_file() {
+    let sample = sample();
+    let parent = tempfile::tempdir().unwrap();
+    let archive = parent.path().join("a.zip");
+    fs::write(&archive, sample.archive()).unwrap();
+    let dir = parent.path().join("new/nested/out");
+    x_ok(archive.to_str().unwrap(), &dir, &[], &[]);
+    sample.assert_extracted(&dir);
+    let dir = parent.path().join("url");
+    x_ok(
+        &format!("file://{}", archive.display()),
+        &dir,
+        &["-j", "2"],
+        &[],
+    );
+    sample.assert_extracted(&dir);
+}
+
+#[test]
+fn x_works_with_a_server_that_ignores_range() {
+    let sample = sample();
+    let server = Server::start(sample.archive(), Mode::IgnoresRange);
+    let (_parent, dir) = target();
+    x_ok(&server.url(PATH), &dir, &[], &[]);
+    sample.assert_extracted(&dir);
+    assert_eq!(server.requests().len(), 1, "{}", server.summary());
+}
+
+#[test]
+fn x_extracts_only_members_matching_a_pattern() {
+    let sample = sample();
+    let server = Server::start(sample.archive(), Mode::Ranges);
+    let (_parent, dir) = target();
+    x_ok(&server.url(PATH), &dir, &[], &["docs/*.txt", "top.*"]);
+    assert_eq!(
+        tree(&dir),
+        [
+            "docs/",
+            "docs/deep/",
+            "docs/deep/empty.txt",
+            "docs/readme.txt",
+            "top.bin"
+        ]
+    );
+    assert_eq!(fs::read(dir.join("top.bin")).unwrap(), sample.files[0].1);
+    assert_eq!(server.requests().len(), 1 + 3, "{}", server.summary());
+}
+
+#[test]
+fn x_reports_a_pattern_that_matches_nothing() {
+    let server = Server::start(sample().archive(), Mode::Ranges);
+    let (_parent, dir) = target();
+    let output = x(&server.url(PATH), &dir, &[], &["top.bin", "nothing*"]);
+    let stderr = assert_failed(&output);
+    assert!(stderr.contains("'nothing*'"), "{stderr}");
+    assert!(dir.join("top.bin").exists());
+}
+
+#[test]
+fn x_prints_nothing_and_draws_a_bar_only_when_asked() {
+    let server = Server::start(sample().archive(), Mode::Ranges);
+    let (_parent, dir) = target();
+    let output = x(&server.url(PATH), &dir, &["--progress"], &[]);
+    assert!(output.status.success());
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("KiB"),
+        "a forced bar shows bytes:\n{stderr}"
+    );
+}
+
+// ---- Refusals ----
+
+#[test]
+fn x_refuses_names_that_escape_the_directory() {
+    let (parent, dir) = target();
+    let absolute = format!("{}/abs-evil.txt", parent.path().display());
+    let names = [
+        "../evil.txt",
+        "a/../../evil.txt",
+        absolute.as_str(),
+        "..\\evil.txt",
+        "C:\\evil.txt",
+        "ok/fine.txt",
+    ];
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (*n, &b"evil"[..])).collect();
+    let bytes = raw_names(&entries);
+    let server = Server::start(bytes, Mode::Ranges);
+    let output = x(&server.url(PATH), &dir, &[], &[]);
+    let stderr = assert_failed(&output);
+    for name in &names[..5] {
+        assert!(
+            stderr.contains(&format!("rangecat: refusing {name}: ")),
+            "{name}:\n{stderr}"
+        );
+    }
+    assert_eq!(tree(&dir), ["ok/", "ok/fine.txt"]);
+    assert_nothing_beside(parent.path());
+    // Refused entries cost no request.
+    assert_eq!(server.requests().len(), 1 + 1, "{}", server.summary());
+}
+
+#[test]
+fn x_refuses_links_that_point_outside_and_never_writes_through_one() {
+    let (parent, dir) = target();
+    let outside = parent.path().display().to_string();
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zips::options(CompressionMethod::Stored);
+    writer.add_symlink("abs", &outside, options).unwrap();
+    writer.add_symlink("up", "../", options).unwrap();
+    writer.add_symlink("deep/up", "../../x", options).unwrap();
+    writer.add_symlink("a", &outside, options).unwrap();
+    writer.start_file("a/evil.txt", options).unwrap();
+    writer.write_all(b"evil").unwrap();
+    writer.add_symlink("sub/ok", "../top.txt", options).unwrap();
+    writer.start_file("top.txt", options).unwrap();
+    writer.write_all(b"top").unwrap();
+    let server = Server::start(writer.finish().unwrap().into_inner(), Mode::Ranges);
+    let output = x(&server.url(PATH), &dir, &[], &[]);
+    let stderr = assert_failed(&output);
+    for name in ["abs", "up", "deep/up"] {
+        assert!(
+            stderr.contains(&format!("rangecat: refusing {name}: ")),
+            "{name}:\n{stderr}"
+        );
+    }
+    // Links are made last: `a/evil.txt` went into a real directory `a` inside, and the link
+    // `a` (which points outside anyway) was not made.
+    assert!(stderr.contains("rangecat: refusing a: "), "{stderr}");
+    assert_eq!(
+        tree(&dir),
+        [
+            "a/",
+            "a/evil.txt",
+            "deep/",
+            "sub/",
+            "sub/ok -> ../top.txt",
+            "top.txt"
+        ]
+    );
+    assert_eq!(fs::read(dir.join("sub/ok")).unwrap(), b"top");
+    assert_nothing_beside(parent.path());
+}
+
+#[test]
+fn x_never_writes_through_a_link_already_in_the_directory() {
+    let (parent, dir) = target();
+    let elsewhere = tempfile::tempdir().unwrap();
+    fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), dir.join("docs")).unwrap();
+    let server = Server::start(sample().archive(), Mode::Ranges);
+    let output = x(&server.url(PATH), &dir, &["--overwrite"], &[]);
+    let stderr = assert_failed(&output);
+    assert!(
+        stderr.contains("rangecat: refusing docs/readme.txt: docs is a symbolic link"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    assert!(dir.join("top.bin").exists() && dir.join("data/b.bin").exists());
+    assert_nothing_beside(parent.path());
+}
+
+#[test]
+fn x_keeps_existing_files_unless_overwrite() {
+    let sample = sample();
+    let server = Server::start(sample.archive(), Mode::Ranges);
+    let (_parent, dir) = target();
+    fs::create_dir_all(dir.join("data")).unwrap();
+    fs::write(dir.join("data/b.bin"), b"mine").unwrap();
+    let output = x(&server.url(PATH), &dir, &[], &[]);
+    let stderr = assert_failed(&output);
+    let exists = format!(
+        "rangecat: {} exists (use --overwrite)",
+        dir.join("data/b.bin").display()
+    );
+    assert!(stderr.contains(&exists), "{stderr}");
+    assert_eq!(fs::read(dir.join("data/b.bin")).unwrap(), b"mine");
+    assert_eq!(fs::read(dir.join("top.bin")).unwrap(), sample.files[0].1);
+    // The existing file cost no request.
+    assert_eq!(
+        server.requests().len(),
+        sample.files.len(),
+        "{}",
+        server.summary()
+    );
+
+    x_ok(&server.url(PATH), &dir, &["--overwrite"], &[]);
+    sample.assert_extracted(&dir);
+}
+
+#[test]
+fn x_leaves_no_file_for_a_member_whose_crc_fails() {
+    let sample = sample();
+    let mut bytes = sample.archive();
+    // top.bin is stored: its bytes lie in the archive as they are.
+    let at = find_all(&bytes, &sample.files[0].1[..64])[0] + 50_000;
+    bytes[at] ^= 0xff;
+    let server = Server::start(bytes, Mode::Ranges);
+    let (_parent, dir) = target();
+    let output = x(&server.url(PATH), &dir, &["-j", "3"], &[]);
+    let stderr = assert_failed(&output);
+    assert!(
+        stderr.contains("top.bin") && stderr.contains("CRC"),
+        "{stderr}"
+    );
+    let names = tree(&dir);
+    assert!(!names.contains(&"top.bin".to_string()), "{names:?}");
+    assert!(
+        names.iter().all(|n| !n.contains(".part")),
+        "temporary file left: {names:?}"
+    );
+    assert_eq!(fs::read(dir.join("data/b.bin")).unwrap(), sample.files[5].1);
+
+    // With --overwrite, a file already there stays as it was: the member never reaches it.
+    fs::write(dir.join("top.bin"), b"mine").unwrap();
+    let output = x(&server.url(PATH), &dir, &["--overwrite"], &["top.bin"]);
+    let stderr = assert_failed(&output);
+    assert!(stderr.contains("CRC"), "{stderr}");
+    assert_eq!(fs::read(dir.join("top.bin")).unwrap(), b"mine");
+    assert!(tree(&dir).iter().all(|n| !n.contains(".part")));
+}
+
+#[test]
+fn x_reports_an_unsupported_method_and_extracts_the_rest() {
+    let mut bytes = zips::archive(&[
+        Item::stored("odd.bin", b"odd"),
+        Item::deflated("fine.txt", b"fine"),
+    ]);
+    // Method 99 (AES) in the local header (offset 8) and the first central directory
+    // entry (offset 10); the end record's offset 16 says where that one is.
+    let eocd = bytes.len() - 22;
+    let cd = u32::from_le_bytes(bytes[eocd + 16..eocd + 20].try_into().unwrap()) as usize;
+    bytes[8..10].copy_from_slice(&99u16.to_le_bytes());
+    bytes[cd + 10..cd + 12].copy_from_slice(&99u16.to_le_bytes());
+    let server = Server::start(bytes, Mode::Ranges);
+    let (_parent, dir) = target();
+    let output = x(&server.url(PATH), &dir, &[], &[]);
+    let stderr = assert_failed(&output);
+    assert!(stderr.contains("odd.bin"), "{stderr}");
+    assert_eq!(tree(&dir), ["fine.txt"]);
+    assert_eq!(server.requests().len(), 1 + 1, "{}", server.summary());
+}
+
+#[test]
+fn x_stops_when_the_server_fails() {
+    let server = Server::start(sample().archive(), Mode::ChangesAfterFirst);
+    let (_parent, dir) = target();
+    let output = x(&server.url(PATH), &dir, &["-j", "2"], &[]);
+    let stderr = assert_failed(&output);
+    assert!(stderr.contains("changed"), "{stderr}");
+    let names = tree(&dir);
+    assert!(names.iter().all(|n| n.ends_with('/')), "{names:?}");
+}

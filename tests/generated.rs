@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::Path;
 
-use rangecat::generate::{COMPLETION_FILES, MAN_PAGE_FILE, completion, man_page};
+use rangecat::generate::{
+    COMPLETION_FILES, MAN_PAGE_FILE, completion, man_page, subcommand_man_pages,
+};
 
 use crate::util::repo_root;
 
@@ -43,6 +45,22 @@ fn man_page_is_current() {
     assert!(page.contains(".TH rangecat"), "a roff man page");
     assert!(page.contains("\\-\\-max\\-buffer"), "documents the options");
     ensure_file_contents(&repo_root().join(MAN_PAGE_FILE), &page);
+    let pages = subcommand_man_pages();
+    let names: Vec<&str> = pages.iter().map(|(file, _)| file.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "man/rangecat-info.1",
+            "man/rangecat-ls.1",
+            "man/rangecat-cat.1",
+            "man/rangecat-x.1",
+            "man/rangecat-serve.1"
+        ]
+    );
+    for (file, page) in pages {
+        assert!(page.contains(".SH SYNOPSIS"), "{file} is a man page");
+        ensure_file_contents(&repo_root().join(file), &page);
+    }
 }
 
 #[test]

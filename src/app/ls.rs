@@ -1,22 +1,83 @@
-//! `rangecat ls`: a zip archive's entries from its central directory.
+//! `rangecat ls`: a zip archive's entries from its central directory, as names, an `-l`
+//! table or `--json` lines, written as the entries are parsed.
 
 use std::io::Write;
 
+use anyhow::bail;
+
 use crate::cli::{LsArgs, NetArgs, ReportArgs};
 use crate::transfer::write_error;
+use crate::zip::Entry;
 use crate::zip::glob::any_matches;
+use crate::zip::listing::{Table, json_line};
 
 use super::zip::open_archive;
+
+/// How each entry is shown.
+enum Format {
+    Names,
+    Long(Table),
+    Json,
+}
 
 /// Runs `rangecat ls`.
 pub fn run(args: &LsArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result<()> {
     let mut archive = open_archive(&args.url, net, report)?;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let mut format = if args.json {
+        Format::Json
+    } else if args.long {
+        Format::Long(Table::new(args.human))
+    } else {
+        Format::Names
+    };
+    let mut shown = 0u64;
     archive.for_each_entry(|entry| {
-        if any_matches(&args.patterns, &entry.name) {
-            writeln!(out, "{}", entry.name).map_err(write_error)?;
+        if !any_matches(&args.patterns, &entry.name) {
+            return Ok(());
         }
-        Ok(())
+        // The header waits for the first match, so a listing that matches nothing writes
+        // nothing to stdout before its error.
+        if shown == 0
+            && let Format::Long(table) = &format
+        {
+            writeln!(out, "{}", table.header()).map_err(write_error)?;
+        }
+        shown += 1;
+        write_entry(&mut out, &mut format, &entry)
     })?;
+    if shown == 0 && !args.patterns.is_empty() {
+        // As unzip does: asking for entries that are not there is an error.
+        bail!(
+            "no entries match {} in {}",
+            quoted(&args.patterns),
+            args.url
+        );
+    }
+    if let Format::Long(table) = &format {
+        if shown == 0 {
+            writeln!(out, "{}", table.header()).map_err(write_error)?;
+        }
+        writeln!(out, "{}", table.total()).map_err(write_error)?;
+    }
     out.flush().map_err(write_error)
+}
+
+/// Writes one entry's line in `format`.
+fn write_entry(out: &mut impl Write, format: &mut Format, entry: &Entry) -> anyhow::Result<()> {
+    match format {
+        Format::Names => writeln!(out, "{}", entry.name),
+        Format::Long(table) => writeln!(out, "{}", table.row(entry)),
+        Format::Json => writeln!(out, "{}", json_line(entry)),
+    }
+    .map_err(write_error)
+}
+
+/// The patterns as a message quotes them: `'*.txt', 'a/*'`.
+fn quoted(patterns: &[String]) -> String {
+    patterns
+        .iter()
+        .map(|p| format!("'{p}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

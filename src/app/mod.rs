@@ -4,6 +4,7 @@ pub mod extract;
 pub mod fetch;
 pub mod info;
 pub mod ls;
+pub mod serve;
 pub mod zip;
 
 use std::io::Write;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Ls(args)) => ls::run(args, &cli.net, &cli.report),
         Some(Command::Cat(args)) => zip::cat(args, &cli.net, &cli.report),
         Some(Command::X(args)) => extract::run(args, &cli.net, &cli.report),
+        Some(Command::Serve(args)) => serve::run(args, &cli.net, &cli.report),
         Some(Command::Completions(args)) => {
             let script = generate::completion(args.shell);
             std::io::stdout()

@@ -8,7 +8,7 @@ use anyhow::Context;
 use crate::cli::{CatArgs, NetArgs, ReportArgs};
 use crate::output::Output;
 use crate::source;
-use crate::zip::member::{SpanIndex, check_supported, copy_member};
+use crate::zip::member::{SpanIndex, check_span, check_supported, copy_member};
 use crate::zip::{Archive, Entry};
 
 /// Opens the archive at `url`: at most two requests.
@@ -39,6 +39,7 @@ pub fn cat(args: &CatArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result
         if entry.is_dir {
             continue;
         }
+        check_span(entry, &span)?;
         let body = archive.source_mut().read_span(span)?;
         copy_member(body, entry, &mut out, chunk_size)?;
     }

@@ -5,8 +5,12 @@ use std::ops::Range;
 
 use crate::range::ByteRange;
 
-/// The value of a `Range` header asking for `range`.
+/// The value of a `Range` header asking for `range`, which must not be empty.
 pub fn range_header(range: &ByteRange) -> String {
+    debug_assert!(
+        !matches!(range, ByteRange::Span(s) if s.is_empty()),
+        "empty range {range:?}"
+    );
     match range {
         ByteRange::Span(span) => format!("bytes={}-{}", span.start, span.end - 1),
         ByteRange::From(start) => format!("bytes={start}-"),

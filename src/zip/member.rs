@@ -30,7 +30,8 @@ impl SpanIndex {
         }
     }
 
-    /// The span holding the member whose local header starts at `header_start`.
+    /// The span holding the member whose local header starts at `header_start`; empty when
+    /// the offset lies at or past the central directory (a damaged or hostile archive).
     pub fn span(&self, header_start: u64) -> Range<u64> {
         let next = self.starts.partition_point(|&s| s <= header_start);
         let end = self
@@ -38,6 +39,7 @@ impl SpanIndex {
             .get(next)
             .copied()
             .unwrap_or(self.directory_start)
+            .min(self.directory_start)
             .max(header_start);
         header_start..end
     }
@@ -47,6 +49,24 @@ impl SpanIndex {
 pub fn spans(entries: &[Entry], layout: &Layout) -> Vec<Range<u64>> {
     let index = SpanIndex::new(entries.iter().map(|e| e.header_start).collect(), layout);
     entries.iter().map(|e| index.span(e.header_start)).collect()
+}
+
+/// A local header takes at least 30 bytes.
+const LOCAL_HEADER_LEN: u64 = 30;
+
+/// Checks that `span` can hold `entry`: its local header and compressed data.
+pub fn check_span(entry: &Entry, span: &Range<u64>) -> anyhow::Result<()> {
+    let room = span.end - span.start;
+    if room < LOCAL_HEADER_LEN.saturating_add(entry.compressed_size) {
+        bail!(
+            "damaged archive: {} at offset {} has {room} bytes before the next member or the \
+             central directory, too few for its header and {} bytes of data",
+            entry.name,
+            entry.header_start,
+            entry.compressed_size
+        );
+    }
+    Ok(())
 }
 
 /// Checks that rangecat can decompress `entry`, before any request is sent for it.

@@ -1,10 +1,13 @@
 //! Zip archives read through ranges: the central directory from the archive's end
-//! ([`archive`]), entries and how they are shown ([`entry`]), members streamed and
-//! decompressed one request each ([`member`]).
+//! ([`archive`]), entries ([`entry`]) and how `ls` shows them ([`listing`]), name patterns
+//! ([`glob`]), members streamed and decompressed one request each ([`member`]), and safe
+//! extraction into a directory ([`extract`]).
 
 pub mod archive;
 pub mod entry;
+pub mod extract;
 pub mod glob;
+pub mod listing;
 pub mod member;
 
 pub use archive::Archive;

@@ -1,0 +1,1196 @@
+//! `x`: members extracted under a directory, safely and concurrently.
+//!
+//! - Entry names are checked before anything is written ([`safe_path`]): `..`, absolute paths,
+//!   drive letters, UNC paths and NUL bytes are refused, and backslashes count as separators.
+//! - Nothing is written through a symbolic link: every directory on the way to a member is
+//!   checked with `symlink_metadata` (and created when missing) just before it is used.
+//! - Symbolic links are created last, as Info-ZIP unzip does, and only when their target stays
+//!   inside the directory ([`check_link_target`]): no member is ever written through a link the
+//!   archive itself made.
+//! - Each file is written to a hidden temporary name beside its destination and renamed onto it
+//!   only once [`copy_member`] has checked its size and CRC-32; on any error the temporary file
+//!   is removed. The real name never holds a truncated or corrupt file.
+//! - Members are fetched by `jobs` threads, one request per member.
+//!
+//! The core never prints: refusals and failures go to a [`Reporter`] as they happen, and the
+//! extraction carries on with the other members.
+
+use std::collections::HashMap;
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+
+use super::entry::Entry;
+use super::member::{check_supported, copy_member};
+use crate::source::parallel::SpanFetcher;
+use crate::source::{Body, Source};
+
+/// The longest symbolic link target accepted: Linux's `PATH_MAX`. A target is held in memory,
+/// so a link member claiming more is refused before it is fetched.
+pub const MAX_LINK_TARGET: u64 = 4096;
+
+/// A temporary name keeps at most this many bytes of the member's own name, so that it stays
+/// under the usual 255-byte limit on a file name with the suffix added.
+const TEMP_NAME_KEEP: usize = 200;
+
+/// How to extract.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Members fetched and written at once (at least 1).
+    pub jobs: usize,
+    /// Replace files that already exist (`--overwrite`).
+    pub overwrite: bool,
+    /// Read and write in pieces of this many bytes.
+    pub chunk_size: usize,
+}
+
+/// Why one entry was not extracted. The others still are.
+#[derive(Debug)]
+pub enum Failure {
+    /// The entry would escape the directory, or write through a symbolic link.
+    Refused {
+        /// The entry name, as the archive spells it.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The destination exists and `--overwrite` was not given.
+    Exists {
+        /// The destination, under the directory.
+        path: PathBuf,
+    },
+    /// The member could not be read, checked or written (its message names it).
+    Failed(anyhow::Error),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Refused { name, reason } => write!(f, "refusing {name}: {reason}"),
+            Failure::Exists { path } => write!(f, "{} exists (use --overwrite)", path.display()),
+            Failure::Failed(err) => write!(f, "{err:#}"),
+        }
+    }
+}
+
+/// Where progress and failures go: the core never prints. Called from worker threads.
+pub trait Reporter: Sync {
+    /// `bytes` more decompressed bytes were written.
+    fn progress(&self, bytes: u64);
+    /// An entry was not extracted.
+    fn failure(&self, failure: &Failure);
+}
+
+/// How members' spans are read.
+pub enum Fetch<'a> {
+    /// From several threads at once (`jobs` of them).
+    Concurrent(Arc<dyn SpanFetcher>),
+    /// One at a time, in the calling thread, for a source that offers no fetcher.
+    Sequential(&'a mut dyn Source),
+}
+
+/// What an extraction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Entries written (files, links and directories).
+    pub extracted: usize,
+    /// Entries not extracted, each reported to the [`Reporter`].
+    pub failed: usize,
+}
+
+/// The relative path an entry name stands for: its components, split at `/` and at `\` (as
+/// unzip does for archives made on Windows), without empty and `.` components. An empty path
+/// means the directory itself. Names that could reach outside the directory are refused with
+/// the reason: `..` anywhere, absolute paths, drive letters (`C:`), UNC paths, NUL bytes.
+pub fn safe_path(name: &str) -> Result<PathBuf, String> {
+    if name.is_empty() {
+        return Err("empty name".into());
+    }
+    if name.contains('\0') {
+        return Err("the name contains a NUL byte".into());
+    }
+    if name.starts_with(['/', '\\']) {
+        return Err("absolute path".into());
+    }
+    if has_drive(name) {
+        return Err("the name starts with a drive letter".into());
+    }
+    let mut path = PathBuf::new();
+    for part in name.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => return Err("the name contains '..'".into()),
+            part => path.push(part),
+        }
+    }
+    Ok(path)
+}
+
+/// `C:`, `c:\x`, `C:x`: a Windows drive, absolute or relative to that drive's directory.
+fn has_drive(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':'
+}
+
+/// Checks that a symbolic link at `link` (relative to `root`, already a [`safe_path`]) with
+/// `target` resolves inside `root`. Rules, strict enough to hold whatever links are created
+/// later: the target is relative; `..` components appear only at its start (after a name, `..`
+/// would apply to wherever that name points, not to its lexical parent) and climb no higher
+/// than `root`; and no component of it is an existing link that this extraction did not make
+/// (`made`), since such a link (the user's own) may point anywhere.
+pub fn check_link_target(
+    root: &Path,
+    link: &Path,
+    target: &[u8],
+    made: &HashSet<PathBuf>,
+) -> Result<(), String> {
+    let shown = String::from_utf8_lossy(target);
+    if target.is_empty() {
+        return Err("empty symbolic link target".into());
+    }
+    if target.contains(&0) {
+        return Err("the link target contains a NUL byte".into());
+    }
+    if target.starts_with(b"/") || target.starts_with(b"\\") || has_drive(&shown) {
+        return Err(format!("absolute link target {shown}"));
+    }
+    let mut at: Vec<&str> = link
+        .parent()
+        .into_iter()
+        .flat_map(|parent| parent.iter())
+        .map(|part| part.to_str().unwrap_or("?"))
+        .collect();
+    let mut named = false;
+    for part in shown.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." if named => {
+                return Err(format!("link target {shown} has '..' after a name"));
+            }
+            ".." => {
+                if at.pop().is_none() {
+                    return Err(format!("link target {shown} points outside the directory"));
+                }
+            }
+            part => {
+                named = true;
+                at.push(part);
+                let rel: PathBuf = at.iter().collect();
+                let is_link = fs::symlink_metadata(root.join(&rel))
+                    .is_ok_and(|meta| meta.file_type().is_symlink());
+                if is_link && !made.contains(&rel) {
+                    return Err(format!(
+                        "link target {shown} goes through the existing symbolic link {}",
+                        rel.display()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes sure every component of `rel` under `root` is a real directory, creating the missing
+/// ones. A component that is a symbolic link refuses the entry `name`: nothing is written
+/// through a link, wherever it points.
+fn make_dirs(root: &Path, rel: &Path, name: &str) -> Result<(), Failure> {
+    let mut at = root.to_path_buf();
+    let mut shown = PathBuf::new();
+    for part in rel.iter() {
+        at.push(part);
+        shown.push(part);
+        let mut created = false;
+        loop {
+            match fs::symlink_metadata(&at) {
+                Ok(meta) if meta.is_dir() => break,
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(Failure::Refused {
+                        name: name.to_owned(),
+                        reason: format!("{} is a symbolic link", shown.display()),
+                    });
+                }
+                Ok(_) => {
+                    return Err(Failure::Failed(anyhow::anyhow!(
+                        "cannot extract {name}: {} is not a directory",
+                        at.display()
+                    )));
+                }
+                Err(err) if err.kind() == io::ErrorKind::NotFound && !created => {
+                    match fs::create_dir(&at) {
+                        // Another worker may have made it meanwhile: look again.
+                        Ok(()) => {}
+                        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+                        Err(err) => return Err(io_failure(err, "create", &at)),
+                    }
+                    created = true;
+                }
+                Err(err) => return Err(io_failure(err, "create", &at)),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn io_failure(err: io::Error, verb: &str, path: &Path) -> Failure {
+    Failure::Failed(anyhow::Error::new(err).context(format!("cannot {verb} {}", path.display())))
+}
+
+/// The entry's modification time, its DOS date and time read as UTC. (A DOS time carries no
+/// zone; unzip reads it as local time, which needs the zone database: UTC keeps extraction
+/// reproducible on every machine.)
+pub fn modified_time(entry: &Entry) -> Option<SystemTime> {
+    let text = entry.modified.as_deref()?;
+    let number = |range: Range<usize>| -> Option<i64> { text.get(range)?.parse().ok() };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).ok()?))
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The permission bits to give an extracted file or directory: the archive's, without
+/// set-user-ID, set-group-ID and sticky bits (as unzip without `-K`), and none at all when the
+/// archive recorded none (an all-zero mode is an archiver that did not fill it in).
+fn permissions(entry: &Entry) -> Option<fs::Permissions> {
+    let bits = entry.unix_mode? & 0o777;
+    (bits != 0).then(|| fs::Permissions::from_mode(bits))
+}
+
+/// `dir/.name.rangecat-PID-N.part`: hidden, beside the destination so the rename is atomic,
+/// and distinct per member and per process.
+fn temp_path(dest: &Path, index: usize) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut end = name.len().min(TEMP_NAME_KEEP);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    dest.with_file_name(format!(
+        ".{}.rangecat-{}-{index}.part",
+        &name[..end],
+        std::process::id()
+    ))
+}
+
+/// A temporary file, removed when dropped unless committed.
+struct TempFile {
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Moves `temp` onto `dest`: replacing it with `overwrite`, else only if it does not exist.
+/// Without `--overwrite`, a hard link is the atomic "create unless it exists" (rename would
+/// replace whatever appeared since the check); file systems without hard links get the
+/// check-then-rename.
+fn commit(temp: &mut TempFile, dest: &Path, overwrite: bool) -> Result<(), Failure> {
+    if !overwrite {
+        match fs::hard_link(&temp.path, dest) {
+            Ok(()) => {
+                // The member is in place; the temporary name goes with the guard.
+                return Ok(());
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(Failure::Exists {
+                    path: dest.to_owned(),
+                });
+            }
+            Err(_) if fs::symlink_metadata(dest).is_ok() => {
+                return Err(Failure::Exists {
+                    path: dest.to_owned(),
+                });
+            }
+            Err(_) => {}
+        }
+    }
+    fs::rename(&temp.path, dest).map_err(|err| io_failure(err, "write", dest))?;
+    temp.committed = true;
+    Ok(())
+}
+
+/// What kind of thing an entry makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Link,
+}
+
+/// One member to fetch: a file, or a link whose target is its content.
+struct Job<'a> {
+    /// Its position among the selected entries: names temporary files uniquely.
+    index: usize,
+    entry: &'a Entry,
+    span: Range<u64>,
+    path: PathBuf,
+    kind: Kind,
+}
+
+/// What a fetched member became.
+enum Done {
+    Written,
+    Link(Vec<u8>),
+}
+
+/// What a worker reports for one job.
+enum Step {
+    Done(Done),
+    Failed(Failure),
+    /// The source itself failed (HTTP status, changed resource, network): the other members
+    /// would fail alike, so the extraction stops.
+    Fatal(anyhow::Error),
+}
+
+/// What the workers share.
+struct Shared<'a> {
+    root: &'a Path,
+    options: &'a Options,
+    reporter: &'a dyn Reporter,
+}
+
+/// Extracts `members` (entries with the span each one's bytes lie in) under `root`, which is
+/// created if missing. Directories come first, then files (concurrently), then symbolic links,
+/// then the directories' modification times and permissions, deepest first, so that writing
+/// their contents does not change them again. Entries that are refused or fail are reported
+/// and counted; the error is only for what stops the whole extraction: `root` cannot be made,
+/// or the source fails.
+pub fn extract(
+    members: &[(&Entry, Range<u64>)],
+    root: &Path,
+    fetch: Fetch<'_>,
+    options: &Options,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<Summary> {
+    fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
+    let ctx = Shared {
+        root,
+        options,
+        reporter,
+    };
+    let summary = Tally::default();
+    let fail = |failure: Failure| {
+        reporter.failure(&failure);
+        summary.failed.fetch_add(1, Ordering::Relaxed);
+    };
+
+    let (dirs, jobs) = plan(members, &ctx, &fail);
+
+    // Fetch and write.
+    let links: Mutex<Vec<(usize, Vec<u8>)>> = Mutex::new(Vec::new());
+    let record = |slot: usize, step: Step| -> Option<anyhow::Error> {
+        match step {
+            Step::Done(Done::Written) => {
+                summary.extracted.fetch_add(1, Ordering::Relaxed);
+            }
+            Step::Done(Done::Link(target)) => {
+                links.lock().expect("links lock").push((slot, target));
+            }
+            Step::Failed(failure) => fail(failure),
+            Step::Fatal(err) => return Some(err),
+        }
+        None
+    };
+    let fatal = match fetch {
+        Fetch::Sequential(source) => jobs.iter().enumerate().find_map(|(slot, job)| {
+            record(slot, run_job(job, &mut |span| source.read_span(span), &ctx))
+        }),
+        Fetch::Concurrent(fetcher) => run_concurrently(&jobs, fetcher, &ctx, &record),
+    };
+    if let Some(err) = fatal {
+        return Err(err);
+    }
+
+    // Links, in archive order, now that no member is written any more.
+    let mut links = links.into_inner().expect("links lock");
+    links.sort_by_key(|(slot, _)| *slot);
+    let mut made = HashSet::new();
+    for (slot, target) in links {
+        let job = &jobs[slot];
+        match make_link(job, &target, &made, &ctx) {
+            Ok(()) => {
+                made.insert(job.path.clone());
+                summary.extracted.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(failure) => fail(failure),
+        }
+    }
+
+    // Directories' times and permissions, deepest first.
+    let mut dirs: Vec<(PathBuf, &Entry)> = dirs.into_iter().collect();
+    dirs.sort_by_key(|(path, _)| std::cmp::Reverse(path.iter().count()));
+    for (path, entry) in dirs {
+        match finish_dir(&root.join(&path), entry) {
+            Ok(()) => {
+                summary.extracted.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(failure) => fail(failure),
+        }
+    }
+    Ok(Summary {
+        extracted: summary.extracted.into_inner(),
+        failed: summary.failed.into_inner(),
+    })
+}
+
+/// Checks every name, creates the directories (the last entry for each is kept, to give it
+/// its time later), keeps the last of same-named members, and checks each member before any
+/// request is sent for it.
+fn plan<'a>(
+    members: &[(&'a Entry, Range<u64>)],
+    ctx: &Shared<'_>,
+    fail: &dyn Fn(Failure),
+) -> (HashMap<PathBuf, &'a Entry>, Vec<Job<'a>>) {
+    let mut dirs = HashMap::new();
+    let mut jobs: Vec<Option<Job<'a>>> = Vec::new();
+    let mut by_path: HashMap<PathBuf, usize> = HashMap::new();
+    for (index, (entry, span)) in members.iter().enumerate() {
+        let entry: &'a Entry = entry;
+        let path = match safe_path(&entry.name) {
+            Ok(path) => path,
+            Err(reason) => {
+                fail(refused(entry, reason));
+                continue;
+            }
+        };
+        if entry.is_dir {
+            if path.as_os_str().is_empty() {
+                continue; // `./`: the directory itself
+            }
+            match make_dirs(ctx.root, &path, &entry.name) {
+                Ok(()) => {
+                    dirs.insert(path, entry);
+                }
+                Err(failure) => fail(failure),
+            }
+            continue;
+        }
+        if path.as_os_str().is_empty() {
+            fail(refused(entry, "the name has no file name".into()));
+            continue;
+        }
+        let kind = if entry.is_symlink {
+            Kind::Link
+        } else {
+            Kind::File
+        };
+        if let Some(earlier) = by_path.insert(path.clone(), jobs.len())
+            && let Some(job) = jobs[earlier].take()
+        {
+            fail(refused(
+                job.entry,
+                "a later entry has the same path and is extracted instead".into(),
+            ));
+        }
+        jobs.push(Some(Job {
+            index,
+            entry,
+            span: span.clone(),
+            path,
+            kind,
+        }));
+    }
+    let jobs = jobs
+        .into_iter()
+        .flatten()
+        .filter(|job| match prepare(job, ctx) {
+            Ok(()) => true,
+            Err(failure) => {
+                fail(failure);
+                false
+            }
+        })
+        .collect();
+    (dirs, jobs)
+}
+
+#[derive(Default)]
+struct Tally {
+    extracted: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+fn refused(entry: &Entry, reason: String) -> Failure {
+    Failure::Refused {
+        name: entry.name.clone(),
+        reason,
+    }
+}
+
+/// Checks a member before any request is sent for it: method supported, link small enough,
+/// parent directories real (created), destination free unless `--overwrite`.
+fn prepare(job: &Job<'_>, ctx: &Shared<'_>) -> Result<(), Failure> {
+    check_supported(job.entry).map_err(Failure::Failed)?;
+    if job.kind == Kind::Link && job.entry.size > MAX_LINK_TARGET {
+        return Err(refused(
+            job.entry,
+            format!(
+                "a symbolic link target of {} bytes (at most {MAX_LINK_TARGET})",
+                job.entry.size
+            ),
+        ));
+    }
+    if let Some(parent) = job.path.parent() {
+        make_dirs(ctx.root, parent, &job.entry.name)?;
+    }
+    let dest = ctx.root.join(&job.path);
+    match fs::symlink_metadata(&dest) {
+        Ok(_) if !ctx.options.overwrite => Err(Failure::Exists { path: dest }),
+        Ok(meta) if meta.is_dir() => Err(Failure::Failed(anyhow::anyhow!(
+            "cannot extract {}: {} is a directory",
+            job.entry.name,
+            dest.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Runs `jobs` on `ctx.options.jobs` threads, each taking the next job in archive order;
+/// stops taking jobs after a fatal error, which is returned.
+fn run_concurrently(
+    jobs: &[Job<'_>],
+    fetcher: Arc<dyn SpanFetcher>,
+    ctx: &Shared<'_>,
+    record: &(dyn Fn(usize, Step) -> Option<anyhow::Error> + Sync),
+) -> Option<anyhow::Error> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let fatal = Mutex::new(None);
+    let workers = ctx.options.jobs.clamp(1, jobs.len().max(1));
+    thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    let slot = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(job) = jobs.get(slot) else { return };
+                    let step = run_job(job, &mut |span| fetcher.fetch(span), ctx);
+                    if let Some(err) = record(slot, step) {
+                        stop.store(true, Ordering::SeqCst);
+                        fatal.lock().expect("fatal lock").get_or_insert(err);
+                    }
+                }
+            });
+        }
+    });
+    fatal.into_inner().expect("fatal lock")
+}
+
+/// Fetches one member (one request) and writes it, or keeps a link's target for later.
+fn run_job(
+    job: &Job<'_>,
+    fetch: &mut dyn FnMut(Range<u64>) -> anyhow::Result<Body>,
+    ctx: &Shared<'_>,
+) -> Step {
+    let body = match fetch(job.span.clone()) {
+        Ok(body) => body,
+        Err(err) => {
+            return Step::Fatal(err.context(format!("cannot fetch member {}", job.entry.name)));
+        }
+    };
+    let result = match job.kind {
+        Kind::File => write_file(job, body, ctx).map(|()| Done::Written),
+        Kind::Link => read_link(job, body, ctx).map(Done::Link),
+    };
+    match result {
+        Ok(done) => Step::Done(done),
+        Err(failure) => Step::Failed(failure),
+    }
+}
+
+/// Writes a file member to a temporary name, sets its time and permissions, and moves it onto
+/// its name once its size and CRC-32 have checked.
+fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure> {
+    let entry = job.entry;
+    // Looked at again right before writing: nothing is written through a link.
+    if let Some(parent) = job.path.parent() {
+        make_dirs(ctx.root, parent, &entry.name)?;
+    }
+    let dest = ctx.root.join(&job.path);
+    let mut temp = TempFile {
+        path: temp_path(&dest, job.index),
+        committed: false,
+    };
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp.path)
+        .map_err(|err| io_failure(err, "create", &temp.path))?;
+    let mut out = Counting {
+        file: &mut file,
+        reporter: ctx.reporter,
+    };
+    copy_member(body, entry, &mut out, ctx.options.chunk_size).map_err(Failure::Failed)?;
+    if let Some(time) = modified_time(entry) {
+        file.set_modified(time)
+            .map_err(|err| io_failure(err, "set the time of", &dest))?;
+    }
+    if let Some(perms) = permissions(entry) {
+        file.set_permissions(perms)
+            .map_err(|err| io_failure(err, "set the permissions of", &dest))?;
+    }
+    drop(file);
+    commit(&mut temp, &dest, ctx.options.overwrite)
+}
+
+/// A link member's target, held in memory (at most [`MAX_LINK_TARGET`] bytes).
+fn read_link(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<Vec<u8>, Failure> {
+    let mut target = Bounded(Vec::new());
+    copy_member(body, job.entry, &mut target, ctx.options.chunk_size).map_err(Failure::Failed)?;
+    ctx.reporter.progress(target.0.len() as u64);
+    Ok(target.0)
+}
+
+/// Creates a symbolic link whose target checked out: directly at its name (which fails if
+/// the name exists), or, with `--overwrite`, at a temporary name renamed onto it.
+fn make_link(
+    job: &Job<'_>,
+    target: &[u8],
+    made: &HashSet<PathBuf>,
+    ctx: &Shared<'_>,
+) -> Result<(), Failure> {
+    let name = &job.entry.name;
+    check_link_target(ctx.root, &job.path, target, made).map_err(|reason| Failure::Refused {
+        name: name.clone(),
+        reason,
+    })?;
+    // Links made earlier in this loop may sit on the way.
+    if let Some(parent) = job.path.parent() {
+        make_dirs(ctx.root, parent, name)?;
+    }
+    let dest = ctx.root.join(&job.path);
+    let target = Path::new(OsStr::from_bytes(target));
+    if !ctx.options.overwrite {
+        return std::os::unix::fs::symlink(target, &dest).map_err(|err| {
+            if err.kind() == io::ErrorKind::AlreadyExists {
+                Failure::Exists { path: dest.clone() }
+            } else {
+                io_failure(err, "create", &dest)
+            }
+        });
+    }
+    let mut temp = TempFile {
+        path: temp_path(&dest, job.index),
+        committed: false,
+    };
+    std::os::unix::fs::symlink(target, &temp.path)
+        .map_err(|err| io_failure(err, "create", &temp.path))?;
+    // Renaming a link onto a directory fails: a directory is never replaced.
+    fs::rename(&temp.path, &dest).map_err(|err| io_failure(err, "create", &dest))?;
+    temp.committed = true;
+    Ok(())
+}
+
+/// Sets an extracted directory's modification time and permissions.
+fn finish_dir(path: &Path, entry: &Entry) -> Result<(), Failure> {
+    if let Some(time) = modified_time(entry) {
+        File::open(path)
+            .and_then(|dir| dir.set_modified(time))
+            .map_err(|err| io_failure(err, "set the time of", path))?;
+    }
+    if let Some(perms) = permissions(entry) {
+        fs::set_permissions(path, perms)
+            .map_err(|err| io_failure(err, "set the permissions of", path))?;
+    }
+    Ok(())
+}
+
+/// A file that counts the bytes written to it.
+struct Counting<'a> {
+    file: &'a mut File,
+    reporter: &'a dyn Reporter,
+}
+
+impl Write for Counting<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(data)?;
+        self.reporter.progress(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Memory that refuses more than [`MAX_LINK_TARGET`] bytes, whatever the member claims.
+struct Bounded(Vec<u8>);
+
+impl Write for Bounded {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.0.len() + data.len() > MAX_LINK_TARGET as usize {
+            return Err(io::Error::other("symbolic link target too long"));
+        }
+        self.0.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Read};
+    use std::os::unix::ffi::OsStringExt;
+    use std::sync::atomic::AtomicU64;
+
+    use zip::write::SimpleFileOptions;
+    use zip::{CompressionMethod, ZipWriter};
+
+    use crate::source::file::FileSource;
+    use crate::zip::Archive;
+    use crate::zip::member::spans;
+
+    #[test]
+    fn names_that_could_escape_are_refused() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("ok/dir/file", Some("ok/dir/file")),
+            ("./ok", Some("ok")),
+            ("a/./b", Some("a/b")),
+            ("a//b", Some("a/b")),
+            ("dir/", Some("dir")),
+            ("./", Some("")),
+            ("a\\b.txt", Some("a/b.txt")),
+            ("x/a:b", Some("x/a:b")),
+            ("a:b", None),
+            ("..x/y..", Some("..x/y..")),
+            ("", None),
+            ("../x", None),
+            ("..", None),
+            ("a/../../x", None),
+            ("a/../b", None),
+            ("a/..", None),
+            ("/abs", None),
+            ("//server/share/x", None),
+            ("\\\\server\\share\\x", None),
+            ("\\x", None),
+            ("C:\\x", None),
+            ("C:x", None),
+            ("c:/x", None),
+            ("a\\..\\..\\x", None),
+            ("a\0b", None),
+        ];
+        for &(name, want) in cases {
+            let got = safe_path(name);
+            match want {
+                Some(path) => assert_eq!(got, Ok(PathBuf::from(path)), "{name:?}"),
+                None => assert!(got.is_err(), "{name:?} gave {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn link_targets_must_stay_inside() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir(root.path().join("sub")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.path().join("mine")).unwrap();
+        let none = HashSet::new();
+        let cases: &[(&str, &str, bool)] = &[
+            ("l", "x", true),
+            ("l", "./x", true),
+            ("l", ".", true),
+            ("l", "sub/x", true),
+            ("a/b/l", "../../x", true),
+            ("a/b/l", "../x/y", true),
+            ("l", "..", false),
+            ("l", "../x", false),
+            ("a/b/l", "../../../x", false),
+            ("l", "/etc/passwd", false),
+            ("l", "\\etc", false),
+            ("l", "C:\\x", false),
+            ("l", "sub/../x", false),
+            ("l", "sub/../../x", false),
+            ("l", "..\\x", false),
+            ("l", "", false),
+            ("l", "a\0b", false),
+            ("l", "mine", false),
+            ("l", "mine/passwd", false),
+        ];
+        for &(link, target, ok) in cases {
+            let got = check_link_target(root.path(), Path::new(link), target.as_bytes(), &none);
+            assert_eq!(got.is_ok(), ok, "{link} -> {target}: {got:?}");
+        }
+        // A link this extraction made (its own target checked) may be gone through.
+        let made = HashSet::from([PathBuf::from("mine")]);
+        assert!(check_link_target(root.path(), Path::new("l"), b"mine/x", &made).is_ok());
+    }
+
+    #[test]
+    fn dos_times_are_read_as_utc() {
+        let mut entry = entry("x", 0);
+        entry.modified = Some("2024-05-17T13:45:30".into());
+        let time = modified_time(&entry).unwrap();
+        let secs = time.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        assert_eq!(secs.as_secs(), 1_715_953_530);
+        entry.modified = Some("1980-01-01T00:00:00".into());
+        let secs = modified_time(&entry).unwrap();
+        assert_eq!(
+            secs.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+            315_532_800
+        );
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        entry.modified = None;
+        assert_eq!(modified_time(&entry), None);
+    }
+
+    #[test]
+    fn temp_names_are_hidden_distinct_and_short() {
+        let long = "é".repeat(150);
+        let path = temp_path(&Path::new("d").join(&long), 7);
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with('.') && name.ends_with("-7.part"), "{name}");
+        assert!(name.len() <= 255, "{}", name.len());
+        assert_eq!(path.parent(), Some(Path::new("d")));
+    }
+
+    fn entry(name: &str, size: u64) -> Entry {
+        Entry {
+            name: name.into(),
+            size,
+            compressed_size: size,
+            method: CompressionMethod::Stored,
+            crc32: 0,
+            modified: None,
+            is_dir: name.ends_with('/'),
+            is_symlink: false,
+            unix_mode: None,
+            encrypted: false,
+            header_start: 0,
+        }
+    }
+
+    /// Records progress and failures.
+    #[derive(Default)]
+    struct Record {
+        bytes: AtomicU64,
+        failures: Mutex<Vec<String>>,
+    }
+
+    impl Reporter for Record {
+        fn progress(&self, bytes: u64) {
+            self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        fn failure(&self, failure: &Failure) {
+            self.failures.lock().unwrap().push(failure.to_string());
+        }
+    }
+
+    fn build(add: impl FnOnce(&mut ZipWriter<Cursor<Vec<u8>>>)) -> Vec<u8> {
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        add(&mut writer);
+        writer.finish().unwrap().into_inner()
+    }
+
+    fn opts(method: CompressionMethod) -> SimpleFileOptions {
+        SimpleFileOptions::default()
+            .compression_method(method)
+            .last_modified_time(zip::DateTime::from_date_and_time(2024, 5, 17, 13, 45, 30).unwrap())
+            .unix_permissions(0o640)
+    }
+
+    /// Opens `bytes` as an archive: its source, entries and spans.
+    fn open(bytes: &[u8]) -> (FileSource, Vec<Entry>, Vec<Range<u64>>) {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(bytes).unwrap();
+        let source = FileSource::from_file(file.try_clone().unwrap()).unwrap();
+        let mut archive = Archive::open(Box::new(source)).unwrap();
+        let mut entries = Vec::new();
+        archive
+            .for_each_entry(|e| {
+                entries.push(e);
+                Ok(())
+            })
+            .unwrap();
+        let spans = spans(&entries, archive.layout());
+        (FileSource::from_file(file).unwrap(), entries, spans)
+    }
+
+    fn run(bytes: &[u8], root: &Path, jobs: Option<usize>, overwrite: bool) -> (Summary, Record) {
+        let (mut source, entries, spans) = open(bytes);
+        let members: Vec<(&Entry, Range<u64>)> = entries.iter().zip(spans).collect();
+        let options = Options {
+            jobs: jobs.unwrap_or(1),
+            overwrite,
+            chunk_size: 1000,
+        };
+        let record = Record::default();
+        let fetch = match jobs {
+            Some(_) => Fetch::Concurrent(source.fetcher().unwrap()),
+            None => Fetch::Sequential(&mut source),
+        };
+        let summary = extract(&members, root, fetch, &options, &record).unwrap();
+        (summary, record)
+    }
+
+    fn sample() -> Vec<u8> {
+        build(|w| {
+            w.add_directory("d", opts(CompressionMethod::Stored))
+                .unwrap();
+            for (i, name) in ["a.txt", "d/b.bin", "d/e/c.txt", "last"].iter().enumerate() {
+                let method = if i % 2 == 0 {
+                    CompressionMethod::Deflated
+                } else {
+                    CompressionMethod::Stored
+                };
+                w.start_file(*name, opts(method)).unwrap();
+                w.write_all(name.repeat(i * 300).as_bytes()).unwrap();
+            }
+            w.add_symlink("d/link", "e/c.txt", opts(CompressionMethod::Stored))
+                .unwrap();
+        })
+    }
+
+    fn read_tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        for entry in walk(root) {
+            let rel = entry.strip_prefix(root).unwrap().display().to_string();
+            let meta = fs::symlink_metadata(&entry).unwrap();
+            let data = if meta.file_type().is_symlink() {
+                fs::read_link(&entry).unwrap().into_os_string().into_vec()
+            } else if meta.is_dir() {
+                b"<dir>".to_vec()
+            } else {
+                let mut data = Vec::new();
+                File::open(&entry).unwrap().read_to_end(&mut data).unwrap();
+                data
+            };
+            out.push((rel, data));
+        }
+        out.sort();
+        out
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.clone());
+            if fs::symlink_metadata(&path).unwrap().is_dir() {
+                out.extend(walk(&path));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn extracts_the_same_tree_sequentially_and_concurrently() {
+        let bytes = sample();
+        let mut trees = Vec::new();
+        for jobs in [None, Some(1), Some(3)] {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().join("new/root");
+            let (summary, record) = run(&bytes, &root, jobs, false);
+            assert_eq!(record.failures.lock().unwrap().len(), 0, "{jobs:?}");
+            assert_eq!(
+                summary,
+                Summary {
+                    extracted: 6,
+                    failed: 0
+                }
+            );
+            let want: u64 = (0..4)
+                .map(|i| [5, 7, 9, 4][i] * 300 * i as u64)
+                .sum::<u64>()
+                + 7;
+            assert_eq!(record.bytes.load(Ordering::Relaxed), want);
+            let meta = fs::metadata(root.join("d/e/c.txt")).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+            let mtime = meta.modified().unwrap();
+            assert_eq!(
+                mtime.duration_since(SystemTime::UNIX_EPOCH).unwrap(),
+                Duration::from_secs(1_715_953_530)
+            );
+            let dir_time = fs::metadata(root.join("d")).unwrap().modified().unwrap();
+            assert_eq!(dir_time, mtime, "directory time set after its contents");
+            trees.push(read_tree(&root));
+        }
+        assert_eq!(trees[0], trees[1]);
+        assert_eq!(trees[0], trees[2]);
+        let names: Vec<&str> = trees[0].iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "a.txt",
+                "d",
+                "d/b.bin",
+                "d/e",
+                "d/e/c.txt",
+                "d/link",
+                "last"
+            ]
+        );
+        assert_eq!(trees[0][5].1, b"e/c.txt");
+        assert_eq!(trees[0][4].1, "d/e/c.txt".repeat(600).as_bytes());
+    }
+
+    #[test]
+    fn existing_files_are_kept_unless_overwrite() {
+        let bytes = sample();
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.txt"), b"mine").unwrap();
+        let (summary, record) = run(&bytes, dir.path(), Some(2), false);
+        assert_eq!(summary.failed, 1);
+        assert!(record.failures.lock().unwrap()[0].ends_with("a.txt exists (use --overwrite)"));
+        assert_eq!(fs::read(dir.path().join("a.txt")).unwrap(), b"mine");
+        let (summary, _) = run(&bytes, dir.path(), Some(2), true);
+        assert_eq!(
+            summary,
+            Summary {
+                extracted: 6,
+                failed: 0
+            }
+        );
+        assert_eq!(fs::read(dir.path().join("a.txt")).unwrap(), b"");
+        assert!(
+            walk(dir.path())
+                .iter()
+                .all(|p| !p.to_string_lossy().ends_with(".part")),
+            "no temporary file left"
+        );
+    }
+
+    #[test]
+    fn nothing_is_written_through_links() {
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().to_str().unwrap().to_owned();
+        let bytes = build(|w| {
+            let o = opts(CompressionMethod::Stored);
+            w.add_symlink("out", &target, o).unwrap();
+            w.add_symlink("up", "..", o).unwrap();
+            w.add_symlink("here", ".", o).unwrap();
+            w.start_file("out/evil", o).unwrap();
+            w.write_all(b"evil").unwrap();
+            w.add_symlink("here/x", "up/y", o).unwrap();
+        });
+        let parent = tempfile::tempdir().unwrap();
+        let root = parent.path().join("root");
+        let (summary, record) = run(&bytes, &root, Some(2), false);
+        let failures = record.failures.lock().unwrap().clone();
+        assert_eq!(summary.failed, 3, "{failures:?}");
+        assert!(
+            failures
+                .iter()
+                .any(|f| f.starts_with("refusing out: absolute"))
+        );
+        assert!(failures.iter().any(|f| f.starts_with("refusing up: ")));
+        // Links come last: `here/x` made `here` a real directory first, so the link `here`
+        // finds its name taken.
+        assert!(
+            failures
+                .iter()
+                .any(|f| f.ends_with("root/here exists (use --overwrite)")),
+            "{failures:?}"
+        );
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+        assert_eq!(fs::read_dir(parent.path()).unwrap().count(), 1);
+        assert_eq!(fs::read(root.join("out/evil")).unwrap(), b"evil");
+        assert!(fs::symlink_metadata(root.join("here")).unwrap().is_dir());
+        assert_eq!(
+            fs::read_link(root.join("here/x")).unwrap(),
+            Path::new("up/y")
+        );
+    }
+
+    #[test]
+    fn a_pre_existing_link_in_the_directory_is_not_written_through() {
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.path().join("d")).unwrap();
+        let (summary, record) = run(&sample(), root.path(), Some(2), true);
+        let failures = record.failures.lock().unwrap().clone();
+        // d/, d/b.bin, d/e/c.txt, d/link: all under the link.
+        assert_eq!(summary.failed, 4, "{failures:?}");
+        assert!(failures.iter().all(|f| f.ends_with("d is a symbolic link")));
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn commit_never_replaces_without_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("x");
+        fs::write(&dest, b"mine").unwrap();
+        let path = temp_path(&dest, 0);
+        fs::write(&path, b"new").unwrap();
+        let mut temp = TempFile {
+            path,
+            committed: false,
+        };
+        let result = commit(&mut temp, &dest, false);
+        assert!(matches!(result, Err(Failure::Exists { .. })));
+        drop(temp);
+        assert_eq!(fs::read(&dest).unwrap(), b"mine");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temporary removed"
+        );
+
+        let path = temp_path(&dest, 1);
+        fs::write(&path, b"new").unwrap();
+        let mut temp = TempFile {
+            path,
+            committed: false,
+        };
+        assert!(commit(&mut temp, &dest, true).is_ok());
+        drop(temp);
+        assert_eq!(fs::read(&dest).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn duplicate_names_extract_the_last() {
+        let bytes = build(|w| {
+            let o = opts(CompressionMethod::Stored);
+            w.start_file("x", o).unwrap();
+            w.write_all(b"first").unwrap();
+            w.start_file("./x", o).unwrap();
+            w.write_all(b"second").unwrap();
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let (summary, record) = run(&bytes, dir.path(), Some(2), false);
+        assert_eq!(
+            summary,
+            Summary {
+                extracted: 1,
+                failed: 1
+            }
+        );
+        assert!(record.failures.lock().unwrap()[0].starts_with("refusing x: a later entry"));
+        assert_eq!(fs::read(dir.path().join("x")).unwrap(), b"second");
+    }
+}
