@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::cli::{CatArgs, NetArgs, ReportArgs};
 use crate::output::Output;
 use crate::source;
+use crate::source::parallel::read_ahead;
 use crate::zip::member::{SpanIndex, check_span, check_supported, copy_member};
 use crate::zip::{Archive, Entry};
 
@@ -40,11 +41,17 @@ pub fn cat(args: &CatArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result
             continue;
         }
         check_span(entry, &span)?;
-        let body = archive.source_mut().read_span(span)?;
+        let mut body = archive.source_mut().read_span(span)?;
+        if entry.compressed_size >= READ_AHEAD_THRESHOLD {
+            body = read_ahead(body, chunk_size, 4);
+        }
         copy_member(body, entry, &mut out, chunk_size)?;
     }
     out.finish()
 }
+
+/// Members at least this large are read on a thread of their own while they decompress.
+const READ_AHEAD_THRESHOLD: u64 = 1024 * 1024;
 
 /// Every entry, and the span each one's bytes lie in.
 pub fn entries_and_spans(archive: &mut Archive) -> anyhow::Result<(Vec<Entry>, Vec<Range<u64>>)> {

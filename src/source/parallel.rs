@@ -108,6 +108,38 @@ fn work(
     }
 }
 
+/// Reads `body` on a thread of its own, at most `depth` pieces of `chunk` bytes ahead of the
+/// reader, so that the network and whatever consumes the bytes (a decompressor) overlap.
+pub fn read_ahead(mut body: Body, chunk: usize, depth: usize) -> Body {
+    let chunk = chunk.max(1);
+    let (sender, receiver) = sync_channel::<Chunk>(depth.max(1));
+    thread::spawn(move || {
+        loop {
+            let mut piece = vec![0u8; chunk];
+            let sent = match body.read(&mut piece) {
+                Ok(0) => return,
+                Ok(n) => {
+                    piece.truncate(n);
+                    sender.send(Ok(piece))
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = sender.send(Err(e));
+                    return;
+                }
+            };
+            if sent.is_err() {
+                return; // the reader is gone
+            }
+        }
+    });
+    Box::new(ParallelBody {
+        receivers: VecDeque::from([receiver]),
+        current: Vec::new(),
+        at: 0,
+    })
+}
+
 struct ParallelBody {
     receivers: VecDeque<Receiver<Chunk>>,
     current: Vec<u8>,
@@ -164,6 +196,29 @@ mod tests {
             data: (0..len).map(|i| (i * 13 % 256) as u8).collect(),
             requests: AtomicUsize::new(0),
         })
+    }
+
+    #[test]
+    fn read_ahead_yields_the_body_and_its_error() {
+        let data: Vec<u8> = (0..100_000).map(|i| (i % 251) as u8).collect();
+        let mut out = Vec::new();
+        read_ahead(Box::new(io::Cursor::new(data.clone())), 1000, 2)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+        let broken = io::Cursor::new(data[..5000].to_vec()).chain(Failing);
+        let mut body = read_ahead(Box::new(broken), 1000, 2);
+        let mut out = Vec::new();
+        assert!(body.read_to_end(&mut out).is_err());
+        assert_eq!(out, data[..5000]);
+    }
+
+    struct Failing;
+
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("broken"))
+        }
     }
 
     #[test]
