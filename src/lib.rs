@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod civil;
 pub mod cli;
 pub mod error;
 pub mod generate;
