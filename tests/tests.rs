@@ -36,3 +36,5 @@ mod extract;
 mod archives;
 // completions/ and man/ match the clap definitions.
 mod generated;
+// `rangecat serve`: the Range And Streaming Spec on the wire, limits, backpressure, signals.
+mod serve;

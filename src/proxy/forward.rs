@@ -20,14 +20,20 @@ const PROXY_OWNED_RESPONSE: [&str; 1] = ["content-length"];
 
 /// The end-to-end fields of `headers`: hop-by-hop ones removed, and any that a `Connection`
 /// field names (RFC 9110 §7.6.1).
-pub fn end_to_end<'a>(
-    headers: impl Iterator<Item = (&'a str, &'a str)> + Clone,
-) -> Vec<(&'a str, &'a str)> {
+/// Values are any bytes (`&str` or `&[u8]`): a field value may carry non-ASCII octets, which
+/// pass as they came.
+pub fn end_to_end<'a, V: AsRef<[u8]>>(
+    headers: impl Iterator<Item = (&'a str, V)> + Clone,
+) -> Vec<(&'a str, V)> {
     let named: Vec<String> = headers
         .clone()
         .filter(|(name, _)| name.eq_ignore_ascii_case("connection"))
-        .flat_map(|(_, value)| value.split(','))
-        .map(|token| token.trim().to_ascii_lowercase())
+        .flat_map(|(_, value)| {
+            String::from_utf8_lossy(value.as_ref())
+                .split(',')
+                .map(|token| token.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
         .filter(|token| !token.is_empty())
         .collect();
     headers
@@ -40,9 +46,9 @@ pub fn end_to_end<'a>(
 
 /// The client's fields to send upstream: end-to-end ones, less `Host` (the upstream's is
 /// used) and framing fields.
-pub fn request_headers<'a>(
-    headers: impl Iterator<Item = (&'a str, &'a str)> + Clone,
-) -> Vec<(&'a str, &'a str)> {
+pub fn request_headers<'a, V: AsRef<[u8]>>(
+    headers: impl Iterator<Item = (&'a str, V)> + Clone,
+) -> Vec<(&'a str, V)> {
     end_to_end(headers)
         .into_iter()
         .filter(|(name, _)| !PROXY_OWNED_REQUEST.contains(&name.to_ascii_lowercase().as_str()))
@@ -51,9 +57,9 @@ pub fn request_headers<'a>(
 
 /// The upstream's fields to send the client: end-to-end ones, less framing (the proxy frames
 /// the body itself).
-pub fn response_headers<'a>(
-    headers: impl Iterator<Item = (&'a str, &'a str)> + Clone,
-) -> Vec<(&'a str, &'a str)> {
+pub fn response_headers<'a, V: AsRef<[u8]>>(
+    headers: impl Iterator<Item = (&'a str, V)> + Clone,
+) -> Vec<(&'a str, V)> {
     end_to_end(headers)
         .into_iter()
         .filter(|(name, _)| !PROXY_OWNED_RESPONSE.contains(&name.to_ascii_lowercase().as_str()))

@@ -92,6 +92,7 @@ impl Proxy {
             .max_idle_connections(256)
             .max_idle_connections_per_host(256)
             .input_buffer_size(config.chunk_size.clamp(16 * 1024, 4 * 1024 * 1024))
+            .proxy(crate::source::proxy::from_env(&config.upstream)?)
             .build()
             .into();
         Ok(Proxy {
@@ -182,9 +183,18 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
     let Ok(reading) = stream.try_clone() else {
         return;
     };
-    let mut input = BufReader::with_capacity(16 * 1024, reading);
+    let mut input = BufReader::with_capacity(
+        16 * 1024,
+        Deadline {
+            stream: reading,
+            until: Instant::now(),
+        },
+    );
     let mut output = stream;
     loop {
+        // The wait for a request and its whole head share one deadline, so a client that
+        // trickles a byte at a time cannot hold a connection forever.
+        input.get_mut().until = Instant::now() + timeout;
         let request = match read_request(&mut input) {
             Ok(request::Read::Request(request)) => request,
             Ok(request::Read::Refused(refusal)) => {
@@ -216,6 +226,26 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
             let _ = output.shutdown(Shutdown::Both);
             return;
         }
+    }
+}
+
+/// Reads from the client with a read timeout that shrinks towards `until`.
+struct Deadline {
+    stream: TcpStream,
+    until: Instant,
+}
+
+impl Read for Deadline {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "request head took too long",
+            ));
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.read(buf)
     }
 }
 
@@ -347,6 +377,8 @@ impl Shared {
             .and_then(|cr| cr.len);
         match (response.status().as_u16(), total) {
             (206, Some(len)) => Ok(Upstream::Probed { response, len }),
+            // An empty resource has no byte 0: its one-byte GET is a 416 of `bytes */0`.
+            (416, Some(0)) => Ok(Upstream::Probed { response, len: 0 }),
             _ => Ok(Upstream::Response(response)),
         }
     }
@@ -367,13 +399,13 @@ impl Shared {
         };
         let mut status = response.status().as_u16();
         let headers = response.headers();
-        let pairs: Vec<(&str, &str)> = headers
+        let pairs: Vec<(&str, &[u8])> = headers
             .iter()
-            .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
             .collect();
-        let mut out: Vec<(String, String)> = response_headers(pairs.iter().copied())
+        let mut out: Vec<(String, Vec<u8>)> = response_headers(pairs.iter().copied())
             .into_iter()
-            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .map(|(n, v)| (n.to_owned(), v.to_vec()))
             .collect();
         let length = match probed_len {
             // A HEAD answered from `GET bytes=0-0`: the whole resource's headers.
@@ -390,28 +422,34 @@ impl Shared {
             .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
             && status != 304
         {
-            out.push(("Content-Type".into(), content_type_for(target).into()));
+            out.push((
+                "Content-Type".into(),
+                content_type_for(target).as_bytes().to_vec(),
+            ));
         }
         let bodyless = head || status == 304 || status == 204 || (100..200).contains(&status);
         let chunked = !bodyless && length.is_none() && request.version == "HTTP/1.1";
         let keep_alive = keep_alive && (bodyless || length.is_some() || chunked);
-        let mut head_bytes = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+        let mut head_bytes = format!("HTTP/1.1 {status} {}\r\n", reason(status)).into_bytes();
         for (name, value) in &out {
-            head_bytes += &format!("{name}: {value}\r\n");
+            head_bytes.extend_from_slice(name.as_bytes());
+            head_bytes.extend_from_slice(b": ");
+            head_bytes.extend_from_slice(value);
+            head_bytes.extend_from_slice(b"\r\n");
         }
         if let Some(len) = length.filter(|_| status != 304 && status != 204) {
-            head_bytes += &format!("Content-Length: {len}\r\n");
+            head_bytes.extend_from_slice(format!("Content-Length: {len}\r\n").as_bytes());
         }
         if chunked {
-            head_bytes += "Transfer-Encoding: chunked\r\n";
+            head_bytes.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
         }
-        head_bytes += if keep_alive {
-            "Connection: keep-alive\r\n\r\n"
+        head_bytes.extend_from_slice(if keep_alive {
+            b"Connection: keep-alive\r\n\r\n"
         } else {
-            "Connection: close\r\n\r\n"
-        };
+            b"Connection: close\r\n\r\n"
+        });
         client
-            .write_all(head_bytes.as_bytes())
+            .write_all(&head_bytes)
             .map_err(|_| Failed { status, bytes: 0 })?;
         if bodyless || probed_len.is_some() {
             return Ok(Answered { status, bytes: 0 });
