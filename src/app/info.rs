@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::source::Source;
 use crate::source::content_range::parse_content_range;
 use crate::source::file::{FileSource, path_of};
-use crate::source::http::HttpSource;
+use crate::source::http::{HttpSource, content_length, header};
 use crate::transfer::write_error;
 
 /// What `info` reports.
@@ -117,17 +117,6 @@ fn fill_headers(info: &mut Info, headers: &HeaderMap) {
             *field = header(headers, name);
         }
     }
-}
-
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_owned())
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    header(headers, "content-length").and_then(|v| v.parse().ok())
 }
 
 /// `key: value` lines, in a fixed order.

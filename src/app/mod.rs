@@ -14,6 +14,7 @@ use crate::cli::{Cli, Command, NetArgs, ReportArgs};
 use crate::error::Error;
 use crate::generate;
 use crate::output::ProgressPolicy;
+use crate::proxy::request::is_token_char;
 use crate::source::Log;
 use crate::source::http::HttpOptions;
 
@@ -78,11 +79,6 @@ fn parse_header(text: &str) -> Result<(String, String), Error> {
             "invalid header '{text}' for '--header': expected 'Name: value'"
         ))),
     }
-}
-
-/// RFC 9110 §5.6.2 token characters, the only ones a field name may have.
-fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 #[cfg(test)]

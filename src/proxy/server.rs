@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use ureq::Agent;
 use ureq::config::AutoHeaderValue;
-use ureq::http::{self, HeaderMap, Response};
+use ureq::http::{self, Response};
 
 use super::forward::{content_type_for, request_headers, response_headers};
 use super::request::{self, Refusal, Request, check_target, read_request};
 use crate::source::Log;
 use crate::source::content_range::parse_content_range;
+use crate::source::http::header;
 
 /// How the proxy runs.
 #[derive(Clone)]
@@ -508,13 +509,6 @@ enum Upstream {
         response: Response<ureq::Body>,
         len: u64,
     },
-}
-
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_owned())
 }
 
 fn is_timeout(err: &anyhow::Error) -> bool {

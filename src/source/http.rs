@@ -562,7 +562,8 @@ impl Read for SpanReader {
     }
 }
 
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The trimmed value of header `name`, when it is text.
+pub fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
         .and_then(|value| value.to_str().ok())
@@ -574,7 +575,7 @@ fn parse_header(response: &Response<ureq::Body>, name: &str) -> Option<String> {
 }
 
 /// `Content-Length`, unless the body is chunked (then the length is unknown).
-fn content_length(headers: &HeaderMap) -> Option<u64> {
+pub fn content_length(headers: &HeaderMap) -> Option<u64> {
     if headers.contains_key("transfer-encoding") {
         return None;
     }
