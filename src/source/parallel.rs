@@ -87,23 +87,31 @@ fn work(
                 return;
             }
         };
-        loop {
-            let mut piece = vec![0u8; chunk];
-            let sent = match body.read(&mut piece) {
-                Ok(0) => break,
-                Ok(n) => {
-                    piece.truncate(n);
-                    sender.send(Ok(piece))
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let _ = sender.send(Err(e));
-                    return;
-                }
-            };
-            if sent.is_err() {
-                return; // the reader is gone
+        if !pump(&mut body, &sender, chunk) {
+            return;
+        }
+    }
+}
+
+/// Sends `body` down `sender` in pieces of `chunk` bytes; false when it stopped early (a read
+/// error, which it sends on, or a reader that has gone away).
+fn pump(body: &mut Body, sender: &SyncSender<Chunk>, chunk: usize) -> bool {
+    loop {
+        let mut piece = vec![0u8; chunk];
+        let sent = match body.read(&mut piece) {
+            Ok(0) => return true,
+            Ok(n) => {
+                piece.truncate(n);
+                sender.send(Ok(piece))
             }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = sender.send(Err(e));
+                return false;
+            }
+        };
+        if sent.is_err() {
+            return false;
         }
     }
 }
@@ -113,26 +121,7 @@ fn work(
 pub fn read_ahead(mut body: Body, chunk: usize, depth: usize) -> Body {
     let chunk = chunk.max(1);
     let (sender, receiver) = sync_channel::<Chunk>(depth.max(1));
-    thread::spawn(move || {
-        loop {
-            let mut piece = vec![0u8; chunk];
-            let sent = match body.read(&mut piece) {
-                Ok(0) => return,
-                Ok(n) => {
-                    piece.truncate(n);
-                    sender.send(Ok(piece))
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let _ = sender.send(Err(e));
-                    return;
-                }
-            };
-            if sent.is_err() {
-                return; // the reader is gone
-            }
-        }
-    });
+    thread::spawn(move || pump(&mut body, &sender, chunk));
     Box::new(ParallelBody {
         receivers: VecDeque::from([receiver]),
         current: Vec::new(),
