@@ -34,6 +34,8 @@ mod cat;
 mod extract;
 // Zip: real archives made by other tools (tests/data).
 mod archives;
+// The README's first command.
+mod readme;
 // completions/ and man/ match the clap definitions.
 mod generated;
 // `rangecat serve`: the Range And Streaming Spec on the wire, limits, backpressure, signals.
