@@ -314,3 +314,52 @@ fn closed_stdout_ends_quietly_with_success() {
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert_eq!(stderr, "", "a closed stdout must end quietly");
 }
+
+/// A loopback address where connecting hangs: a listener with backlog 0 whose queue is full, so
+/// the kernel drops further SYNs. Returns the listener and the queued sockets, to keep alive.
+fn unanswered_connect() -> (
+    socket2::Socket,
+    Vec<std::net::TcpStream>,
+    std::net::SocketAddr,
+) {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    listener
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut queued = Vec::new();
+    // Fill the queue (a backlog of 0 still admits one or two); stop at the first that hangs.
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)) {
+            Ok(stream) => queued.push(stream),
+            Err(_) => break,
+        }
+    }
+    (listener, queued, addr)
+}
+
+#[test]
+fn connect_timeout_bounds_a_connection_that_is_never_answered() {
+    let (_listener, _queued, addr) = unanswered_connect();
+    let started = std::time::Instant::now();
+    let output = util::rangecat()
+        .args(["--connect-timeout", "1", "--retries", "0"])
+        .arg(format!("http://{addr}/file.bin"))
+        .arg("0:10")
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let message = assert_runtime_error(&output);
+    assert!(message.contains("timed out"), "{message}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(8),
+        "took {elapsed:?}"
+    );
+}
