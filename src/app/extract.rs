@@ -10,18 +10,17 @@ use crate::zip::Entry;
 use crate::zip::extract::{Failure, Fetch, Options, Reporter, extract};
 use crate::zip::glob::{any_matches, matches};
 
-use super::zip::{entries_and_spans, open_archive};
+use super::zip::{open_archive, select_with_spans};
 
 /// Runs `rangecat x`: nothing on stdout; one `rangecat: ...` line on stderr per entry not
 /// extracted, and then exit status 1.
 pub fn run(args: &ExtractArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result<()> {
     let mut archive = open_archive(&args.url, net, report)?;
-    let (entries, spans) = entries_and_spans(&mut archive)?;
-    let members: Vec<(&Entry, std::ops::Range<u64>)> = entries
-        .iter()
-        .zip(spans)
-        .filter(|(entry, _)| any_matches(&args.patterns, &entry.name))
-        .collect();
+    // Only the matching entries are held in memory, however large the archive.
+    let (entries, spans) = select_with_spans(&mut archive, |entry| {
+        any_matches(&args.patterns, &entry.name)
+    })?;
+    let members: Vec<(&Entry, std::ops::Range<u64>)> = entries.iter().zip(spans).collect();
     let unmatched: Vec<&String> = args
         .patterns
         .iter()

@@ -53,11 +53,6 @@ pub fn cat(args: &CatArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result
 /// Members at least this large are read on a thread of their own while they decompress.
 const READ_AHEAD_THRESHOLD: u64 = 1024 * 1024;
 
-/// Every entry, and the span each one's bytes lie in.
-pub fn entries_and_spans(archive: &mut Archive) -> anyhow::Result<(Vec<Entry>, Vec<Range<u64>>)> {
-    select_with_spans(archive, |_| true)
-}
-
 /// The entries `keep` selects, in central-directory order, and the span each one's bytes lie
 /// in. Only the selected entries are held in memory, plus 8 bytes per entry.
 pub fn select_with_spans(
