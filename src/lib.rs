@@ -6,7 +6,11 @@
 //! - [`source`]: where bytes come from (HTTP, local files) and [`source::reader::RangeStream`],
 //!   a seekable stream that fetches only what it has not seen;
 //! - [`transfer`]: runs a plan against a source;
-//! - [`output`], [`app`], [`cli`], [`generate`]: the command-line tool on top.
+//! - [`zip`]: zip archives through ranges: the central directory in at most two requests,
+//!   members one request each, safe extraction;
+//! - [`proxy`]: `serve`, a range-aware streaming HTTP proxy;
+//! - [`output`], [`app`], [`cli`], [`generate`], [`error`], [`civil`]: the command-line tool
+//!   on top.
 //!
 //! ```
 //! use rangecat::range::RangeExpr;
