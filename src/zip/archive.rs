@@ -127,83 +127,59 @@ impl Archive {
 pub fn locate(tail: &[u8], tail_start: u64, len: u64) -> anyhow::Result<Layout> {
     let eocd_at =
         find_eocd(tail).context("not a zip archive (no end-of-central-directory record)")?;
-    let eocd = &tail[eocd_at..];
-    let eocd_pos = tail_start + eocd_at as u64;
-    let mut entries = u64::from(u16_at(eocd, 10));
-    let mut cd_size = u64::from(u32_at(eocd, 12));
-    let mut cd_offset = u64::from(u32_at(eocd, 16));
-    let mut end_records = eocd_pos;
-    let mut cd_end = eocd_pos;
-
-    let locator_at = eocd_at.checked_sub(ZIP64_LOCATOR_LEN);
-    if let Some(at) = locator_at.filter(|&at| tail[at..at + 4] == ZIP64_LOCATOR_SIGNATURE) {
-        let declared = u64_at(&tail[at..], 8);
-        // The Zip64 record normally ends where the locator starts; with a prefix, its
-        // declared offset is off by the prefix's length.
-        let locator_pos = tail_start + at as u64;
-        let record_pos = locator_pos
-            .checked_sub(ZIP64_EOCD_LEN)
-            .filter(|pos| read_sig(tail, tail_start, *pos) == Some(ZIP64_EOCD_SIGNATURE))
-            .or_else(|| {
-                (read_sig(tail, tail_start, declared) == Some(ZIP64_EOCD_SIGNATURE))
-                    .then_some(declared)
-            })
-            .context("Zip64 locator points to no Zip64 end record")?;
-        let record = &tail[(record_pos - tail_start) as usize..];
-        if record.len() < ZIP64_EOCD_LEN as usize {
-            bail!("truncated Zip64 end record");
+    let locator_at = eocd_at
+        .checked_sub(ZIP64_LOCATOR_LEN)
+        .filter(|&at| tail[at..at + 4] == ZIP64_LOCATOR_SIGNATURE);
+    // What the end records declare, where they start in the file (the central directory ends
+    // there), and the prefix: how far the archive sits from where its offsets say.
+    let (entries, cd_size, cd_offset, end_records, prefix) = match locator_at {
+        Some(at) => {
+            let declared = u64_at(&tail[at..], 8);
+            // The Zip64 record normally ends where the locator starts; with a prefix, its
+            // declared offset is off by the prefix's length.
+            let locator_pos = tail_start + at as u64;
+            let record_pos = locator_pos
+                .checked_sub(ZIP64_EOCD_LEN)
+                .filter(|pos| read_sig(tail, tail_start, *pos) == Some(ZIP64_EOCD_SIGNATURE))
+                .or_else(|| {
+                    (read_sig(tail, tail_start, declared) == Some(ZIP64_EOCD_SIGNATURE))
+                        .then_some(declared)
+                })
+                .context("Zip64 locator points to no Zip64 end record")?;
+            let record = &tail[(record_pos - tail_start) as usize..];
+            if record.len() < ZIP64_EOCD_LEN as usize {
+                bail!("truncated Zip64 end record");
+            }
+            let prefix = record_pos
+                .checked_sub(declared)
+                .context("Zip64 end record lies before its declared offset")?;
+            let (entries, size, offset) =
+                (u64_at(record, 32), u64_at(record, 40), u64_at(record, 48));
+            (entries, size, offset, record_pos, prefix)
         }
-        entries = u64_at(record, 32);
-        cd_size = u64_at(record, 40);
-        cd_offset = u64_at(record, 48);
-        end_records = record_pos;
-        cd_end = record_pos;
-        let prefix = record_pos
-            .checked_sub(declared)
-            .context("Zip64 end record lies before its declared offset")?;
-        return layout(
-            cd_offset,
-            cd_size,
-            cd_end,
-            prefix,
-            entries,
-            end_records,
-            len,
-        );
-    }
-    let cd_start = cd_end
-        .checked_sub(cd_size)
-        .context("central directory is larger than the archive")?;
-    let prefix = cd_start
-        .checked_sub(cd_offset)
-        .context("central directory lies before its declared offset")?;
-    layout(
-        cd_offset,
-        cd_size,
-        cd_end,
-        prefix,
-        entries,
-        end_records,
-        len,
-    )
-}
-
-fn layout(
-    cd_offset: u64,
-    cd_size: u64,
-    cd_end: u64,
-    prefix: u64,
-    entries: u64,
-    end_records: u64,
-    len: u64,
-) -> anyhow::Result<Layout> {
+        None => {
+            let eocd = &tail[eocd_at..];
+            let eocd_pos = tail_start + eocd_at as u64;
+            let size = u64::from(u32_at(eocd, 12));
+            let offset = u64::from(u32_at(eocd, 16));
+            // The central directory ends where the end record starts: its real start, against
+            // its declared offset, gives the prefix.
+            let cd_start = eocd_pos
+                .checked_sub(size)
+                .context("central directory is larger than the archive")?;
+            let prefix = cd_start
+                .checked_sub(offset)
+                .context("central directory lies before its declared offset")?;
+            (u64::from(u16_at(eocd, 10)), size, offset, eocd_pos, prefix)
+        }
+    };
     let start = cd_offset
         .checked_add(prefix)
         .context("central directory offset overflows")?;
     let end = start
         .checked_add(cd_size)
         .context("central directory size overflows")?;
-    if end > cd_end || end > len {
+    if end > end_records || end > len {
         bail!(
             "central directory ({start}..{end}) runs past its end record or the file ({len} bytes)"
         );
