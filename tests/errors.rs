@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
@@ -292,25 +292,7 @@ fn closed_stdout_ends_quietly_with_success() {
     };
     assert_eq!(first.unwrap().as_slice(), &util::data(10)[..]);
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            let _ = child.wait();
-            panic!("rangecat did not exit after its stdout was closed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = util::wait_for(child, Duration::from_secs(30));
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert_eq!(stderr, "", "a closed stdout must end quietly");
 }

@@ -26,7 +26,7 @@ struct Site {
 /// A running site, or `None` after printing why the test is skipped.
 fn site() -> Option<Site> {
     let root = tempfile::tempdir().expect("temp dir");
-    let data = random_bytes(LEN);
+    let data = util::random_bytes(LEN);
     fs::write(root.path().join(NAME), &data).expect("write the served file");
     let Some(nginx) = Nginx::start(root.path()) else {
         eprintln!("skipping: nginx not found");
@@ -37,21 +37,6 @@ fn site() -> Option<Site> {
         data,
         _root: root,
     })
-}
-
-/// Deterministic bytes with no short period (xorshift64*). `util::data` repeats every 251
-/// bytes, so an offset error by a multiple of 251 would go unseen in a file this size.
-fn random_bytes(len: usize) -> Vec<u8> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 impl Site {

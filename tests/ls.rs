@@ -5,7 +5,7 @@
 //!
 //! Large archives are built once per test binary (`OnceLock`) and served from memory.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -303,30 +303,6 @@ fn zip_crate_view(bytes: &[u8]) -> Vec<Value> {
             })
         })
         .collect()
-}
-
-/// Runs `child` to its end, failing the test after `limit`.
-fn wait_for(mut child: std::process::Child, limit: Duration) -> (std::process::ExitStatus, String) {
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            let _ = child.wait();
-            panic!("rangecat did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    (status, stderr)
 }
 
 // ---- Requests on the wire ----
@@ -777,7 +753,7 @@ fn ls_with_a_closed_stdout_exits_quietly() {
             .unwrap();
         // Closed before rangecat writes anything: every write fails with EPIPE.
         drop(child.stdout.take());
-        let (status, stderr) = wait_for(child, Duration::from_secs(30));
+        let (status, stderr) = util::wait_for(child, Duration::from_secs(30));
         assert_eq!(status.code(), Some(0), "stderr: {stderr}");
         assert_eq!(stderr, "", "a closed stdout must end quietly");
     }

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use rangecat::proxy::{Proxy, ProxyConfig, Stopper};
 
-use crate::util::assert_bytes_eq;
 use crate::util::nginx::Nginx;
 use crate::util::server::{self, Mode, Server};
+use crate::util::{self, assert_bytes_eq};
 
 /// Longest wait for any read or write of a test client: a proxy that hangs fails the test.
 const IO_TIMEOUT: Duration = Duration::from_secs(15);
@@ -684,23 +684,9 @@ fn endless() -> Endless {
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
 
-/// Deterministic bytes with no short period (xorshift64*): an offset error shows.
-fn random_bytes(len: usize) -> Vec<u8> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// A fault server in `mode` serving `LEN` random bytes, and the bytes.
 fn fault_server(mode: Mode) -> (Server, Vec<u8>) {
-    let data = random_bytes(LEN);
+    let data = util::random_bytes(LEN);
     (Server::start(data.clone(), mode), data)
 }
 
@@ -905,7 +891,7 @@ fn a_request_without_range_gets_the_whole_body_without_range_headers_added() {
 
 #[test]
 fn a_body_many_chunks_long_arrives_byte_exact() {
-    let data = random_bytes(3 * 1024 * 1024 + 123);
+    let data = util::random_bytes(3 * 1024 * 1024 + 123);
     let upstream = Server::start(data.clone(), Mode::Ranges);
     let proxy = Running::start(ProxyConfig {
         chunk_size: 4096,
@@ -1145,7 +1131,7 @@ fn end_to_end_response_headers_pass_and_hop_by_hop_ones_stop() {
 
 #[test]
 fn a_chunked_upstream_body_is_reframed_not_altered() {
-    let data = random_bytes(200_000);
+    let data = util::random_bytes(200_000);
     let mut chunked = Vec::new();
     let mut at = 0;
     for size in [1usize, 10, 4096, 70_000, 1, 65_536].into_iter().cycle() {
@@ -1311,7 +1297,7 @@ fn a_header_value_with_utf8_bytes_passes_through() {
 
 #[test]
 fn a_close_delimited_upstream_body_arrives_whole() {
-    let data = random_bytes(300_000);
+    let data = util::random_bytes(300_000);
     let answer = canned(
         "HTTP/1.1 200 OK",
         &[
@@ -1466,7 +1452,7 @@ fn head_falls_back_to_a_one_byte_get_when_upstream_refuses_head() {
 
 #[test]
 fn head_falls_back_to_get_when_upstream_refuses_head_and_ignores_range() {
-    let data = random_bytes(5000);
+    let data = util::random_bytes(5000);
     let body = data.clone();
     let upstream = Upstream::answering(move |head| {
         if head.starts_with("HEAD ") {
@@ -1885,7 +1871,7 @@ fn a_client_trickling_its_request_head_is_cut_off() {
 #[test]
 fn two_hundred_concurrent_clients_get_their_own_bytes() {
     const CLIENTS: usize = 200;
-    let data = Arc::new(random_bytes(1024 * 1024));
+    let data = Arc::new(util::random_bytes(1024 * 1024));
     let upstream = Server::start(data.to_vec(), Mode::Ranges);
     let proxy = proxy(&upstream.url(""));
     let addr = proxy.addr;
@@ -2292,7 +2278,7 @@ fn curl_through_the_proxy_gets_exact_ranges() {
 fn an_nginx_upstream_serves_exact_ranges_through_the_proxy() {
     let root = tempfile::tempdir().expect("temp dir");
     let len = 3 * 1024 * 1024 + 12_345;
-    let data = random_bytes(len);
+    let data = util::random_bytes(len);
     fs::write(root.path().join("blob.bin"), &data).expect("write the served file");
     let Some(nginx) = Nginx::start(root.path()) else {
         eprintln!("skipping: nginx not found");
