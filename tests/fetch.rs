@@ -368,3 +368,65 @@ fn verbose_logs_requests_and_responses() {
     );
     get.assert_calls(1);
 }
+
+#[test]
+fn later_requests_go_straight_to_the_final_url() {
+    let server = MockServer::start();
+    let redirect = server.mock(|when, then| {
+        when.method(GET).path("/old.bin");
+        then.status(302).header("location", PATH);
+    });
+    let first = partial(&server, "bytes=0-9", 0..10);
+    let second = partial(&server, "bytes=500-509", 500..510);
+    let output = util::rangecat()
+        .args([&server.url("/old.bin"), "0:10", "500:510"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_bytes_eq(&output.stdout, &slices(&[0..10, 500..510]));
+    redirect.assert_calls(1);
+    first.assert_calls(1);
+    second.assert_calls(1);
+}
+
+#[test]
+fn ten_redirects_are_followed_and_an_eleventh_is_an_error() {
+    let server = MockServer::start();
+    let _get = partial(&server, "bytes=0-9", 0..10);
+    // /chainN/0 -> /chainN/1 -> ... -> /chainN/(N-1) -> PATH: N redirects.
+    for hops in [10usize, 11] {
+        for i in 0..hops {
+            let from = format!("/chain{hops}/{i}");
+            let to = if i + 1 == hops {
+                PATH.to_owned()
+            } else {
+                format!("/chain{hops}/{}", i + 1)
+            };
+            server.mock(|when, then| {
+                when.method(GET).path(from.as_str());
+                then.status(302).header("location", to.as_str());
+            });
+        }
+    }
+    let run = |hops: usize| {
+        util::rangecat()
+            .args([&server.url(format!("/chain{hops}/0")), "0:10"])
+            .output()
+            .unwrap()
+    };
+    let ten = run(10);
+    assert!(
+        ten.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ten.stderr)
+    );
+    assert_bytes_eq(&ten.stdout, &slices(&[0..10]));
+    let eleven = run(11);
+    let message = crate::errors::assert_runtime_error(&eleven);
+    assert!(eleven.stdout.is_empty());
+    assert!(message.to_lowercase().contains("redirect"), "{message}");
+}

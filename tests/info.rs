@@ -407,3 +407,26 @@ mod json {
         assert!(matches!(map["l"], Value::Array(ref items) if items.len() == 2));
     }
 }
+
+#[test]
+fn info_reports_the_url_after_redirects() {
+    let server = MockServer::start();
+    let data = util::data(LEN);
+    server.mock(|when, then| {
+        when.method(GET).path("/old.bin");
+        then.status(301).header("location", "/new.bin");
+    });
+    server.mock(|when, then| {
+        when.method(GET)
+            .path("/new.bin")
+            .header("range", "bytes=0-0");
+        then.status(206)
+            .header("content-range", "bytes 0-0/1000")
+            .header("accept-ranges", "bytes")
+            .header("content-type", "application/zip")
+            .body(&data[..1]);
+    });
+    let fields = fields(&info(&[&server.url("/old.bin")]));
+    assert_eq!(fields[0], ("url".to_owned(), server.url("/new.bin")));
+    assert!(fields[1].1.starts_with("1000 ("), "{:?}", fields[1]);
+}
