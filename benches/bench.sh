@@ -36,31 +36,18 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rangecat=${BENCH_RANGECAT:-$repo/target/release/rangecat}
 [[ -n ${BENCH_RANGECAT:-} ]] && BENCH_SKIP_BUILD=1
 
-die() {
-    echo "bench: $*" >&2
-    exit 1
-}
-say() { echo "bench: $*" >&2; }
+# shellcheck source=benches/lib.sh
+source "$repo/benches/lib.sh"
 
 # --- tools -----------------------------------------------------------------------------------
 
-nginx_bin=/usr/sbin/nginx
-[[ -x $nginx_bin ]] || nginx_bin=$(command -v nginx) || die "nginx not found (apt-get install nginx-light)"
-command -v curl > /dev/null || die "curl not found (apt-get install curl)"
-if [[ ! -x /usr/bin/time ]]; then
-    if [[ $(id -u) == 0 ]] && command -v apt-get > /dev/null; then
-        say "installing GNU time"
-        apt-get install -y --no-install-recommends time > /dev/null
-    fi
-    [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install time)"
-fi
+find_nginx
+ensure_command curl curl
+ensure_command /usr/bin/time time
 have_hyperfine=false
 command -v hyperfine > /dev/null && have_hyperfine=true
 
-if [[ ${BENCH_SKIP_BUILD:-} != 1 ]]; then
-    say "cargo build --release"
-    (cd "$repo" && cargo build --release --quiet) || die "cargo build --release failed"
-fi
+build_release
 [[ -x $rangecat ]] || die "$rangecat not found"
 
 # --- a scratch directory, nginx, and cleaning up ---------------------------------------------
@@ -159,9 +146,6 @@ curl -s "$url" > /dev/null
 
 # --- measurements ----------------------------------------------------------------------------
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-maximum() { sort -g | tail -n 1; }
-minimum() { sort -g | head -n 1; }
 
 # timed NAME MODE CMD...: one run of CMD with stdout to /dev/null (MODE null) or to
 # `cat > /dev/null` (MODE pipe). Appends "wall_s cpu_s maxrss_kib" to $work/NAME.
@@ -208,7 +192,6 @@ done
 # column FILE N: the N-th column of FILE's lines.
 column() { awk -v n="$2" '{ print $n }' "$work/$1"; }
 throughput() { awk -v b="$size" -v s="$(column "$1" 1 | "${2:-median}")" 'BEGIN { printf "%.1f", b / s / 1048576 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
 
 # start-up: median seconds of each command, via hyperfine when present.
 startup_median() { # NAME CMD...
@@ -271,7 +254,6 @@ for mode in null pipe; do
     row "CPU user+sys, $size_mib MiB $label" "$(column "stream-rangecat-$mode" 2 | median)" \
         "$(column "stream-curl-$mode" 2 | median)" ratio "<=" 1.2 s %.2f
 done
-kib_to_mib() { awk '{ printf "%.1f\n", $1 / 1024 }'; }
 row "peak RSS, $size_mib MiB" "$(cat "$work"/stream-rangecat-* | awk '{ print $3 }' | maximum | kib_to_mib)" \
     "$(cat "$work"/stream-curl-* | awk '{ print $3 }' | maximum | kib_to_mib)" abs "<=" 16 MiB %.1f
 row "peak RSS, 64 KiB range" "$(column range-rangecat 3 | maximum | kib_to_mib)" \

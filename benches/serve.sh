@@ -73,31 +73,17 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rangecat=${BENCH_RANGECAT:-$repo/target/release/rangecat}
 [[ -n ${BENCH_RANGECAT:-} ]] && BENCH_SKIP_BUILD=1
 
-die() {
-    echo "bench: $*" >&2
-    exit 1
-}
-say() { echo "bench: $*" >&2; }
+# shellcheck source=benches/lib.sh
+source "$repo/benches/lib.sh"
 
 # --- tools -----------------------------------------------------------------------------------
 
-nginx_bin=/usr/sbin/nginx
-[[ -x $nginx_bin ]] || nginx_bin=$(command -v nginx) || die "nginx not found (apt-get install nginx-light)"
-command -v curl > /dev/null || die "curl not found (apt-get install curl)"
-if ! command -v wrk > /dev/null; then
-    if [[ $(id -u) == 0 ]] && command -v apt-get > /dev/null; then
-        say "installing wrk"
-        apt-get install -y --no-install-recommends wrk > /dev/null 2>&1 ||
-            { apt-get update -qq > /dev/null 2>&1 && apt-get install -y --no-install-recommends wrk > /dev/null 2>&1; } || true
-    fi
-    command -v wrk > /dev/null || die "wrk not found (apt-get install wrk)"
-fi
+find_nginx
+ensure_command curl curl
+ensure_command wrk wrk
 command -v pgrep > /dev/null || die "pgrep not found (apt-get install procps)"
 
-if [[ ${BENCH_SKIP_BUILD:-} != 1 ]]; then
-    say "cargo build --release"
-    (cd "$repo" && cargo build --release --quiet) || die "cargo build --release failed"
-fi
+build_release
 [[ -x $rangecat ]] || die "$rangecat not found"
 
 # --- a scratch directory, the servers, and cleaning up ---------------------------------------
@@ -300,9 +286,6 @@ check_proxy nginx-proxy "http://127.0.0.1:$np_port"
 
 # --- measurements ----------------------------------------------------------------------------
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-maximum() { sort -g | tail -n 1; }
-minimum() { sort -g | head -n 1; }
 clk_tck=$(getconf CLK_TCK)
 
 # The processes of a proxy: rangecat's one (its /proc stat counts every thread), or nginx's
@@ -452,8 +435,6 @@ mean_min=$(cat "$work"/wrk-rangecat-* | awk '{ print $4 }' | sort -g | head -n 1
 
 column() { awk -v n="$2" '{ print $n }' "$work/$1"; }
 throughput() { awk -v b="$size" -v s="$(column "stream-$1" 1 | "${2:-median}")" 'BEGIN { printf "%.1f", b / s / 1048576 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
-kib_to_mib() { awk '{ printf "%.1f\n", $1 / 1024 }'; }
 
 rows=()
 pass=0

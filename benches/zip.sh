@@ -72,11 +72,8 @@ archives_py=$repo/benches/zip/archives.py
 rangecat=${BENCH_RANGECAT:-$repo/target/release/rangecat}
 [[ -n ${BENCH_RANGECAT:-} ]] && BENCH_SKIP_BUILD=1
 
-die() {
-    echo "bench: $*" >&2
-    exit 1
-}
-say() { echo "bench: $*" >&2; }
+# shellcheck source=benches/lib.sh
+source "$repo/benches/lib.sh"
 notes=()
 note() {
     notes+=("$*")
@@ -85,22 +82,12 @@ note() {
 
 # --- tools -----------------------------------------------------------------------------------
 
-nginx_bin=/usr/sbin/nginx
-[[ -x $nginx_bin ]] || nginx_bin=$(command -v nginx) || die "nginx not found (apt-get install nginx-light)"
-command -v curl > /dev/null || die "curl not found (apt-get install curl)"
+find_nginx
+ensure_command curl curl
 command -v python3 > /dev/null || die "python3 not found (apt-get install python3)"
-if [[ ! -x /usr/bin/time ]]; then
-    if [[ $(id -u) == 0 ]] && command -v apt-get > /dev/null; then
-        say "installing GNU time"
-        apt-get install -y --no-install-recommends time > /dev/null
-    fi
-    [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install time)"
-fi
+ensure_command /usr/bin/time time
 
-if [[ ${BENCH_SKIP_BUILD:-} != 1 ]]; then
-    say "cargo build --release"
-    (cd "$repo" && cargo build --release --quiet) || die "cargo build --release failed"
-fi
+build_release
 [[ -x $rangecat ]] || die "$rangecat not found"
 
 mkdir -p "$cache"
@@ -382,8 +369,6 @@ rm -rf "$work/out"
 
 # --- report ----------------------------------------------------------------------------------
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-maximum() { sort -g | tail -n 1; }
 column() { awk -v n="$2" '{ print $n }' "$work/data/$1"; }
 wall() { column "$1" 1 | median; }
 rss_mib() { column "$1" 3 | maximum | awk '{ printf "%.1f", $1 / 1024 }'; }

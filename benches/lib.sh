@@ -1,0 +1,40 @@
+# Shared by the benchmark scripts (sourced, never run): messages, the tools they need, the
+# release build, and the small statistics every report uses.
+
+die() {
+    echo "bench: $*" >&2
+    exit 1
+}
+say() { echo "bench: $*" >&2; }
+
+# ensure_command COMMAND PACKAGE: installs Debian's PACKAGE when COMMAND is missing and we are
+# root with apt-get; dies when COMMAND is still missing.
+ensure_command() {
+    command -v "$1" > /dev/null && return 0
+    if [[ $(id -u) == 0 ]] && command -v apt-get > /dev/null; then
+        say "installing $2"
+        apt-get install -y --no-install-recommends "$2" > /dev/null 2>&1 ||
+            { apt-get update -qq > /dev/null 2>&1 && apt-get install -y --no-install-recommends "$2" > /dev/null 2>&1; } || true
+    fi
+    command -v "$1" > /dev/null || die "$1 not found (apt-get install $2)"
+}
+
+# find_nginx: sets nginx_bin (Debian's nginx lives in /usr/sbin, which a PATH may lack).
+find_nginx() {
+    nginx_bin=/usr/sbin/nginx
+    [[ -x $nginx_bin ]] || nginx_bin=$(command -v nginx) || die "nginx not found (apt-get install nginx-light)"
+}
+
+# build_release: cargo build --release in $repo unless BENCH_SKIP_BUILD=1.
+build_release() {
+    if [[ ${BENCH_SKIP_BUILD:-} != 1 ]]; then
+        say "cargo build --release"
+        (cd "$repo" && cargo build --release --quiet) || die "cargo build --release failed"
+    fi
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+maximum() { sort -g | tail -n 1; }
+minimum() { sort -g | head -n 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
+kib_to_mib() { awk '{ printf "%.1f\n", $1 / 1024 }'; }
