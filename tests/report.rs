@@ -105,3 +105,43 @@ fn quiet_and_progress_conflict() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn a_progress_bar_is_drawn_when_stderr_is_a_terminal() {
+    // `script` runs rangecat on a pseudo-terminal and copies what it shows to its stdout.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "script is missing under CI"
+        );
+        eprintln!("skipping: script (util-linux) not found");
+        return;
+    }
+    let data = util::data(6 * MIB);
+    let server = Server::start(data, Mode::Ranges);
+    let binary = assert_cmd::cargo::cargo_bin!("rangecat");
+    let run = |args: &str| {
+        let line = format!(
+            "{} {} {args} > /dev/null",
+            binary.display(),
+            server.url("/file.bin")
+        );
+        let output = std::process::Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("TERM", "xterm")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let shown = run("");
+    assert!(shown.contains("MiB"), "a bar on the terminal: {shown:?}");
+    assert_eq!(run("-q"), "", "-q silences it");
+    assert_eq!(run("0:1MiB"), "", "no bar for a small transfer");
+}
