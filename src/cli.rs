@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
-use crate::range::{RangeExpr, parse_size};
+use rangecat::range::{RangeExpr, parse_size};
 
 /// Read parts of remote files: byte ranges over HTTP, in the fewest requests.
 ///

@@ -1,143 +1,203 @@
-//! Typed errors for the cases a caller branches on or a message must quote, and the one
-//! place that maps an error to rangecat's exit status.
+//! The binary's errors: each library layer's own, the command line's usage errors, and the
+//! messages of the commands themselves; and the one place that maps an error to rangecat's
+//! exit status (README, "Exit codes").
 
 use std::fmt;
-use std::ops::Range;
+use std::io;
 use std::process::ExitCode;
+
+use rangecat::{proxy, source, transfer, zip};
 
 /// Exit status 0: success (also: stdout was closed by the reader).
 pub const EXIT_OK: u8 = 0;
 /// Exit status 1: a runtime error (network, HTTP status, changed resource, bad archive).
 pub const EXIT_RUNTIME: u8 = 1;
-/// Exit status 2: a usage error (bad option, bad RANGE).
+/// Exit status 2: a usage error (bad option, bad RANGE, bad URL).
 pub const EXIT_USAGE: u8 = 2;
 
-/// Errors with a meaning of their own.
+/// Everything a command can fail with.
 #[derive(Debug)]
 pub enum Error {
-    /// The server answered with a status that is not a success for the request.
-    Status {
-        /// The status code.
-        code: u16,
-        /// Its reason phrase.
-        reason: String,
-        /// The URL that answered.
-        url: String,
-    },
-    /// A 206 whose `Content-Range` is not the range asked for, or a malformed one.
-    BadContentRange {
-        /// The `Range` header sent.
-        asked: String,
-        /// The `Content-Range` received.
-        got: String,
-    },
-    /// The resource changed between two responses (validators or length differ).
-    ResourceChanged {
-        /// What differs.
-        what: String,
-    },
-    /// The body ended before the announced length and no retries were left.
-    Truncated {
-        /// Bytes received.
-        got: u64,
-        /// Bytes announced.
-        expected: u64,
-    },
-    /// A RANGE reaches outside the resource under `--strict`.
-    OutOfBounds {
-        /// The RANGE as written.
-        range: String,
-        /// The resource's length.
-        len: u64,
-    },
-    /// The length of the resource is needed but the server never gave it.
-    UnknownLength,
-    /// Writing to stdout failed because the reader went away (`| head`): not an error.
-    StdoutClosed,
-    /// A usage error found after argument parsing (exit 2).
+    /// A usage error found after clap's parsing.
     Usage(String),
+    /// Opening or reading a source.
+    Source(source::Error),
+    /// Running a plan.
+    Transfer(transfer::Error),
+    /// Reading an archive or a member.
+    Zip(zip::Error),
+    /// Starting the proxy.
+    Proxy(proxy::Error),
+    /// Writing a command's own output to stdout (a closed pipe is `BrokenPipe`).
+    Write(io::Error),
+    /// Setting up or completing the output (`-o` file, stdout, signals).
+    Io {
+        /// What was being done.
+        what: String,
+        /// The failure.
+        source: io::Error,
+    },
+    /// A failure, with what was being done when it happened.
+    Context {
+        /// What was being done.
+        what: String,
+        /// The failure.
+        source: Box<Error>,
+    },
+    /// A command's own failure (no such member, no entries match).
+    Message(String),
+}
+
+impl Error {
+    /// This error, as the cause of `what`.
+    pub fn context(self, what: impl Into<String>) -> Error {
+        Error::Context {
+            what: what.into(),
+            source: Box::new(self),
+        }
+    }
+
+    /// An I/O failure while doing `what`.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Io { what, source }
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Status { code, reason, url } => write!(f, "HTTP {code} {reason}: {url}"),
-            Error::BadContentRange { asked, got } => {
-                write!(f, "server answered {asked} with Content-Range '{got}'")
-            }
-            Error::ResourceChanged { what } => write!(
-                f,
-                "the resource changed during the transfer ({what}); not splicing two versions"
-            ),
-            Error::Truncated { got, expected } => write!(
-                f,
-                "connection closed after {got} of {expected} bytes and no retries were left"
-            ),
-            Error::OutOfBounds { range, len } => {
-                write!(
-                    f,
-                    "range {range} is outside the resource of {len} bytes (--strict)"
-                )
-            }
-            Error::UnknownLength => write!(f, "the server did not say how long the resource is"),
-            Error::StdoutClosed => write!(f, "stdout was closed"),
-            Error::Usage(message) => f.write_str(message),
+            Error::Usage(message) | Error::Message(message) => f.write_str(message),
+            Error::Source(err) => write!(f, "{err}"),
+            Error::Transfer(err) => write!(f, "{err}"),
+            Error::Zip(err) => write!(f, "{err}"),
+            Error::Proxy(err) => write!(f, "{err}"),
+            Error::Write(_) => f.write_str("cannot write the output"),
+            Error::Io { what, .. } | Error::Context { what, .. } => f.write_str(what),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // Their messages are this one's: go on with what lies beneath them.
+            Error::Source(err) => err.source(),
+            Error::Transfer(err) => err.source(),
+            Error::Zip(err) => err.source(),
+            Error::Proxy(err) => err.source(),
+            Error::Write(err) | Error::Io { source: err, .. } => Some(err),
+            Error::Context { source, .. } => Some(source.as_ref()),
+            Error::Usage(_) | Error::Message(_) => None,
+        }
+    }
+}
 
-/// The half-open `range` in RANGE notation, for messages.
-pub fn show_range(range: &Range<u64>) -> String {
-    format!("{}:{}", range.start, range.end)
+impl From<source::Error> for Error {
+    fn from(err: source::Error) -> Error {
+        Error::Source(err)
+    }
+}
+
+impl From<transfer::Error> for Error {
+    fn from(err: transfer::Error) -> Error {
+        Error::Transfer(err)
+    }
+}
+
+impl From<zip::Error> for Error {
+    fn from(err: zip::Error) -> Error {
+        Error::Zip(err)
+    }
+}
+
+impl From<proxy::Error> for Error {
+    fn from(err: proxy::Error) -> Error {
+        Error::Proxy(err)
+    }
 }
 
 /// The exit status for an error that reached `main`.
-pub fn exit_code(err: &anyhow::Error) -> ExitCode {
+pub fn exit_code(err: &Error) -> ExitCode {
     ExitCode::from(exit_status(err))
 }
 
-fn exit_status(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        match cause.downcast_ref::<Error>() {
-            Some(Error::StdoutClosed) => return EXIT_OK,
-            Some(Error::Usage(_)) => return EXIT_USAGE,
-            _ => {}
-        }
+fn exit_status(err: &Error) -> u8 {
+    match err {
+        Error::Usage(_) => EXIT_USAGE,
+        Error::Source(err)
+        | Error::Transfer(transfer::Error::Source(err))
+        | Error::Zip(zip::Error::Source(err)) => source_status(err),
+        Error::Write(err)
+        | Error::Transfer(transfer::Error::Write(err))
+        | Error::Zip(zip::Error::Write(err)) => write_status(err),
+        Error::Proxy(proxy::Error::InvalidProxy(_)) => EXIT_USAGE,
+        Error::Context { source, .. } => exit_status(source),
+        _ => EXIT_RUNTIME,
     }
-    EXIT_RUNTIME
 }
 
-/// True when the error only means stdout was closed by its reader.
-pub fn is_stdout_closed(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|cause| matches!(cause.downcast_ref::<Error>(), Some(Error::StdoutClosed)))
+/// A location or a setting that no request can be made with is a usage error.
+fn source_status(err: &source::Error) -> u8 {
+    use source::Error::*;
+    match err {
+        InvalidUrl { .. }
+        | UnsupportedScheme { .. }
+        | RemoteFileUrl { .. }
+        | InvalidProxy { .. }
+        | InvalidHeader { .. } => EXIT_USAGE,
+        _ => EXIT_RUNTIME,
+    }
+}
+
+/// Only the output's closed pipe (`| head`) is quiet; a socket's EPIPE is a source error.
+fn write_status(err: &io::Error) -> u8 {
+    if err.kind() == io::ErrorKind::BrokenPipe {
+        EXIT_OK
+    } else {
+        EXIT_RUNTIME
+    }
+}
+
+/// Whether the error only means stdout was closed by its reader: exit quietly.
+pub fn is_quiet(err: &Error) -> bool {
+    exit_status(err) == EXIT_OK
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anyhow::Context;
 
     #[test]
     fn exit_status_follows_the_error_kind() {
-        let closed = anyhow::Error::new(Error::StdoutClosed).context("writing");
-        assert_eq!(exit_status(&closed), EXIT_OK);
-        let usage = anyhow::Error::new(Error::Usage("bad".into()));
-        assert_eq!(exit_status(&usage), EXIT_USAGE);
-        let status: anyhow::Result<()> = Err(Error::Status {
-            code: 404,
-            reason: "Not Found".into(),
-            url: "http://x/".into(),
-        })
-        .context("fetching");
-        assert_eq!(exit_status(&status.unwrap_err()), EXIT_RUNTIME);
-        let io = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
-        assert_eq!(
-            exit_status(&io),
-            EXIT_RUNTIME,
-            "only stdout's EPIPE is quiet"
-        );
+        let pipe = || io::Error::from(io::ErrorKind::BrokenPipe);
+        let cases = [
+            (Error::Write(pipe()), EXIT_OK),
+            (Error::Transfer(transfer::Error::Write(pipe())), EXIT_OK),
+            (Error::Zip(zip::Error::Write(pipe())).context("x"), EXIT_OK),
+            (Error::Usage("bad".into()), EXIT_USAGE),
+            (
+                Error::Source(source::Error::InvalidUrl {
+                    url: "x".into(),
+                    reason: "y".into(),
+                }),
+                EXIT_USAGE,
+            ),
+            (
+                Error::Source(source::Error::Status {
+                    code: 404,
+                    reason: "Not Found".into(),
+                    url: "http://x/".into(),
+                })
+                .context("fetching"),
+                EXIT_RUNTIME,
+            ),
+            // Only stdout's EPIPE is quiet: a broken connection is a runtime error.
+            (Error::Source(source::Error::Io(pipe())), EXIT_RUNTIME),
+            (Error::Write(io::Error::other("disk full")), EXIT_RUNTIME),
+        ];
+        for (err, want) in cases {
+            assert_eq!(exit_status(&err), want, "{err:?}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
+use super::cli::Cli;
 
 /// The shells completions are generated for, with the file each is kept in.
 pub const COMPLETION_FILES: [(Shell, &str); 5] = [

@@ -3,14 +3,18 @@
 //! The pieces, from the bottom up:
 //! - [`range`]: RANGE expressions and their resolution with Python slice semantics;
 //! - [`plan`]: resolved ranges to the fewest disjoint requests and an output schedule;
-//! - [`source`]: where bytes come from (HTTP, local files) and [`source::reader::RangeStream`],
+//! - [`http`]: HTTP details (tokens, headers, `Content-Range`, dates, proxies from the
+//!   environment) that the sources and the proxy share;
+//! - [`source`]: where bytes come from (HTTP, local files) and [`source::RangeStream`],
 //!   a seekable stream that fetches only what it has not seen;
 //! - [`transfer`]: runs a plan against a source;
 //! - [`zip`]: zip archives through ranges: the central directory in at most two requests,
 //!   members one request each, safe extraction;
-//! - [`proxy`]: `serve`, a range-aware streaming HTTP proxy;
-//! - [`output`], [`app`], [`cli`], [`generate`], [`error`], [`civil`]: the command-line tool
-//!   on top.
+//! - [`proxy`]: `serve`, a range-aware streaming HTTP proxy.
+//!
+//! Each layer fails with its own typed error (`source::Error`, `transfer::Error`,
+//! `zip::Error`, `proxy::Error`); [`one_line`] shows any of them with its causes, as the
+//! `rangecat` binary prints them.
 //!
 //! ```
 //! use rangecat::range::RangeExpr;
@@ -21,15 +25,36 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod app;
-pub mod civil;
-pub mod cli;
-pub mod error;
-pub mod generate;
-pub mod output;
+mod civil;
+pub mod http;
 pub mod plan;
 pub mod proxy;
 pub mod range;
 pub mod source;
 pub mod transfer;
 pub mod zip;
+
+use std::sync::Arc;
+
+/// A sink for log lines (`-v` requests and responses, the proxy's access log): the library
+/// never prints itself.
+pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// `err` and each of its causes, joined by `: ` on one line.
+///
+/// ```
+/// use rangecat::source::Error;
+///
+/// let err = Error::UnknownLength;
+/// assert_eq!(rangecat::one_line(&err), "the server did not say how long the resource is");
+/// ```
+pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        line += ": ";
+        line += &inner.to_string();
+        cause = inner.source();
+    }
+    line
+}

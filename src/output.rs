@@ -7,7 +7,7 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context;
+use crate::error::Error;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 
 /// Transfers at least this large get a progress bar on a terminal: smaller ones finish
@@ -98,7 +98,7 @@ enum Sink {
 
 impl Output {
     /// Output to `path` (through a temporary file beside it) or, without one, to stdout.
-    pub fn create(path: Option<&Path>, bar: Option<ProgressBar>) -> anyhow::Result<Output> {
+    pub fn create(path: Option<&Path>, bar: Option<ProgressBar>) -> Result<Output, Error> {
         let sink = match path {
             None => {
                 // A duplicate of fd 1 as a File: Rust's `Stdout` is line-buffered, which
@@ -106,7 +106,7 @@ impl Output {
                 let fd = io::stdout()
                     .as_fd()
                     .try_clone_to_owned()
-                    .context("cannot use stdout")?;
+                    .map_err(Error::io("cannot use stdout"))?;
                 enlarge_pipe(&fd);
                 Sink::Stdout(File::from(fd))
             }
@@ -116,7 +116,7 @@ impl Output {
                     .write(true)
                     .create_new(true)
                     .open(&temp)
-                    .with_context(|| format!("cannot create {}", dest.display()))?;
+                    .map_err(Error::io(format!("cannot create {}", dest.display())))?;
                 Sink::Temp {
                     file,
                     temp,
@@ -128,17 +128,19 @@ impl Output {
     }
 
     /// Completes the output: a file is synced and renamed onto its destination.
-    pub fn finish(mut self) -> anyhow::Result<()> {
+    pub fn finish(mut self) -> Result<(), Error> {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
         if let Sink::Temp { file, temp, dest } = &self.sink {
-            file.sync_all()
-                .with_context(|| format!("cannot write {}", dest.display()))?;
-            fs::rename(temp, dest)
-                .with_context(|| format!("cannot move the download onto {}", dest.display()))?;
+            let written = format!("cannot write {}", dest.display());
+            file.sync_all().map_err(Error::io(&written))?;
+            fs::rename(temp, dest).map_err(Error::io(format!(
+                "cannot move the download onto {}",
+                dest.display()
+            )))?;
             // Nothing is left to clean up.
-            self.sink = Sink::Stdout(file.try_clone()?);
+            self.sink = Sink::Stdout(file.try_clone().map_err(Error::io(written))?);
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Planning: resolved ranges, in output order, become the requests to send and a schedule that
 //! writes the output from their responses. Pure: no I/O.
 //!
-//! With coalescing (the default, the seed's "strictly disjoint" stream) the needed bytes are
+//! With coalescing (the default: README, "What goes on the wire") the needed bytes are
 //! the union of the ranges; needed runs closer than `--gap` bytes share a request, and each
 //! byte is downloaded at most once. Requests go out in order of first need, not file order: the
 //! planner walks the output and, at each position, either replays kept bytes, reads on in the
@@ -24,18 +24,41 @@
 //! - `first` is read on for any position inside it, whatever `--gap`; an empty `first` cannot
 //!   be on the wire and is ignored. Without coalescing it serves the first range if it holds it
 //!   wholly (skipping up to it), and is otherwise left unread.
+//!
+//! ```
+//! use rangecat::plan::{Op, PlanConfig, plan};
+//!
+//! // Two ranges 10 bytes apart share one request when --gap allows it.
+//! let config = PlanConfig { gap: 16, ..PlanConfig::default() };
+//! let ops = plan(&[0..100, 110..200], &config, None);
+//! assert_eq!(ops[0], Op::Fetch(0..200));
+//! let fetches = ops.iter().filter(|op| matches!(op, Op::Fetch(_))).count();
+//! assert_eq!(fetches, 1);
+//! ```
+
 use std::collections::BTreeSet;
 use std::ops::Range;
 
 /// How to turn ranges into requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanOptions {
+pub struct PlanConfig {
     /// Ranges separated by fewer than `gap` bytes share one request (`--gap`).
     pub gap: u64,
     /// Most bytes held in memory at once for reuse by later ranges (`--max-buffer`).
     pub max_buffer: u64,
     /// `false` for `--no-coalesce`: one request per non-empty range, as given.
     pub coalesce: bool,
+}
+
+impl Default for PlanConfig {
+    /// The command line's defaults: `--gap 0`, `--max-buffer 64MiB`, coalescing.
+    fn default() -> Self {
+        PlanConfig {
+            gap: 0,
+            max_buffer: 64 * 1024 * 1024,
+            coalesce: true,
+        }
+    }
 }
 
 /// One step of the schedule, executed in order.
@@ -67,7 +90,7 @@ pub enum Op {
 /// The written bytes are the ranges' bytes in order. No op has an empty range; every `Fetch`
 /// but `first` is consumed exactly; kept bytes never exceed `max_buffer`, and every kept
 /// piece is forgotten by the end of the plan.
-pub fn plan(ranges: &[Range<u64>], options: &PlanOptions, first: Option<Range<u64>>) -> Vec<Op> {
+pub fn plan(ranges: &[Range<u64>], options: &PlanConfig, first: Option<Range<u64>>) -> Vec<Op> {
     let ranges: Vec<Range<u64>> = ranges.iter().filter(|r| r.start < r.end).cloned().collect();
     let first = first.filter(|f| f.start < f.end);
     if !options.coalesce {
@@ -145,7 +168,7 @@ struct Open {
 }
 
 impl<'a> Planner<'a> {
-    fn new(ranges: &'a [Range<u64>], options: &PlanOptions, first: Option<Range<u64>>) -> Self {
+    fn new(ranges: &'a [Range<u64>], options: &PlanConfig, first: Option<Range<u64>>) -> Self {
         let last_use = LastUse::new(ranges);
         let needed = last_use.needed();
         let mut planner = Planner {
@@ -449,8 +472,8 @@ mod tests {
     use proptest::prelude::*;
     use proptest::sample::Index;
 
-    fn options(gap: u64, max_buffer: u64) -> PlanOptions {
-        PlanOptions {
+    fn options(gap: u64, max_buffer: u64) -> PlanConfig {
+        PlanConfig {
             gap,
             max_buffer,
             coalesce: true,
@@ -483,7 +506,7 @@ mod tests {
     type Case = (
         &'static str,
         Vec<Range<u64>>,
-        PlanOptions,
+        PlanConfig,
         Option<Range<u64>>,
         Vec<Op>,
     );
@@ -493,7 +516,7 @@ mod tests {
     #[allow(clippy::single_range_in_vec_init)]
     fn plans() {
         const MAX: u64 = u64::MAX;
-        let no_coalesce = PlanOptions {
+        let no_coalesce = PlanConfig {
             gap: 0,
             max_buffer: MAX,
             coalesce: false,
@@ -579,7 +602,7 @@ mod tests {
         ops: &[Op],
         data: &[u8],
         ranges: &[Range<u64>],
-        options: &PlanOptions,
+        options: &PlanConfig,
         first: Option<&Range<u64>>,
     ) -> (Vec<u8>, Vec<u32>) {
         let bytes = |r: &Range<u64>| &data[r.start as usize..r.end as usize];
@@ -707,7 +730,7 @@ mod tests {
         1 + groups.iter().map(split).sum::<usize>()
     }
 
-    fn case() -> impl Strategy<Value = (u64, Vec<Range<u64>>, PlanOptions, Option<Range<u64>>)> {
+    fn case() -> impl Strategy<Value = (u64, Vec<Range<u64>>, PlanConfig, Option<Range<u64>>)> {
         (1u64..2000).prop_flat_map(|len| {
             let range = prop_oneof![
                 (0..=len, 0..=len).prop_map(|(a, b)| a.min(b)..a.max(b)),
@@ -718,7 +741,7 @@ mod tests {
                 prop_oneof![0u64..3000, Just(u64::MAX)],
                 any::<bool>(),
             )
-                .prop_map(|(gap, max_buffer, coalesce)| PlanOptions {
+                .prop_map(|(gap, max_buffer, coalesce)| PlanConfig {
                     gap,
                     max_buffer,
                     coalesce,

@@ -1,20 +1,77 @@
 //! Runs a [`plan`](crate::plan) against a [`Source`]: streams each request's bytes to the
 //! output in `chunk_size` pieces, keeps what later ranges need, replays it, forgets it.
+//!
+//! ```
+//! use rangecat::plan::{PlanConfig, plan};
+//! use rangecat::source::file::FileSource;
+//! use rangecat::transfer::{TransferConfig, execute};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("data.bin");
+//! std::fs::write(&path, b"0123456789")?;
+//! let mut source = FileSource::open(&path)?;
+//! // The last three bytes, then the first two: one forward request, the head kept in memory.
+//! let ops = plan(&[7..10, 0..2], &PlanConfig::default(), None);
+//! let mut out = Vec::new();
+//! let config = TransferConfig { chunk_size: 4, jobs: 1 };
+//! execute(&ops, &mut source, None, &mut out, config)?;
+//! assert_eq!(out, b"78901");
+//! # Ok(())
+//! # }
+//! ```
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::ops::Range;
 
-use anyhow::{Context, anyhow};
-
-use crate::error::Error;
 use crate::plan::Op;
 use crate::source::parallel::{self, parallel_body};
-use crate::source::{Body, Source};
+use crate::source::{self, Body, Source};
+
+/// Why a transfer stopped.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The source failed.
+    Source(source::Error),
+    /// The output could not be written (a closed pipe is `BrokenPipe`).
+    Write(io::Error),
+    /// The plan is inconsistent: it reads or replays bytes it never arranged for.
+    Plan(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Source(err) => write!(f, "{err}"),
+            Error::Write(_) => write!(f, "cannot write the output"),
+            Error::Plan(what) => write!(f, "{what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // Its message is this one's: go on with what lies beneath it.
+            Error::Source(err) => std::error::Error::source(err),
+            Error::Write(err) => Some(err),
+            Error::Plan(_) => None,
+        }
+    }
+}
+
+impl From<source::Error> for Error {
+    fn from(err: source::Error) -> Error {
+        Error::Source(err)
+    }
+}
 
 /// How a transfer reads.
 #[derive(Debug, Clone, Copy)]
-pub struct Settings {
+pub struct TransferConfig {
     /// Bytes per read and write (`--chunk-size`).
     pub chunk_size: usize,
     /// Connections for one large request (`-j`).
@@ -28,9 +85,9 @@ pub fn execute(
     source: &mut dyn Source,
     mut first: Option<Body>,
     out: &mut dyn Write,
-    settings: Settings,
-) -> anyhow::Result<()> {
-    let chunk_size = settings.chunk_size.max(1);
+    config: TransferConfig,
+) -> Result<(), Error> {
+    let chunk_size = config.chunk_size.max(1);
     let mut buf = vec![0u8; chunk_size];
     let mut kept = Kept::default();
     let mut body: Option<Body> = None;
@@ -40,18 +97,18 @@ pub fn execute(
                 body = Some(match (first.take(), source.fetcher()) {
                     (Some(open), _) => open,
                     (None, Some(fetcher))
-                        if settings.jobs > 1 && span.end - span.start >= parallel::THRESHOLD =>
+                        if config.jobs > 1 && span.end - span.start >= parallel::THRESHOLD =>
                     {
-                        let (jobs, segment) = (settings.jobs, parallel::SEGMENT);
+                        let (jobs, segment) = (config.jobs, parallel::SEGMENT);
                         parallel_body(fetcher, span.clone(), jobs, segment, chunk_size)
                     }
                     (None, _) => source.read_span(span.clone())?,
                 });
             }
             Op::Take { range, write, keep } => {
-                let body = body
-                    .as_mut()
-                    .ok_or_else(|| anyhow!("plan takes {range:?} with no request open"))?;
+                let body = body.as_mut().ok_or_else(|| {
+                    Error::Plan(format!("plan takes {range:?} with no request open"))
+                })?;
                 let mut piece = Vec::new();
                 if *keep {
                     piece.reserve_exact(len_of(range));
@@ -59,9 +116,9 @@ pub fn execute(
                 let mut left = range.end - range.start;
                 while left > 0 {
                     let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                    let n = read_some(body.as_mut(), &mut buf[..want])?;
+                    let n = read_some(body.as_mut(), &mut buf[..want], left)?;
                     if *write {
-                        out.write_all(&buf[..n]).map_err(write_error)?;
+                        out.write_all(&buf[..n]).map_err(Error::Write)?;
                     }
                     if *keep {
                         piece.extend_from_slice(&buf[..n]);
@@ -76,40 +133,22 @@ pub fn execute(
             Op::Forget(range) => kept.forget(range),
         }
     }
-    out.flush().map_err(write_error)?;
-    Ok(())
+    out.flush().map_err(Error::Write)
 }
 
 fn len_of(range: &Range<u64>) -> usize {
     usize::try_from(range.end - range.start).unwrap_or(usize::MAX)
 }
 
-fn read_some(body: &mut dyn Read, buf: &mut [u8]) -> anyhow::Result<usize> {
+/// Reads at least one byte of the `left` still expected.
+fn read_some(body: &mut dyn Read, buf: &mut [u8], left: u64) -> Result<usize, Error> {
     loop {
         match body.read(buf) {
-            Ok(0) => return Err(anyhow!("the response ended early")),
+            Ok(0) => return Err(source::Error::EndedEarly { missing: left }.into()),
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_error(e)),
+            Err(e) => return Err(source::Error::from(e).into()),
         }
-    }
-}
-
-/// Unwraps our own errors carried through `io::Error` so their messages stay as they are.
-fn read_error(err: io::Error) -> anyhow::Error {
-    if err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-        let inner = err.into_inner().expect("checked above");
-        return anyhow::Error::new(*inner.downcast::<Error>().expect("checked above"));
-    }
-    anyhow::Error::new(err)
-}
-
-/// Output errors: a closed stdout is tagged so `main` can exit quietly.
-pub fn write_error(err: io::Error) -> anyhow::Error {
-    if err.kind() == io::ErrorKind::BrokenPipe {
-        anyhow::Error::new(Error::StdoutClosed)
-    } else {
-        anyhow::Error::new(err).context("cannot write the output")
     }
 }
 
@@ -128,7 +167,7 @@ impl Kept {
         self.pieces.remove(&range.start);
     }
 
-    fn replay(&self, range: &Range<u64>, out: &mut dyn Write) -> anyhow::Result<()> {
+    fn replay(&self, range: &Range<u64>, out: &mut dyn Write) -> Result<(), Error> {
         let mut at = range.start;
         while at < range.end {
             let (start, bytes) = self
@@ -136,10 +175,12 @@ impl Kept {
                 .range(..=at)
                 .next_back()
                 .filter(|(start, bytes)| at < *start + bytes.len() as u64)
-                .with_context(|| format!("plan replays byte {at}, which was not kept"))?;
+                .ok_or_else(|| {
+                    Error::Plan(format!("plan replays byte {at}, which was not kept"))
+                })?;
             let from = (at - start) as usize;
             let to = (range.end - start).min(bytes.len() as u64) as usize;
-            out.write_all(&bytes[from..to]).map_err(write_error)?;
+            out.write_all(&bytes[from..to]).map_err(Error::Write)?;
             at = start + to as u64;
         }
         Ok(())

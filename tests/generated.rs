@@ -4,11 +4,17 @@
 use std::fs;
 use std::path::Path;
 
-use rangecat::generate::{
-    COMPLETION_FILES, MAN_PAGE_FILE, completion, man_page, subcommand_man_pages,
-};
+use generate::{COMPLETION_FILES, MAN_PAGE_FILE, completion, man_page, subcommand_man_pages};
 
 use crate::util::repo_root;
+
+// The command line belongs to the binary, not the library: its definitions are compiled here
+// once more, so the rendered files are compared with what the binary itself would print.
+#[allow(dead_code)] // the test renders the definitions; it runs no command
+#[path = "../src/cli.rs"]
+mod cli;
+#[path = "../src/generate.rs"]
+mod generate;
 
 /// Fails when `path` differs from `want`, or rewrites it when RANGECAT_BLESS is set.
 fn ensure_file_contents(path: &Path, want: &str) {

@@ -1,25 +1,22 @@
-//! `rangecat x`: extract zip members into a directory. The work is in [`crate::zip::extract`];
+//! `rangecat x`: extract zip members into a directory. The work is in `rangecat::zip::extract`;
 //! this file picks the members, draws the progress bar and prints each failure on its line.
 
-use anyhow::bail;
 use indicatif::ProgressBar;
+use rangecat::zip::Entry;
+use rangecat::zip::extract::{ExtractConfig, Failure, Fetch, Reporter, extract};
+use rangecat::zip::glob::{any_matches, matches};
 
-use crate::cli::{ExtractArgs, NetArgs, ReportArgs};
+use super::{Context, open_archive};
+use crate::cli::ExtractArgs;
+use crate::error::Error;
 use crate::output::progress_bar;
-use crate::zip::Entry;
-use crate::zip::extract::{Failure, Fetch, Options, Reporter, extract};
-use crate::zip::glob::{any_matches, matches};
-
-use super::zip::{open_archive, select_with_spans};
 
 /// Runs `rangecat x`: nothing on stdout; one `rangecat: ...` line on stderr per entry not
 /// extracted, and then exit status 1.
-pub fn run(args: &ExtractArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result<()> {
-    let mut archive = open_archive(&args.url, net, report)?;
+pub fn run(args: &ExtractArgs, ctx: &Context) -> Result<(), Error> {
+    let mut archive = open_archive(&args.url, &ctx.http)?;
     // Only the matching entries are held in memory, however large the archive.
-    let (entries, spans) = select_with_spans(&mut archive, |entry| {
-        any_matches(&args.patterns, &entry.name)
-    })?;
+    let (entries, spans) = archive.select(|entry| any_matches(&args.patterns, &entry.name))?;
     let members: Vec<(&Entry, std::ops::Range<u64>)> = entries.iter().zip(spans).collect();
     let unmatched: Vec<&String> = args
         .patterns
@@ -33,19 +30,19 @@ pub fn run(args: &ExtractArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Re
         .map(|(entry, _)| entry.size)
         .fold(0u64, u64::saturating_add);
     let printer = Printer {
-        bar: progress_bar(super::progress_policy(report), total),
+        bar: progress_bar(ctx.progress, total),
     };
-    let options = Options {
+    let config = ExtractConfig {
         jobs: usize::from(args.jobs),
         overwrite: args.overwrite,
-        chunk_size: usize::try_from(net.chunk_size).unwrap_or(usize::MAX),
+        chunk_size: ctx.chunk_size,
     };
     let source = archive.source_mut();
     let fetch = match source.fetcher() {
         Some(fetcher) => Fetch::Concurrent(fetcher),
         None => Fetch::Sequential(source),
     };
-    let result = extract(&members, &args.directory, fetch, &options, &printer);
+    let result = extract(&members, &args.directory, fetch, &config, &printer);
     if let Some(bar) = &printer.bar {
         bar.finish_and_clear();
     }
@@ -63,7 +60,7 @@ pub fn run(args: &ExtractArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Re
         problems.push(format!("no entry matches {}", quoted.join(", ")));
     }
     if !problems.is_empty() {
-        bail!("{}", problems.join("; "));
+        return Err(Error::Message(problems.join("; ")));
     }
     Ok(())
 }
@@ -90,6 +87,6 @@ impl Reporter for Printer {
     }
 
     fn failure(&self, failure: &Failure) {
-        self.say(&failure.to_string());
+        self.say(&rangecat::one_line(failure));
     }
 }

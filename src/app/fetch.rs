@@ -1,36 +1,39 @@
 //! `rangecat URL [RANGE]...`: learn the length (from the first byte request when possible),
 //! resolve the ranges, plan the requests, stream the bytes.
 
+use std::io::{Read, Write};
 use std::ops::Range;
 
-use crate::cli::{FetchArgs, NetArgs, ReportArgs};
+use rangecat::plan::{PlanConfig, plan};
+use rangecat::range::{ByteRange, RangeExpr};
+use rangecat::source::parallel::SEGMENT;
+use rangecat::source::{self, Body, Opened, Source};
+use rangecat::transfer::{self, TransferConfig};
+
+use super::Context;
+use crate::cli::FetchArgs;
 use crate::error::Error;
 use crate::output::{Output, progress_bar};
-use crate::plan::{PlanOptions, plan};
-use crate::range::{ByteRange, RangeExpr};
-use crate::source::parallel::SEGMENT;
-use crate::source::{self, Body, Opened, Source};
-use crate::transfer::{self, Settings};
 
 /// Runs the fetch command.
-pub fn run(args: &FetchArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result<()> {
+pub fn run(args: &FetchArgs, ctx: &Context) -> Result<(), Error> {
     let url = args.url.as_deref().expect("clap requires URL");
     let ranges = if args.ranges.is_empty() {
         vec![RangeExpr::whole()]
     } else {
         args.ranges.clone()
     };
-    let mut options = PlanOptions {
+    let mut options = PlanConfig {
         gap: args.gap,
         max_buffer: args.max_buffer,
         coalesce: !args.no_coalesce,
     };
-    let mut source = source::open(url, &super::http_options(net, report)?)?;
+    let mut source = source::open(url, &ctx.http)?;
     // With -j, the first request takes one segment; the rest is split over the connections.
     let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
     let first = start(source.as_mut(), &ranges, &options, first_limit)?;
-    let settings = Settings {
-        chunk_size: usize::try_from(net.chunk_size).unwrap_or(usize::MAX),
+    let config = TransferConfig {
+        chunk_size: ctx.chunk_size,
         jobs: usize::from(args.jobs),
     };
 
@@ -38,11 +41,11 @@ pub fn run(args: &FetchArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Resu
         // A 200 without a length (chunked): only the whole resource can be served.
         let whole = ranges.iter().all(|r| *r == RangeExpr::whole());
         let (Some(first), true) = (first, whole) else {
-            return Err(Error::UnknownLength.into());
+            return Err(source::Error::UnknownLength.into());
         };
         let mut output = Output::create(args.output.as_deref(), None)?;
         let mut body = first.body;
-        std::io::copy(&mut body, &mut output).map_err(transfer::write_error)?;
+        copy_whole(&mut body, &mut output)?;
         return output.finish();
     };
 
@@ -57,10 +60,25 @@ pub fn run(args: &FetchArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Resu
     };
     let ops = plan(&resolved, &options, first_span);
     let total = resolved.iter().map(|r| r.end - r.start).sum();
-    let bar = progress_bar(super::progress_policy(report), total);
+    let bar = progress_bar(ctx.progress, total);
     let mut output = Output::create(args.output.as_deref(), bar)?;
-    transfer::execute(&ops, source.as_mut(), first_body, &mut output, settings)?;
+    transfer::execute(&ops, source.as_mut(), first_body, &mut output, config)?;
     output.finish()
+}
+
+/// Streams a body of unknown length to the output: read errors are the source's, write
+/// errors the output's.
+fn copy_whole(body: &mut Body, out: &mut Output) -> Result<(), Error> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match body.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(source::Error::from(e).into()),
+        };
+        out.write_all(&buf[..n]).map_err(Error::Write)?;
+    }
 }
 
 /// The response already open when planning starts.
@@ -74,9 +92,9 @@ struct First {
 fn start(
     source: &mut dyn Source,
     ranges: &[RangeExpr],
-    options: &PlanOptions,
+    options: &PlanConfig,
     limit: u64,
-) -> anyhow::Result<Option<First>> {
+) -> Result<Option<First>, source::Error> {
     if source.len().is_some() {
         return Ok(None);
     }
@@ -104,23 +122,19 @@ fn start(
 }
 
 /// A status that speaks about the range rather than the resource or the credentials.
-fn refused_range(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<Error>(),
-            Some(Error::Status { code, .. }) if !matches!(code, 401 | 403 | 404 | 407 | 410)
-        ) || matches!(
-            cause.downcast_ref::<Error>(),
-            Some(Error::BadContentRange { .. })
-        )
-    })
+fn refused_range(err: &source::Error) -> bool {
+    match err {
+        source::Error::Status { code, .. } => !matches!(code, 401 | 403 | 404 | 407 | 410),
+        source::Error::BadContentRange { .. } => true,
+        _ => false,
+    }
 }
 
 /// The first request: the first RANGE's own request, grown by the other RANGEs that the plan
 /// would merge with it, so the first response serves them all. When the first RANGE needs
 /// the length, another RANGE small enough to keep in memory goes first instead. A request
 /// with a known start is cut to at most `limit` bytes.
-pub fn first_request(ranges: &[RangeExpr], options: &PlanOptions, limit: u64) -> Option<ByteRange> {
+fn first_request(ranges: &[RangeExpr], options: &PlanConfig, limit: u64) -> Option<ByteRange> {
     let requests: Vec<ByteRange> = ranges.iter().filter_map(|r| r.without_length()).collect();
     let first = ranges.first()?.without_length().or_else(|| {
         requests
@@ -171,17 +185,15 @@ fn grow(span: Range<u64>, requests: &[ByteRange], gap: u64) -> (u64, u64) {
 }
 
 /// Resolves every RANGE against `len`; under `--strict` one outside the resource is an error.
-fn resolve(ranges: &[RangeExpr], len: u64, strict: bool) -> anyhow::Result<Vec<Range<u64>>> {
+fn resolve(ranges: &[RangeExpr], len: u64, strict: bool) -> Result<Vec<Range<u64>>, Error> {
     ranges
         .iter()
         .map(|range| {
             if strict {
                 range.resolve_strict(len).map_err(|_| {
-                    Error::OutOfBounds {
-                        range: range.to_string(),
-                        len,
-                    }
-                    .into()
+                    Error::Message(format!(
+                        "range {range} is outside the resource of {len} bytes (--strict)"
+                    ))
                 })
             } else {
                 Ok(range.resolve(len))
@@ -196,7 +208,7 @@ mod tests {
 
     fn first(ranges: &[&str], gap: u64) -> Option<ByteRange> {
         let ranges: Vec<RangeExpr> = ranges.iter().map(|r| r.parse().unwrap()).collect();
-        let options = PlanOptions {
+        let options = PlanConfig {
             gap,
             max_buffer: 1000,
             coalesce: true,
@@ -227,7 +239,7 @@ mod tests {
     #[test]
     fn the_first_request_is_cut_to_the_limit() {
         let ranges: Vec<RangeExpr> = [":", "10:20"].iter().map(|r| r.parse().unwrap()).collect();
-        let options = PlanOptions {
+        let options = PlanConfig {
             gap: 0,
             max_buffer: 1000,
             coalesce: true,

@@ -3,15 +3,13 @@
 
 use std::io::Write;
 
-use anyhow::bail;
+use rangecat::zip::Entry;
+use rangecat::zip::glob::any_matches;
 
-use crate::cli::{LsArgs, NetArgs, ReportArgs};
-use crate::transfer::write_error;
-use crate::zip::Entry;
-use crate::zip::glob::any_matches;
-use crate::zip::listing::{Table, json_line};
-
-use super::zip::open_archive;
+use super::listing::{Table, json_line};
+use super::{Context, open_archive};
+use crate::cli::LsArgs;
+use crate::error::Error;
 
 /// How each entry is shown.
 enum Format {
@@ -21,8 +19,8 @@ enum Format {
 }
 
 /// Runs `rangecat ls`.
-pub fn run(args: &LsArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result<()> {
-    let mut archive = open_archive(&args.url, net, report)?;
+pub fn run(args: &LsArgs, ctx: &Context) -> Result<(), Error> {
+    let mut archive = open_archive(&args.url, &ctx.http)?;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let mut format = if args.json {
         Format::Json
@@ -41,36 +39,36 @@ pub fn run(args: &LsArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result<
         if shown == 0
             && let Format::Long(table) = &format
         {
-            writeln!(out, "{}", table.header()).map_err(write_error)?;
+            writeln!(out, "{}", table.header()).map_err(Error::Write)?;
         }
         shown += 1;
         write_entry(&mut out, &mut format, &entry)
     })?;
     if shown == 0 && !args.patterns.is_empty() {
         // As unzip does: asking for entries that are not there is an error.
-        bail!(
+        return Err(Error::Message(format!(
             "no entries match {} in {}",
             quoted(&args.patterns),
             args.url
-        );
+        )));
     }
     if let Format::Long(table) = &format {
         if shown == 0 {
-            writeln!(out, "{}", table.header()).map_err(write_error)?;
+            writeln!(out, "{}", table.header()).map_err(Error::Write)?;
         }
-        writeln!(out, "{}", table.total()).map_err(write_error)?;
+        writeln!(out, "{}", table.total()).map_err(Error::Write)?;
     }
-    out.flush().map_err(write_error)
+    out.flush().map_err(Error::Write)
 }
 
 /// Writes one entry's line in `format`.
-fn write_entry(out: &mut impl Write, format: &mut Format, entry: &Entry) -> anyhow::Result<()> {
+fn write_entry(out: &mut impl Write, format: &mut Format, entry: &Entry) -> Result<(), Error> {
     match format {
         Format::Names => writeln!(out, "{}", entry.name),
         Format::Long(table) => writeln!(out, "{}", table.row(entry)),
         Format::Json => writeln!(out, "{}", json_line(entry)),
     }
-    .map_err(write_error)
+    .map_err(Error::Write)
 }
 
 /// The patterns as a message quotes them: `'*.txt', 'a/*'`.

@@ -1,31 +1,33 @@
 //! `rangecat serve`: bind, report, serve until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::cli::{NetArgs, ReportArgs, ServeArgs};
-use crate::proxy::{Proxy, ProxyConfig};
-use crate::source::Log;
+use rangecat::proxy::{Proxy, ProxyConfig};
+
+use super::Context;
+use super::context::stderr_log;
+use crate::cli::ServeArgs;
+use crate::error::Error;
 
 /// Runs `rangecat serve`.
-pub fn run(args: &ServeArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Result<()> {
-    let log: Option<Log> =
-        (!report.quiet).then(|| Arc::new(|line: &str| eprintln!("{line}")) as Log);
+pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
     let config = ProxyConfig {
         upstream: args.upstream.clone(),
-        chunk_size: usize::try_from(net.chunk_size).unwrap_or(usize::MAX),
-        connect_timeout: net.connect_timeout,
-        timeout: net.timeout,
-        retries: net.retries,
+        chunk_size: ctx.chunk_size,
+        connect_timeout: ctx.http.connect_timeout,
+        timeout: ctx.http.timeout,
+        retries: ctx.http.retries,
         max_connections: args.max_connections.max(1),
-        log,
+        log: (!ctx.quiet).then(stderr_log),
     };
     let proxy = Proxy::bind(&args.listen, config)?;
-    let addr = proxy.local_addr()?;
-    if !report.quiet {
+    let addr = proxy
+        .local_addr()
+        .map_err(Error::io("cannot read the listening address"))?;
+    if !ctx.quiet {
         if !is_loopback(&addr) {
             eprintln!(
                 "rangecat: warning: listening on {addr}, reachable from other machines; \
@@ -35,14 +37,18 @@ pub fn run(args: &ServeArgs, net: &NetArgs, report: &ReportArgs) -> anyhow::Resu
         }
         eprintln!("rangecat: serving {} on http://{addr}", args.upstream);
     }
-    let stopper = proxy.stopper()?;
-    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    let stopper = proxy
+        .stopper()
+        .map_err(Error::io("cannot read the listening address"))?;
+    let mut signals =
+        Signals::new([SIGINT, SIGTERM]).map_err(Error::io("cannot handle SIGINT and SIGTERM"))?;
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
             stopper.stop();
         }
     });
-    proxy.run()
+    proxy.run();
+    Ok(())
 }
 
 fn is_loopback(addr: &SocketAddr) -> bool {

@@ -1,9 +1,33 @@
 //! `rangecat serve`: a range-aware streaming HTTP proxy to one upstream, following the
 //! Range And Streaming Spec: Range forwarded unchanged, 206/416/200 passed through, end-to-end
 //! headers kept and hop-by-hop ones dropped, bodies streamed with backpressure.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use rangecat::proxy::{Proxy, ProxyConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = ProxyConfig {
+//!     upstream: "https://cdn.example.com/media".into(),
+//!     chunk_size: 256 * 1024,
+//!     connect_timeout: Duration::from_secs(10),
+//!     timeout: Duration::from_secs(30),
+//!     retries: 1,
+//!     max_connections: 256,
+//!     log: None,
+//! };
+//! let proxy = Proxy::bind("127.0.0.1:8080", config)?;
+//! let stopper = proxy.stopper()?; // stopper.stop() from another thread ends `run`
+//! proxy.run();
+//! # drop(stopper);
+//! # Ok(())
+//! # }
+//! ```
 
+mod error;
 pub mod forward;
 pub mod request;
 pub mod server;
 
+pub use error::Error;
 pub use server::{Proxy, ProxyConfig, Stopper};

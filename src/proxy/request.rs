@@ -4,6 +4,8 @@
 
 use std::io::{self, BufRead};
 
+use crate::http::is_token_char;
+
 /// Longest request line or header line accepted.
 pub const MAX_LINE: usize = 8 * 1024;
 /// Most header fields accepted.
@@ -191,11 +193,6 @@ fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<LineRea
             return Ok(LineRead::Line);
         }
     }
-}
-
-/// RFC 9110 §5.6.2 token characters.
-pub fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Checks an origin-form target and returns it as the path to append to the upstream base:

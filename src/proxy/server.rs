@@ -10,16 +10,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use ureq::Agent;
 use ureq::config::AutoHeaderValue;
 use ureq::http::{self, Response};
 
+use super::error::{Error, UpstreamError};
 use super::forward::{content_type_for, request_headers, response_headers};
 use super::request::{self, Refusal, Request, check_target, read_request};
-use crate::source::Log;
-use crate::source::content_range::parse_content_range;
-use crate::source::http::header;
+use crate::Log;
+use crate::http::content_range::parse_content_range;
+use crate::http::{header, proxy_env, reason};
 
 /// How the proxy runs.
 #[derive(Clone)]
@@ -76,10 +76,13 @@ impl Stopper {
 
 impl Proxy {
     /// Binds `listen` for the upstream `config.upstream`.
-    pub fn bind(listen: &str, config: ProxyConfig) -> anyhow::Result<Proxy> {
+    pub fn bind(listen: &str, config: ProxyConfig) -> Result<Proxy, Error> {
         let (origin, base_path) = split_base(&config.upstream)?;
-        let listener =
-            TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+        let upstream_proxy = proxy_env::from_env(&config.upstream).map_err(Error::InvalidProxy)?;
+        let listener = TcpListener::bind(listen).map_err(|source| Error::Listen {
+            address: listen.to_owned(),
+            source,
+        })?;
         let agent: Agent = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -93,7 +96,7 @@ impl Proxy {
             .max_idle_connections(256)
             .max_idle_connections_per_host(256)
             .input_buffer_size(config.chunk_size.clamp(16 * 1024, 4 * 1024 * 1024))
-            .proxy(crate::source::proxy::from_env(&config.upstream)?)
+            .proxy(upstream_proxy)
             .build()
             .into();
         Ok(Proxy {
@@ -124,7 +127,7 @@ impl Proxy {
     }
 
     /// Serves until stopped, then waits (at most ten seconds) for requests under way.
-    pub fn run(self) -> anyhow::Result<()> {
+    pub fn run(self) {
         for stream in self.listener.incoming() {
             if self.shared.stopping.load(Ordering::SeqCst) {
                 break;
@@ -150,23 +153,24 @@ impl Proxy {
         while self.shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(20));
         }
-        Ok(())
     }
 }
 
 /// Splits the upstream base into its origin and its path.
-fn split_base(base: &str) -> anyhow::Result<(String, String)> {
-    let uri: http::Uri = base
-        .parse()
-        .map_err(|e| anyhow::anyhow!("invalid --upstream '{base}': {e}"))?;
+fn split_base(base: &str) -> Result<(String, String), Error> {
+    let invalid = |reason: String| Error::InvalidUpstream {
+        base: base.to_owned(),
+        reason,
+    };
+    let uri: http::Uri = base.parse().map_err(|e| invalid(format!("{e}")))?;
     let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-        anyhow::bail!("invalid --upstream '{base}': expected http://host[:port][/path]");
+        return Err(invalid("expected http://host[:port][/path]".into()));
     };
     if scheme != "http" && scheme != "https" {
-        anyhow::bail!("invalid --upstream '{base}': only http and https upstreams are proxied");
+        return Err(invalid("only http and https upstreams are proxied".into()));
     }
     if uri.query().is_some() {
-        anyhow::bail!("invalid --upstream '{base}': a base URL takes no query");
+        return Err(invalid("a base URL takes no query".into()));
     }
     let path = uri.path().trim_end_matches('/').to_owned();
     Ok((format!("{scheme}://{authority}"), path))
@@ -324,8 +328,9 @@ impl Shared {
         let upstream = match upstream {
             Ok(upstream) => upstream,
             Err(err) => {
-                let status = if is_timeout(&err) { 504 } else { 502 };
-                let answer = simple(status, &format!("upstream: {err:#}"), keep_alive, &[]);
+                let status = if err.is_timeout() { 504 } else { 502 };
+                let message = format!("upstream: {}", crate::one_line(&err));
+                let answer = simple(status, &message, keep_alive, &[]);
                 client.write_all(&answer).map_err(|_| fail(status))?;
                 return Ok(Answered { status, bytes: 0 });
             }
@@ -339,7 +344,7 @@ impl Shared {
         method: &str,
         url: &str,
         headers: &[(&str, &str)],
-    ) -> anyhow::Result<Response<ureq::Body>> {
+    ) -> Result<Response<ureq::Body>, UpstreamError> {
         let mut attempts = self.config.retries + 1;
         loop {
             attempts -= 1;
@@ -347,18 +352,18 @@ impl Shared {
             for (name, value) in headers {
                 request = request.header(*name, *value);
             }
-            let request = request.body(()).context("cannot forward this request")?;
+            let request = request.body(()).map_err(UpstreamError::Request)?;
             match self.agent.run(request) {
                 Ok(response) => return Ok(response),
                 Err(err) if attempts > 0 && is_connection_failure(&err) => continue,
-                Err(err) => return Err(anyhow::Error::new(err)),
+                Err(err) => return Err(UpstreamError::Transport(err)),
             }
         }
     }
 
     /// `HEAD`, or where the upstream refuses it (405, 501), `GET bytes=0-0` turned into the
     /// headers of the whole resource.
-    fn head(&self, url: &str, headers: &[(&str, &str)]) -> anyhow::Result<Upstream> {
+    fn head(&self, url: &str, headers: &[(&str, &str)]) -> Result<Upstream, UpstreamError> {
         let response = self.call("HEAD", url, headers)?;
         let status = response.status().as_u16();
         if status != 405 && status != 501 {
@@ -511,20 +516,6 @@ enum Upstream {
     },
 }
 
-fn is_timeout(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<ureq::Error>(),
-            Some(ureq::Error::Timeout(_))
-        ) || cause.downcast_ref::<io::Error>().is_some_and(|e| {
-            matches!(
-                e.kind(),
-                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-            )
-        })
-    })
-}
-
 /// A failure to reach the upstream at all, where one retry is worth it.
 fn is_connection_failure(err: &ureq::Error) -> bool {
     match err {
@@ -567,13 +558,6 @@ fn refuse(mut stream: &TcpStream, status: u16, message: &str) -> io::Result<()> 
     stream.write_all(&simple(status, message, false, &[]))?;
     let _ = stream.shutdown(Shutdown::Write);
     Ok(())
-}
-
-fn reason(status: u16) -> &'static str {
-    http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Unknown")
 }
 
 #[cfg(test)]

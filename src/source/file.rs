@@ -7,12 +7,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-
-use super::content_range::served_span;
 use super::parallel::SpanFetcher;
-use super::{Body, Opened, Source};
-use crate::error::Error;
+use super::{Body, Error, Opened, Source};
+use crate::http::content_range::served_span;
 use crate::range::ByteRange;
 
 /// A regular file read by range.
@@ -24,13 +21,18 @@ pub struct FileSource {
 
 impl FileSource {
     /// Opens `path` and reads its length.
-    pub fn open(path: &Path) -> anyhow::Result<FileSource> {
-        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let meta = file
-            .metadata()
-            .with_context(|| format!("cannot read {}", path.display()))?;
+    pub fn open(path: &Path) -> Result<FileSource, Error> {
+        let failed = |verb, source| Error::File {
+            verb,
+            path: path.to_owned(),
+            source,
+        };
+        let file = File::open(path).map_err(|e| failed("open", e))?;
+        let meta = file.metadata().map_err(|e| failed("read", e))?;
         if meta.is_dir() {
-            bail!("{} is a directory", path.display());
+            return Err(Error::IsADirectory {
+                path: path.to_owned(),
+            });
         }
         Ok(FileSource {
             file: Arc::new(file),
@@ -40,24 +42,28 @@ impl FileSource {
     }
 
     /// A source over an open file (a temporary spool, say).
-    pub fn from_file(file: File) -> anyhow::Result<FileSource> {
-        let len = file
-            .metadata()
-            .context("cannot read a temporary file")?
-            .len();
+    pub fn from_file(file: File) -> Result<FileSource, Error> {
+        let path = PathBuf::from("a temporary file");
+        let len = match file.metadata() {
+            Ok(meta) => meta.len(),
+            Err(source) => {
+                let verb = "read";
+                return Err(Error::File { verb, path, source });
+            }
+        };
         Ok(FileSource {
             file: Arc::new(file),
-            path: PathBuf::from("(temporary file)"),
+            path,
             len,
         })
     }
 
-    fn reader(&self, span: Range<u64>) -> anyhow::Result<Body> {
-        Ok(Box::new(SpanReader {
+    fn reader(&self, span: Range<u64>) -> Body {
+        Box::new(SpanReader {
             file: self.file.clone(),
             pos: span.start,
             end: span.end,
-        }))
+        })
     }
 }
 
@@ -91,8 +97,8 @@ impl Read for SpanReader {
 struct Fetcher(FileSource);
 
 impl SpanFetcher for Fetcher {
-    fn fetch(&self, span: Range<u64>) -> anyhow::Result<Body> {
-        self.0.reader(span)
+    fn fetch(&self, span: Range<u64>) -> Result<Body, Error> {
+        Ok(self.0.reader(span))
     }
 }
 
@@ -101,17 +107,17 @@ impl Source for FileSource {
         Some(self.len)
     }
 
-    fn open(&mut self, range: &ByteRange) -> anyhow::Result<Opened> {
+    fn open(&mut self, range: &ByteRange) -> Result<Opened, Error> {
         Ok(match served_span(range, self.len) {
             Some(span) => Opened::Partial {
-                body: self.reader(span.clone())?,
+                body: self.reader(span.clone()),
                 span,
             },
             None => Opened::Unsatisfiable,
         })
     }
 
-    fn probe(&mut self) -> anyhow::Result<u64> {
+    fn probe(&mut self) -> Result<u64, Error> {
         Ok(self.len)
     }
 
@@ -123,19 +129,18 @@ impl Source for FileSource {
         })))
     }
 
-    fn read_span(&mut self, span: Range<u64>) -> anyhow::Result<Body> {
+    fn read_span(&mut self, span: Range<u64>) -> Result<Body, Error> {
         if span.end > self.len {
             return Err(Error::ResourceChanged {
                 what: format!("{} is shorter than {} bytes", self.path.display(), span.end),
-            }
-            .into());
+            });
         }
-        self.reader(span)
+        Ok(self.reader(span))
     }
 }
 
 /// The path named by a `file://` URL (percent-decoded) or a plain path.
-pub fn path_of(location: &str) -> anyhow::Result<PathBuf> {
+pub fn path_of(location: &str) -> Result<PathBuf, Error> {
     let Some(rest) = location
         .get(..7)
         .filter(|scheme| scheme.eq_ignore_ascii_case("file://"))
@@ -147,10 +152,10 @@ pub fn path_of(location: &str) -> anyhow::Result<PathBuf> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
         {
-            return Err(Error::Usage(format!(
-                "unsupported URL scheme '{scheme}://' in '{location}' (use http://, https://, file:// or a path)"
-            ))
-            .into());
+            return Err(Error::UnsupportedScheme {
+                location: location.to_owned(),
+                scheme: scheme.to_owned(),
+            });
         }
         return Ok(PathBuf::from(location));
     };
@@ -159,16 +164,19 @@ pub fn path_of(location: &str) -> anyhow::Result<PathBuf> {
         Some(0) => rest,
         Some(at) if rest[..at].eq_ignore_ascii_case("localhost") => &rest[at..],
         _ => {
-            return Err(Error::Usage(format!(
-                "'{location}' names a file on another host; only local file:// URLs are supported"
-            ))
-            .into());
+            return Err(Error::RemoteFileUrl {
+                location: location.to_owned(),
+            });
         }
     };
     Ok(PathBuf::from(percent_decode(path)?))
 }
 
-fn percent_decode(text: &str) -> anyhow::Result<String> {
+fn percent_decode(text: &str) -> Result<String, Error> {
+    let bad = |reason| Error::BadFileUrl {
+        path: text.to_owned(),
+        reason,
+    };
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -178,7 +186,7 @@ fn percent_decode(text: &str) -> anyhow::Result<String> {
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok());
             let Some(byte) = hex else {
-                bail!("malformed percent-escape in file URL '{text}'");
+                return Err(bad("malformed percent-escape"));
             };
             out.push(byte);
             i += 3;
@@ -187,7 +195,7 @@ fn percent_decode(text: &str) -> anyhow::Result<String> {
             i += 1;
         }
     }
-    String::from_utf8(out).with_context(|| format!("file URL '{text}' is not UTF-8"))
+    String::from_utf8(out).map_err(|_| bad("invalid UTF-8"))
 }
 
 #[cfg(test)]

@@ -1,13 +1,40 @@
 //! Where bytes come from: one trait, [`Source`], with an HTTP implementation
-//! ([`http::HttpSource`]) and a local-file one ([`file::FileSource`]), plus the
-//! seekable [`reader::RangeStream`] built on top of any source.
+//! ([`http::HttpSource`]) and a local-file one ([`file::FileSource`]), the seekable
+//! [`RangeStream`] built on top of any source, what `info` learns ([`info`]), and the
+//! typed [`Error`] they all fail with.
+//!
+//! ```no_run
+//! use std::io::{Read, Seek, SeekFrom};
+//! use rangecat::range::ByteRange;
+//! use rangecat::source::{self, HttpConfig, Opened, RangeStream};
+//!
+//! # fn main() -> Result<(), rangecat::source::Error> {
+//! // One request for the last KiB teaches the length too.
+//! let mut source = source::open("https://example.com/big.bin", &HttpConfig::default())?;
+//! if let Opened::Partial { span, mut body } = source.open(&ByteRange::Suffix(1024))? {
+//!     let mut tail = Vec::new();
+//!     body.read_to_end(&mut tail)?;
+//!     println!("bytes {span:?} of {:?}", source.len());
+//! }
+//! // A seekable view that fetches only what it has not seen.
+//! let mut stream = RangeStream::new(source)?;
+//! stream.seek(SeekFrom::Start(0))?;
+//! let mut magic = [0u8; 4];
+//! stream.read_exact(&mut magic)?;
+//! # Ok(())
+//! # }
+//! ```
 
-pub mod content_range;
+mod error;
 pub mod file;
 pub mod http;
+pub mod info;
 pub mod parallel;
-pub mod proxy;
 pub mod reader;
+
+pub use error::Error;
+pub use http::{HttpConfig, HttpSource};
+pub use reader::RangeStream;
 
 use std::io::Read;
 use std::ops::Range;
@@ -15,11 +42,10 @@ use std::sync::Arc;
 
 use crate::range::ByteRange;
 
+pub use crate::Log;
+
 /// A reader of response bytes that can be sent to another thread.
 pub type Body = Box<dyn Read + Send>;
-
-/// A sink for `-v` log lines (requests and responses); the core never prints itself.
-pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What the first request for a range brought back.
 pub enum Opened {
@@ -47,16 +73,16 @@ pub trait Source {
     fn len(&self) -> Option<u64>;
 
     /// Asks for `range` without knowing the length; the answer teaches the length.
-    fn open(&mut self, range: &ByteRange) -> anyhow::Result<Opened>;
+    fn open(&mut self, range: &ByteRange) -> Result<Opened, Error>;
 
     /// Learns the length without reading the body: `HEAD`, or `GET bytes=0-0` where
     /// HEAD is refused.
-    fn probe(&mut self) -> anyhow::Result<u64>;
+    fn probe(&mut self) -> Result<u64, Error>;
 
     /// Reads exactly `span`, which lies within the known length, whatever the server does:
     /// a 206, a 200 whose prefix is skipped while streaming, a resume after a broken
     /// connection. Errors when the resource changed since the first response.
-    fn read_span(&mut self, span: Range<u64>) -> anyhow::Result<Body>;
+    fn read_span(&mut self, span: Range<u64>) -> Result<Body, Error>;
 
     /// Whether the source serves ranges itself (false: every read streams from byte 0).
     fn serves_ranges(&self) -> bool {
@@ -73,13 +99,13 @@ impl<S: Source + ?Sized> Source for Box<S> {
     fn len(&self) -> Option<u64> {
         (**self).len()
     }
-    fn open(&mut self, range: &ByteRange) -> anyhow::Result<Opened> {
+    fn open(&mut self, range: &ByteRange) -> Result<Opened, Error> {
         (**self).open(range)
     }
-    fn probe(&mut self) -> anyhow::Result<u64> {
+    fn probe(&mut self) -> Result<u64, Error> {
         (**self).probe()
     }
-    fn read_span(&mut self, span: Range<u64>) -> anyhow::Result<Body> {
+    fn read_span(&mut self, span: Range<u64>) -> Result<Body, Error> {
         (**self).read_span(span)
     }
     fn serves_ranges(&self) -> bool {
@@ -92,9 +118,9 @@ impl<S: Source + ?Sized> Source for Box<S> {
 
 /// Opens `location` as a source: `http://` and `https://` URLs over HTTP, `file://` URLs and
 /// plain paths from the file system.
-pub fn open(location: &str, options: &http::HttpOptions) -> anyhow::Result<Box<dyn Source>> {
+pub fn open(location: &str, config: &HttpConfig) -> Result<Box<dyn Source>, Error> {
     if is_http(location) {
-        return Ok(Box::new(http::HttpSource::new(location, options)?));
+        return Ok(Box::new(HttpSource::new(location, config)?));
     }
     let path = file::path_of(location)?;
     Ok(Box::new(file::FileSource::open(&path)?))

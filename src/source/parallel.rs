@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use super::Body;
+use super::{Body, Error};
 
 /// Segment size: large enough that a request's round trip is small beside its transfer, small
 /// enough that N segments held in memory stay cheap (N x 4 MiB).
@@ -20,7 +20,7 @@ pub const THRESHOLD: u64 = 2 * SEGMENT;
 /// Reads spans, from several threads at once.
 pub trait SpanFetcher: Send + Sync {
     /// A reader of exactly `span`.
-    fn fetch(&self, span: Range<u64>) -> anyhow::Result<Body>;
+    fn fetch(&self, span: Range<u64>) -> Result<Body, Error>;
 }
 
 type Chunk = io::Result<Vec<u8>>;
@@ -83,7 +83,7 @@ fn work(
         let mut body = match fetcher.fetch(span) {
             Ok(body) => body,
             Err(err) => {
-                let _ = sender.send(Err(io::Error::other(err)));
+                let _ = sender.send(Err(err.into()));
                 return;
             }
         };
@@ -170,10 +170,11 @@ mod tests {
     }
 
     impl SpanFetcher for Memory {
-        fn fetch(&self, span: Range<u64>) -> anyhow::Result<Body> {
+        fn fetch(&self, span: Range<u64>) -> Result<Body, Error> {
             self.requests.fetch_add(1, Ordering::SeqCst);
             if span.start == 7 * 1000 {
-                anyhow::bail!("segment at {} failed", span.start);
+                let what = format!("segment at {} failed", span.start);
+                return Err(Error::ResourceChanged { what });
             }
             let bytes = self.data[span.start as usize..span.end as usize].to_vec();
             Ok(Box::new(io::Cursor::new(bytes)))

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
 
-use super::Source;
+use super::{Error, Source};
 
 /// Reads smaller than this fetch this much, so a parser's many small reads near one another
 /// cost one request; measured: a zip reader's reads cluster within a few KiB.
@@ -25,10 +25,8 @@ pub struct RangeStream<S> {
 
 impl<S: Source> RangeStream<S> {
     /// A stream over `source`, whose length must already be known (after its first response).
-    pub fn new(source: S) -> io::Result<RangeStream<S>> {
-        let len = source
-            .len()
-            .ok_or_else(|| io::Error::other("the length of the resource is not known yet"))?;
+    pub fn new(source: S) -> Result<RangeStream<S>, Error> {
+        let len = source.len().ok_or(Error::UnknownLength)?;
         Ok(RangeStream {
             source,
             len,
@@ -84,7 +82,7 @@ impl<S: Source> RangeStream<S> {
 
     /// Fetches whatever part of `span` is not held yet: one request per missing run, so a
     /// span that is wholly missing costs exactly one request.
-    pub fn prefetch(&mut self, span: Range<u64>) -> io::Result<()> {
+    pub fn prefetch(&mut self, span: Range<u64>) -> Result<(), Error> {
         let span = span.start.min(self.len)..span.end.min(self.len);
         for missing in self.missing(span) {
             self.fetch(missing)?;
@@ -118,22 +116,17 @@ impl<S: Source> RangeStream<S> {
         missing
     }
 
-    fn fetch(&mut self, span: Range<u64>) -> io::Result<()> {
+    fn fetch(&mut self, span: Range<u64>) -> Result<(), Error> {
         self.requests += 1;
-        let mut body = self
-            .source
-            .read_span(span.clone())
-            .map_err(io::Error::other)?;
+        let mut body = self.source.read_span(span.clone())?;
         // Sizes come from the data (a central directory's size field, say): reserve a bounded
         // amount and let the bytes that actually arrive grow the buffer.
         let reserve = (span.end - span.start).min(16 * 1024 * 1024) as usize;
         let mut bytes = Vec::with_capacity(reserve);
         body.read_to_end(&mut bytes)?;
-        if bytes.len() as u64 != span.end - span.start {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("short read of {} bytes at {}", bytes.len(), span.start),
-            ));
+        let missing = (span.end - span.start).saturating_sub(bytes.len() as u64);
+        if missing > 0 {
+            return Err(Error::EndedEarly { missing });
         }
         self.fetched.insert(span.start, bytes);
         Ok(())

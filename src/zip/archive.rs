@@ -5,15 +5,15 @@
 use std::io::{self, Read};
 use std::ops::Range;
 
-use anyhow::{Context, bail};
 use zip::read::{ArchiveOffset, Config};
 use zip::unstable::read::ZipIterable;
 
+use super::Error;
 use super::entry::Entry;
+use super::member::SpanIndex;
 use crate::range::ByteRange;
 use crate::source::file::FileSource;
-use crate::source::reader::RangeStream;
-use crate::source::{Opened, Source};
+use crate::source::{Opened, RangeStream, Source};
 
 /// The tail asked for first: the end-of-central-directory record (22 bytes) with a maximal
 /// comment (65,535), the Zip64 locator (20) and the Zip64 record (56), rounded up.
@@ -50,7 +50,7 @@ impl Archive {
     /// Opens the archive behind `source`, whose length need not be known yet: one suffix
     /// request, and one more only when the central directory starts before the tail. A
     /// server that ignores Range streams the archive once into a temporary file.
-    pub fn open(mut source: Box<dyn Source>) -> anyhow::Result<Archive> {
+    pub fn open(mut source: Box<dyn Source>) -> Result<Archive, Error> {
         let tail = match source.len() {
             Some(len) => {
                 let span = len.saturating_sub(TAIL)..len;
@@ -91,24 +91,44 @@ impl Archive {
     }
 
     /// Calls `visit` with every entry, in central-directory order, as it is parsed: memory
-    /// stays flat however many entries there are.
-    pub fn for_each_entry(
+    /// stays flat however many entries there are. `visit`'s own error stops the walk.
+    pub fn for_each_entry<E: From<Error>>(
         &mut self,
-        mut visit: impl FnMut(Entry) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
+        mut visit: impl FnMut(Entry) -> Result<(), E>,
+    ) -> Result<(), E> {
         let config = Config {
             archive_offset: ArchiveOffset::Known(self.layout.prefix),
         };
-        let mut iterable = ZipIterable::try_new(&mut self.stream, config)
-            .context("cannot read the central directory")?;
-        for file in iterable
-            .files()
-            .context("cannot read the central directory")?
-        {
-            let file = file.context("bad central directory entry")?;
+        let mut iterable =
+            ZipIterable::try_new(&mut self.stream, config).map_err(Error::CentralDirectory)?;
+        for file in iterable.files().map_err(Error::CentralDirectory)? {
+            let file = file.map_err(Error::BadEntry)?;
             visit(Entry::from_zip(&file))?;
         }
         Ok(())
+    }
+
+    /// The entries `keep` selects, in central-directory order, and the span each one's bytes
+    /// lie in. Only the selected entries are held in memory, plus 8 bytes per entry.
+    pub fn select(
+        &mut self,
+        mut keep: impl FnMut(&Entry) -> bool,
+    ) -> Result<(Vec<Entry>, Vec<Range<u64>>), Error> {
+        let mut starts = Vec::new();
+        let mut selected = Vec::new();
+        self.for_each_entry(|entry| {
+            starts.push(entry.header_start);
+            if keep(&entry) {
+                selected.push(entry);
+            }
+            Ok::<(), Error>(())
+        })?;
+        let index = SpanIndex::new(starts, &self.layout);
+        let spans = selected
+            .iter()
+            .map(|e| index.span(e.header_start))
+            .collect();
+        Ok((selected, spans))
     }
 
     /// The source, for fetching members.
@@ -124,9 +144,9 @@ impl Archive {
 
 /// Finds the central directory from the archive's last bytes (`tail`, starting at file
 /// offset `tail_start`, of a file of `len` bytes).
-pub fn locate(tail: &[u8], tail_start: u64, len: u64) -> anyhow::Result<Layout> {
-    let eocd_at =
-        find_eocd(tail).context("not a zip archive (no end-of-central-directory record)")?;
+pub fn locate(tail: &[u8], tail_start: u64, len: u64) -> Result<Layout, Error> {
+    let damaged = |what: &str| Error::Damaged(what.to_owned());
+    let eocd_at = find_eocd(tail).ok_or(Error::NotAZip)?;
     let locator_at = eocd_at
         .checked_sub(ZIP64_LOCATOR_LEN)
         .filter(|&at| tail[at..at + 4] == ZIP64_LOCATOR_SIGNATURE);
@@ -145,14 +165,14 @@ pub fn locate(tail: &[u8], tail_start: u64, len: u64) -> anyhow::Result<Layout> 
                     (read_sig(tail, tail_start, declared) == Some(ZIP64_EOCD_SIGNATURE))
                         .then_some(declared)
                 })
-                .context("Zip64 locator points to no Zip64 end record")?;
+                .ok_or_else(|| damaged("Zip64 locator points to no Zip64 end record"))?;
             let record = &tail[(record_pos - tail_start) as usize..];
             if record.len() < ZIP64_EOCD_LEN as usize {
-                bail!("truncated Zip64 end record");
+                return Err(damaged("truncated Zip64 end record"));
             }
             let prefix = record_pos
                 .checked_sub(declared)
-                .context("Zip64 end record lies before its declared offset")?;
+                .ok_or_else(|| damaged("Zip64 end record lies before its declared offset"))?;
             let (entries, size, offset) =
                 (u64_at(record, 32), u64_at(record, 40), u64_at(record, 48));
             (entries, size, offset, record_pos, prefix)
@@ -166,27 +186,29 @@ pub fn locate(tail: &[u8], tail_start: u64, len: u64) -> anyhow::Result<Layout> 
             // its declared offset, gives the prefix.
             let cd_start = eocd_pos
                 .checked_sub(size)
-                .context("central directory is larger than the archive")?;
+                .ok_or_else(|| damaged("central directory is larger than the archive"))?;
             let prefix = cd_start
                 .checked_sub(offset)
-                .context("central directory lies before its declared offset")?;
+                .ok_or_else(|| damaged("central directory lies before its declared offset"))?;
             (u64::from(u16_at(eocd, 10)), size, offset, eocd_pos, prefix)
         }
     };
     let start = cd_offset
         .checked_add(prefix)
-        .context("central directory offset overflows")?;
+        .ok_or_else(|| damaged("central directory offset overflows"))?;
     let end = start
         .checked_add(cd_size)
-        .context("central directory size overflows")?;
+        .ok_or_else(|| damaged("central directory size overflows"))?;
     if end > end_records || end > len {
-        bail!(
+        return Err(Error::Damaged(format!(
             "central directory ({start}..{end}) runs past its end record or the file ({len} bytes)"
-        );
+        )));
     }
     // A central directory header takes at least 46 bytes: a larger count is a lie.
     if entries > cd_size / 46 + 1 {
-        bail!("the archive claims {entries} entries in a {cd_size}-byte central directory");
+        return Err(Error::Damaged(format!(
+            "the archive claims {entries} entries in a {cd_size}-byte central directory"
+        )));
     }
     Ok(Layout {
         central_directory: start..end,
@@ -230,24 +252,31 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
-fn read_all(mut body: impl Read, len: u64) -> anyhow::Result<Vec<u8>> {
+fn read_all(mut body: impl Read, len: u64) -> Result<Vec<u8>, Error> {
     let mut bytes = Vec::with_capacity(usize::try_from(len.min(TAIL)).unwrap_or(0));
-    body.read_to_end(&mut bytes)?;
+    body.read_to_end(&mut bytes)
+        .map_err(|e| Error::Source(e.into()))?;
     Ok(bytes)
 }
 
-fn read_cached(stream: &mut RangeStream<Box<dyn Source>>, span: Range<u64>) -> io::Result<Vec<u8>> {
+fn read_cached(
+    stream: &mut RangeStream<Box<dyn Source>>,
+    span: Range<u64>,
+) -> Result<Vec<u8>, Error> {
     use std::io::{Seek, SeekFrom};
     let mut bytes = vec![0u8; (span.end - span.start) as usize];
-    stream.seek(SeekFrom::Start(span.start))?;
-    stream.read_exact(&mut bytes)?;
+    stream
+        .seek(SeekFrom::Start(span.start))
+        .and_then(|_| stream.read_exact(&mut bytes))
+        .map_err(|e| Error::Source(e.into()))?;
     Ok(bytes)
 }
 
 /// Streams an archive from a server that ignores Range into a temporary file, which then
 /// serves every range; the archive is never held in memory.
-fn spool(mut body: Box<dyn Read + Send>) -> anyhow::Result<Box<dyn Source>> {
-    let mut file = tempfile::tempfile().context("cannot create a temporary file")?;
-    io::copy(&mut body, &mut file).context("cannot download the archive")?;
+fn spool(mut body: Box<dyn Read + Send>) -> Result<Box<dyn Source>, Error> {
+    let spool_error = |what| move |source| Error::Spool { what, source };
+    let mut file = tempfile::tempfile().map_err(spool_error("cannot create a temporary file"))?;
+    io::copy(&mut body, &mut file).map_err(spool_error("cannot download the archive"))?;
     Ok(Box::new(FileSource::from_file(file)?))
 }

@@ -30,14 +30,13 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
-
+use super::Error;
 use super::entry::Entry;
 use super::member::{check_supported, copy_member};
 use super::path::{check_link_target, safe_path};
 use crate::civil::days_from_civil;
 use crate::source::parallel::SpanFetcher;
-use crate::source::{Body, Source};
+use crate::source::{self, Body, Source};
 
 /// The longest symbolic link target accepted: Linux's `PATH_MAX`. A target is held in memory,
 /// so a link member claiming more is refused before it is fetched.
@@ -49,7 +48,7 @@ const TEMP_NAME_KEEP: usize = 200;
 
 /// How to extract.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct ExtractConfig {
     /// Members fetched and written at once (at least 1).
     pub jobs: usize,
     /// Replace files that already exist (`--overwrite`).
@@ -73,8 +72,31 @@ pub enum Failure {
         /// The destination, under the directory.
         path: PathBuf,
     },
-    /// The member could not be read, checked or written (its message names it).
-    Failed(anyhow::Error),
+    /// Something other than a directory stands where the entry needs one.
+    NotADirectory {
+        /// The entry name.
+        name: String,
+        /// What stands there.
+        path: PathBuf,
+    },
+    /// A directory stands where the entry's file would go.
+    IsADirectory {
+        /// The entry name.
+        name: String,
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A file system operation failed.
+    Io {
+        /// What was being done (`create`, `write`, `set the time of`, ...).
+        verb: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// The failure.
+        source: io::Error,
+    },
+    /// The member could not be read or checked (its message names it).
+    Member(Error),
 }
 
 impl fmt::Display for Failure {
@@ -82,7 +104,31 @@ impl fmt::Display for Failure {
         match self {
             Failure::Refused { name, reason } => write!(f, "refusing {name}: {reason}"),
             Failure::Exists { path } => write!(f, "{} exists (use --overwrite)", path.display()),
-            Failure::Failed(err) => write!(f, "{err:#}"),
+            Failure::NotADirectory { name, path } => write!(
+                f,
+                "cannot extract {name}: {} is not a directory",
+                path.display()
+            ),
+            Failure::IsADirectory { name, path } => {
+                write!(
+                    f,
+                    "cannot extract {name}: {} is a directory",
+                    path.display()
+                )
+            }
+            Failure::Io { verb, path, .. } => write!(f, "cannot {verb} {}", path.display()),
+            Failure::Member(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Failure::Io { source, .. } => Some(source),
+            // Its message is this one's: go on with what lies beneath it.
+            Failure::Member(err) => std::error::Error::source(err),
+            _ => None,
         }
     }
 }
@@ -132,10 +178,10 @@ fn make_dirs(root: &Path, rel: &Path, name: &str) -> Result<(), Failure> {
                     });
                 }
                 Ok(_) => {
-                    return Err(Failure::Failed(anyhow::anyhow!(
-                        "cannot extract {name}: {} is not a directory",
-                        at.display()
-                    )));
+                    return Err(Failure::NotADirectory {
+                        name: name.to_owned(),
+                        path: at,
+                    });
                 }
                 Err(err) if err.kind() == io::ErrorKind::NotFound && !created => {
                     match fs::create_dir(&at) {
@@ -153,8 +199,12 @@ fn make_dirs(root: &Path, rel: &Path, name: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn io_failure(err: io::Error, verb: &str, path: &Path) -> Failure {
-    Failure::Failed(anyhow::Error::new(err).context(format!("cannot {verb} {}", path.display())))
+fn io_failure(source: io::Error, verb: &'static str, path: &Path) -> Failure {
+    Failure::Io {
+        verb,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// The entry's modification time, its DOS date and time read as UTC. (A DOS time carries no
@@ -268,13 +318,13 @@ enum Step {
     Failed(Failure),
     /// The source itself failed (HTTP status, changed resource, network): the other members
     /// would fail alike, so the extraction stops.
-    Fatal(anyhow::Error),
+    Fatal(Error),
 }
 
 /// What the workers share.
 struct Shared<'a> {
     root: &'a Path,
-    options: &'a Options,
+    config: &'a ExtractConfig,
     reporter: &'a dyn Reporter,
 }
 
@@ -288,13 +338,16 @@ pub fn extract(
     members: &[(&Entry, Range<u64>)],
     root: &Path,
     fetch: Fetch<'_>,
-    options: &Options,
+    config: &ExtractConfig,
     reporter: &dyn Reporter,
-) -> anyhow::Result<Summary> {
-    fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
+) -> Result<Summary, Error> {
+    fs::create_dir_all(root).map_err(|source| Error::CreateDirectory {
+        path: root.to_owned(),
+        source,
+    })?;
     let ctx = Shared {
         root,
-        options,
+        config,
         reporter,
     };
     let summary = Tally::default();
@@ -307,7 +360,7 @@ pub fn extract(
 
     // Fetch and write.
     let links: Mutex<Vec<(usize, Vec<u8>)>> = Mutex::new(Vec::new());
-    let record = |slot: usize, step: Step| -> Option<anyhow::Error> {
+    let record = |slot: usize, step: Step| -> Option<Error> {
         match step {
             Step::Done(Done::Written) => {
                 summary.extracted.fetch_add(1, Ordering::Relaxed);
@@ -449,7 +502,7 @@ fn refused(entry: &Entry, reason: String) -> Failure {
 /// Checks a member before any request is sent for it: method supported, link small enough,
 /// parent directories real (created), destination free unless `--overwrite`.
 fn prepare(job: &Job<'_>, ctx: &Shared<'_>) -> Result<(), Failure> {
-    check_supported(job.entry).map_err(Failure::Failed)?;
+    check_supported(job.entry).map_err(Failure::Member)?;
     if job.kind == Kind::Link && job.entry.size > MAX_LINK_TARGET {
         return Err(refused(
             job.entry,
@@ -464,25 +517,24 @@ fn prepare(job: &Job<'_>, ctx: &Shared<'_>) -> Result<(), Failure> {
     }
     let dest = ctx.root.join(&job.path);
     match fs::symlink_metadata(&dest) {
-        Ok(_) if !ctx.options.overwrite => Err(Failure::Exists { path: dest }),
-        Ok(meta) if meta.is_dir() => Err(Failure::Failed(anyhow::anyhow!(
-            "cannot extract {}: {} is a directory",
-            job.entry.name,
-            dest.display()
-        ))),
+        Ok(_) if !ctx.config.overwrite => Err(Failure::Exists { path: dest }),
+        Ok(meta) if meta.is_dir() => Err(Failure::IsADirectory {
+            name: job.entry.name.clone(),
+            path: dest,
+        }),
         _ => Ok(()),
     }
 }
 
-/// Runs `jobs` on `ctx.options.jobs` threads, each taking the next job in archive order;
+/// Runs `jobs` on `ctx.config.jobs` threads, each taking the next job in archive order;
 /// stops taking jobs after a fatal error, which is returned.
 fn run_concurrently(
     jobs: &[Job<'_>],
     fetcher: Arc<dyn SpanFetcher>,
     ctx: &Shared<'_>,
-    record: &(dyn Fn(usize, Step) -> Option<anyhow::Error> + Sync),
-) -> Option<anyhow::Error> {
-    let workers = ctx.options.jobs.clamp(1, jobs.len().max(1));
+    record: &(dyn Fn(usize, Step) -> Option<Error> + Sync),
+) -> Option<Error> {
+    let workers = ctx.config.jobs.clamp(1, jobs.len().max(1));
     let batches = batches(jobs, workers);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -557,17 +609,25 @@ fn batches(jobs: &[Job<'_>], workers: usize) -> Vec<Range<usize>> {
     batches
 }
 
-/// The next `span` of a batch's shared body, read into memory.
-fn take_span(shared: &mut anyhow::Result<Body>, span: Range<u64>) -> anyhow::Result<Body> {
-    let body = shared.as_mut().map_err(|err| anyhow::anyhow!("{err:#}"))?;
+/// The next `span` of a batch's shared body, read into memory. A failed batch request fails
+/// its first member, which stops the extraction.
+fn take_span(
+    shared: &mut Result<Body, source::Error>,
+    span: Range<u64>,
+) -> Result<Body, source::Error> {
+    let body = match shared {
+        Ok(body) => body,
+        Err(_) => {
+            let gone = Err(source::Error::EndedEarly { missing: 0 });
+            return Err(std::mem::replace(shared, gone).err().expect("an error"));
+        }
+    };
     let len = span.end - span.start;
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     body.take(len).read_to_end(&mut bytes)?;
     if (bytes.len() as u64) < len {
-        anyhow::bail!(
-            "the response ended {} bytes early",
-            len - bytes.len() as u64
-        );
+        let missing = len - bytes.len() as u64;
+        return Err(source::Error::EndedEarly { missing });
     }
     Ok(Box::new(io::Cursor::new(bytes)))
 }
@@ -575,13 +635,14 @@ fn take_span(shared: &mut anyhow::Result<Body>, span: Range<u64>) -> anyhow::Res
 /// Fetches one member (one request) and writes it, or keeps a link's target for later.
 fn run_job(
     job: &Job<'_>,
-    fetch: &mut dyn FnMut(Range<u64>) -> anyhow::Result<Body>,
+    fetch: &mut dyn FnMut(Range<u64>) -> Result<Body, source::Error>,
     ctx: &Shared<'_>,
 ) -> Step {
     let body = match fetch(job.span.clone()) {
         Ok(body) => body,
-        Err(err) => {
-            return Step::Fatal(err.context(format!("cannot fetch member {}", job.entry.name)));
+        Err(source) => {
+            let name = job.entry.name.clone();
+            return Step::Fatal(Error::Fetch { name, source });
         }
     };
     let result = match job.kind {
@@ -616,7 +677,7 @@ fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure
         file: &mut file,
         reporter: ctx.reporter,
     };
-    copy_member(body, entry, &mut out, ctx.options.chunk_size).map_err(Failure::Failed)?;
+    copy_member(body, entry, &mut out, ctx.config.chunk_size).map_err(Failure::Member)?;
     if let Some(time) = modified_time(entry) {
         file.set_modified(time)
             .map_err(|err| io_failure(err, "set the time of", &dest))?;
@@ -626,13 +687,13 @@ fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure
             .map_err(|err| io_failure(err, "set the permissions of", &dest))?;
     }
     drop(file);
-    commit(&mut temp, &dest, ctx.options.overwrite)
+    commit(&mut temp, &dest, ctx.config.overwrite)
 }
 
 /// A link member's target, held in memory (at most [`MAX_LINK_TARGET`] bytes).
 fn read_link(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<Vec<u8>, Failure> {
     let mut target = Bounded(Vec::new());
-    copy_member(body, job.entry, &mut target, ctx.options.chunk_size).map_err(Failure::Failed)?;
+    copy_member(body, job.entry, &mut target, ctx.config.chunk_size).map_err(Failure::Member)?;
     ctx.reporter.progress(target.0.len() as u64);
     Ok(target.0)
 }
@@ -656,7 +717,7 @@ fn make_link(
     }
     let dest = ctx.root.join(&job.path);
     let target = Path::new(OsStr::from_bytes(target));
-    if !ctx.options.overwrite {
+    if !ctx.config.overwrite {
         return std::os::unix::fs::symlink(target, &dest).map_err(|err| {
             if err.kind() == io::ErrorKind::AlreadyExists {
                 Failure::Exists { path: dest.clone() }
@@ -826,7 +887,7 @@ mod tests {
         archive
             .for_each_entry(|e| {
                 entries.push(e);
-                Ok(())
+                Ok::<(), Error>(())
             })
             .unwrap();
         let spans = spans(&entries, archive.layout());
@@ -836,7 +897,7 @@ mod tests {
     fn run(bytes: &[u8], root: &Path, jobs: Option<usize>, overwrite: bool) -> (Summary, Record) {
         let (mut source, entries, spans) = open(bytes);
         let members: Vec<(&Entry, Range<u64>)> = entries.iter().zip(spans).collect();
-        let options = Options {
+        let options = ExtractConfig {
             jobs: jobs.unwrap_or(1),
             overwrite,
             chunk_size: 1000,

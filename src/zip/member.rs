@@ -4,11 +4,10 @@
 use std::io::{self, Read, Write};
 use std::ops::Range;
 
-use anyhow::{Context, bail};
 use zip::CompressionMethod;
 use zip::read::{ZipReadOptions, read_zipfile_from_stream_with_options};
-use zip::result::ZipError;
 
+use super::Error;
 use super::archive::Layout;
 use super::entry::{Entry, method_name};
 
@@ -55,34 +54,28 @@ pub fn spans(entries: &[Entry], layout: &Layout) -> Vec<Range<u64>> {
 const LOCAL_HEADER_LEN: u64 = 30;
 
 /// Checks that `span` can hold `entry`: its local header and compressed data.
-pub fn check_span(entry: &Entry, span: &Range<u64>) -> anyhow::Result<()> {
+pub fn check_span(entry: &Entry, span: &Range<u64>) -> Result<(), Error> {
     let room = span.end - span.start;
     if room < LOCAL_HEADER_LEN.saturating_add(entry.compressed_size) {
-        bail!(
-            "damaged archive: {} at offset {} has {room} bytes before the next member or the \
-             central directory, too few for its header and {} bytes of data",
-            entry.name,
-            entry.header_start,
-            entry.compressed_size
-        );
+        return Err(Error::MemberOutOfPlace {
+            name: entry.name.clone(),
+            offset: entry.header_start,
+            room,
+            compressed_size: entry.compressed_size,
+        });
     }
     Ok(())
 }
 
 /// Checks that rangecat can decompress `entry`, before any request is sent for it.
-pub fn check_supported(entry: &Entry) -> anyhow::Result<()> {
+pub fn check_supported(entry: &Entry) -> Result<(), Error> {
+    let name = entry.name.clone();
     if entry.encrypted {
-        bail!(
-            "{} is encrypted; rangecat cannot decrypt members",
-            entry.name
-        );
+        return Err(Error::Encrypted { name });
     }
     if !is_supported(entry.method) {
-        bail!(
-            "{} uses compression method {}, which rangecat does not support",
-            entry.name,
-            method_name(entry.method)
-        );
+        let method = method_name(entry.method);
+        return Err(Error::UnsupportedMethod { name, method });
     }
     Ok(())
 }
@@ -100,7 +93,7 @@ pub fn copy_member(
     entry: &Entry,
     out: &mut dyn Write,
     chunk_size: usize,
-) -> anyhow::Result<u64> {
+) -> Result<u64, Error> {
     check_supported(entry)?;
     // The decompressor reads and yields small pieces; buffering both sides turns ~10,000
     // syscalls per 100 MB into a few hundred.
@@ -113,12 +106,13 @@ pub fn copy_member(
         .override_uncompressed_size(entry.size)
         .override_crc(entry.crc32);
     let mut file = read_zipfile_from_stream_with_options(&mut body, options)
-        .map_err(|e| member_error(entry, e))?
-        .with_context(|| {
-            format!(
-                "{}: no local header at offset {}",
-                entry.name, entry.header_start
-            )
+        .map_err(|source| Error::Member {
+            name: entry.name.clone(),
+            source,
+        })?
+        .ok_or_else(|| Error::NoLocalHeader {
+            name: entry.name.clone(),
+            offset: entry.header_start,
         })?;
     let mut buf = vec![0u8; chunk_size.max(1)];
     let mut written = 0u64;
@@ -129,33 +123,31 @@ pub fn copy_member(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(read_error(entry, e)),
         };
-        out.write_all(&buf[..n])
-            .map_err(crate::transfer::write_error)?;
+        out.write_all(&buf[..n]).map_err(Error::Write)?;
         written += n as u64;
     }
-    out.flush().map_err(crate::transfer::write_error)?;
+    out.flush().map_err(Error::Write)?;
     if written != entry.size {
-        bail!(
-            "{}: decompressed to {written} bytes, but the central directory says {}",
-            entry.name,
-            entry.size
-        );
+        return Err(Error::SizeMismatch {
+            name: entry.name.clone(),
+            got: written,
+            expected: entry.size,
+        });
     }
     Ok(written)
 }
 
-fn member_error(entry: &Entry, err: ZipError) -> anyhow::Error {
-    anyhow::Error::new(err).context(format!("cannot read member {}", entry.name))
-}
-
-fn read_error(entry: &Entry, err: io::Error) -> anyhow::Error {
+/// A failure while decompressing: a CRC mismatch, or anything else that broke the read.
+fn read_error(entry: &Entry, err: io::Error) -> Error {
+    let name = entry.name.clone();
+    // The zip crate reports a CRC mismatch as an I/O error whose only mark is its text
+    // ("Invalid checksum", zip's crc32.rs); it has no variant of its own.
     let text = err.to_string();
     if text.to_ascii_lowercase().contains("checksum") || text.contains("CRC") {
-        return anyhow::anyhow!(
-            "{}: CRC-32 mismatch: the data does not match the archive's checksum {:08x}",
-            entry.name,
-            entry.crc32
-        );
+        return Error::CrcMismatch {
+            name,
+            crc32: entry.crc32,
+        };
     }
-    anyhow::Error::new(err).context(format!("cannot decompress {}", entry.name))
+    Error::Decompress { name, source: err }
 }

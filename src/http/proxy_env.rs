@@ -3,7 +3,7 @@
 //! `all_proxy`/`ALL_PROXY`; none for hosts that `no_proxy`/`NO_PROXY` lists.
 //! (ureq's own lookup takes the first variable it finds for every scheme.)
 
-use crate::error::Error;
+use std::fmt;
 
 /// The proxy URL to use for `url`, given a way to read the environment.
 pub fn proxy_for(url: &str, env: impl Fn(&str) -> Option<String>) -> Option<(String, String)> {
@@ -27,14 +27,42 @@ pub fn proxy_for(url: &str, env: impl Fn(&str) -> Option<String>) -> Option<(Str
     var(&format!("{scheme}_proxy")).or_else(|| var("all_proxy"))
 }
 
+/// A proxy variable whose value ureq cannot use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidProxy {
+    /// The variable (`HTTPS_PROXY`, say).
+    pub variable: String,
+    /// Its value.
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl fmt::Display for InvalidProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let InvalidProxy {
+            variable,
+            value,
+            reason,
+        } = self;
+        write!(f, "invalid proxy '{value}' in {variable}: {reason}")
+    }
+}
+
+impl std::error::Error for InvalidProxy {}
+
 /// The agent's proxy setting for `url` from the process environment.
-pub fn from_env(url: &str) -> Result<Option<ureq::Proxy>, Error> {
-    let Some((name, value)) = proxy_for(url, |name| std::env::var(name).ok()) else {
+pub fn from_env(url: &str) -> Result<Option<ureq::Proxy>, InvalidProxy> {
+    let Some((variable, value)) = proxy_for(url, |name| std::env::var(name).ok()) else {
         return Ok(None);
     };
     ureq::Proxy::new(value.trim())
         .map(Some)
-        .map_err(|e| Error::Usage(format!("invalid proxy '{value}' in {name}: {e}")))
+        .map_err(|e| InvalidProxy {
+            variable,
+            reason: e.to_string(),
+            value,
+        })
 }
 
 /// The host of an `http(s)://` URL, lower case, without port or IPv6 brackets.

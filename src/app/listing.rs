@@ -4,7 +4,7 @@
 use humansize::{BINARY, format_size};
 use serde_json::json;
 
-use super::entry::Entry;
+use rangecat::zip::Entry;
 
 /// Width of a size column: 999,999,999,999 bytes (under 1 TiB) fits; a larger size widens
 /// only its own row. The table streams (100,000 entries in flat memory), so widths are fixed

@@ -1,0 +1,44 @@
+//! `rangecat cat`: members' decompressed bytes to stdout, one request each.
+
+use std::collections::HashSet;
+
+use rangecat::source::parallel::read_ahead;
+use rangecat::zip::member::{check_span, check_supported, copy_member};
+
+use super::{Context, open_archive};
+use crate::cli::CatArgs;
+use crate::error::Error;
+use crate::output::Output;
+
+/// Members at least this large are read on a thread of their own while they decompress.
+const READ_AHEAD_THRESHOLD: u64 = 1024 * 1024;
+
+/// Runs `rangecat cat`: each member's decompressed bytes, in the order given.
+pub fn run(args: &CatArgs, ctx: &Context) -> Result<(), Error> {
+    let mut archive = open_archive(&args.url, &ctx.http)?;
+    let names: HashSet<&str> = args.members.iter().map(String::as_str).collect();
+    let (found, spans) = archive.select(|entry| names.contains(entry.name.as_str()))?;
+    let mut wanted = Vec::with_capacity(args.members.len());
+    for name in &args.members {
+        let index = found
+            .iter()
+            .position(|entry| &entry.name == name)
+            .ok_or_else(|| Error::Message(format!("{name}: no such member in {}", args.url)))?;
+        check_supported(&found[index])?;
+        wanted.push(index);
+    }
+    let mut out = Output::create(None, None)?;
+    for index in wanted {
+        let (entry, span) = (&found[index], spans[index].clone());
+        if entry.is_dir {
+            continue;
+        }
+        check_span(entry, &span)?;
+        let mut body = archive.source_mut().read_span(span)?;
+        if entry.compressed_size >= READ_AHEAD_THRESHOLD {
+            body = read_ahead(body, ctx.chunk_size, 4);
+        }
+        copy_member(body, entry, &mut out, ctx.chunk_size)?;
+    }
+    out.finish()
+}

@@ -1,0 +1,277 @@
+//! [`Error`]: everything reading a source can fail with. Readers that must speak
+//! `io::Error` (a [`Body`](super::Body), [`RangeStream`](super::reader::RangeStream)) carry it
+//! inside one, and `Error::from(io_error)` takes it back out.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Why a source could not be opened or read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The location is not a URL that can be requested.
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The location names a scheme other than http, https and file.
+    UnsupportedScheme {
+        /// The location as given.
+        location: String,
+        /// Its scheme, without `://`.
+        scheme: String,
+    },
+    /// A `file://` URL names another host.
+    RemoteFileUrl {
+        /// The URL as given.
+        location: String,
+    },
+    /// A `file://` URL whose percent-escapes are malformed or do not decode to UTF-8.
+    BadFileUrl {
+        /// The URL's path, as given.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A proxy variable of the environment holds no usable proxy URL.
+    InvalidProxy {
+        /// The variable (`HTTPS_PROXY`, say).
+        variable: String,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A request header (`-H`) cannot be sent.
+    InvalidHeader {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A local file could not be opened or examined.
+    File {
+        /// What was being done: `open` or `read`.
+        verb: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: io::Error,
+    },
+    /// A local path names a directory.
+    IsADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The server answered with a status that is not a success for the request.
+    Status {
+        /// The status code.
+        code: u16,
+        /// Its reason phrase.
+        reason: String,
+        /// The URL that answered.
+        url: String,
+    },
+    /// A 206 whose `Content-Range` is not the range asked for, or is missing or malformed
+    /// (RFC 9110 §14.4).
+    BadContentRange {
+        /// The `Range` header sent.
+        asked: String,
+        /// The `Content-Range` received, `(none)` when there was none.
+        got: String,
+    },
+    /// The resource changed between two responses (validators or length differ).
+    ResourceChanged {
+        /// What differs.
+        what: String,
+    },
+    /// The body ended before the announced length and no retries were left.
+    Truncated {
+        /// Bytes received.
+        got: u64,
+        /// Bytes announced.
+        expected: u64,
+    },
+    /// A body ended before all the bytes it was read for.
+    EndedEarly {
+        /// How many bytes were missing.
+        missing: u64,
+    },
+    /// A 200 answer ended before the range it was skipped to.
+    ClosedWhileSkipping {
+        /// The first byte of the range.
+        to: u64,
+    },
+    /// No response, or no data, within `--timeout` or `--connect-timeout`.
+    Timeout {
+        /// What timed out, in a few words.
+        what: String,
+    },
+    /// No data arrived for a whole `--timeout` in the middle of a body.
+    Stalled {
+        /// The timeout, in seconds.
+        secs: f64,
+        /// Bytes of the span received before the stall.
+        got: u64,
+        /// Bytes of the span.
+        expected: u64,
+        /// The URL being read.
+        url: String,
+    },
+    /// A request could not be sent or its response not received.
+    Request {
+        /// `GET` or `HEAD`.
+        method: String,
+        /// The URL.
+        url: String,
+        /// The failure.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A body broke while being read and no retries were left.
+    Read {
+        /// The URL being read.
+        url: String,
+        /// The failure.
+        source: io::Error,
+    },
+    /// The length of the resource is needed but the server never gave it.
+    UnknownLength,
+    /// Any other I/O failure.
+    Io(io::Error),
+}
+
+impl Error {
+    /// Whether the error is a timeout: the connection was made, or tried, and went quiet.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout { .. } | Error::Stalled { .. } => true,
+            Error::Io(err) | Error::Read { source: err, .. } => is_timeout_kind(err.kind()),
+            _ => false,
+        }
+    }
+}
+
+fn is_timeout_kind(kind: io::ErrorKind) -> bool {
+    matches!(kind, io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidUrl { url, reason } => write!(f, "invalid URL '{url}': {reason}"),
+            Error::UnsupportedScheme { location, scheme } => write!(
+                f,
+                "unsupported URL scheme '{scheme}://' in '{location}' \
+                 (use http://, https://, file:// or a path)"
+            ),
+            Error::RemoteFileUrl { location } => write!(
+                f,
+                "'{location}' names a file on another host; only local file:// URLs are supported"
+            ),
+            Error::BadFileUrl { path, reason } => write!(f, "{reason} in file URL '{path}'"),
+            Error::InvalidProxy {
+                variable,
+                value,
+                reason,
+            } => write!(f, "invalid proxy '{value}' in {variable}: {reason}"),
+            Error::InvalidHeader { reason } => write!(f, "invalid request header: {reason}"),
+            Error::File { verb, path, .. } => write!(f, "cannot {verb} {}", path.display()),
+            Error::IsADirectory { path } => write!(f, "{} is a directory", path.display()),
+            Error::Status { code, reason, url } => write!(f, "HTTP {code} {reason}: {url}"),
+            Error::BadContentRange { asked, got } => {
+                write!(f, "server answered {asked} with Content-Range '{got}'")
+            }
+            Error::ResourceChanged { what } => write!(
+                f,
+                "the resource changed during the transfer ({what}); not splicing two versions"
+            ),
+            Error::Truncated { got, expected } => write!(
+                f,
+                "connection closed after {got} of {expected} bytes and no retries were left"
+            ),
+            Error::EndedEarly { missing } => {
+                write!(f, "the response ended {missing} bytes early")
+            }
+            Error::ClosedWhileSkipping { to } => {
+                write!(f, "connection closed while skipping to byte {to}")
+            }
+            Error::Timeout { what } => write!(f, "{what}"),
+            Error::Stalled {
+                secs,
+                got,
+                expected,
+                url,
+            } => write!(
+                f,
+                "timed out: no data for {secs}s after {got} of {expected} bytes from {url}"
+            ),
+            Error::Request { method, url, .. } => write!(f, "{method} {url}"),
+            Error::Read { url, .. } => write!(f, "reading {url}"),
+            Error::UnknownLength => write!(f, "the server did not say how long the resource is"),
+            Error::Io(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::File { source, .. } | Error::Read { source, .. } => Some(source),
+            Error::Request { source, .. } => Some(source.as_ref()),
+            // The I/O error's own message is this one's: go on with what lies beneath it.
+            Error::Io(err) => err.source(),
+            _ => None,
+        }
+    }
+}
+
+/// Takes back an [`Error`] that a reader carried inside an `io::Error`; any other I/O
+/// failure becomes [`Error::Io`].
+impl From<io::Error> for Error {
+    fn from(err: io::Error) -> Error {
+        if err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            let inner = err.into_inner().expect("checked above");
+            return *inner.downcast::<Error>().expect("checked above");
+        }
+        Error::Io(err)
+    }
+}
+
+/// Carries an [`Error`] through `Read` and `Seek`; timeouts keep their kind.
+impl From<Error> for io::Error {
+    fn from(err: Error) -> io::Error {
+        match err {
+            Error::Io(err) => err,
+            err if err.is_timeout() => io::Error::new(io::ErrorKind::TimedOut, err),
+            err => io::Error::other(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_survive_a_trip_through_io_error() {
+        let err = io::Error::from(Error::Truncated {
+            got: 1,
+            expected: 2,
+        });
+        assert!(matches!(
+            Error::from(err),
+            Error::Truncated {
+                got: 1,
+                expected: 2
+            }
+        ));
+        let plain = io::Error::new(io::ErrorKind::ConnectionReset, "reset");
+        assert!(
+            matches!(Error::from(plain), Error::Io(e) if e.kind() == io::ErrorKind::ConnectionReset)
+        );
+        let stalled = io::Error::from(Error::Timeout { what: "x".into() });
+        assert_eq!(stalled.kind(), io::ErrorKind::TimedOut);
+        assert!(Error::from(stalled).is_timeout());
+    }
+}
