@@ -6,7 +6,7 @@
 #   benches/serve.sh                                         # the full run (about 3 minutes)
 #   BENCH_SIZE_MIB=256 BENCH_SECONDS=3 BENCH_WRK_RUNS=1 benches/serve.sh       # a quick look
 #
-# Targets (issue 4), all measured in this one run:
+# Targets, all measured in this one run:
 #   - throughput of one BENCH_SIZE_MIB (1 GiB) stream through the proxy, `curl -s -o /dev/null`
 #     as the client: >= 0.8x nginx-proxy's (medians of BENCH_RUNS runs, the proxies alternating);
 #   - requests per second for 64 KiB range requests (`Range: bytes=0-65535`) at 50 concurrent

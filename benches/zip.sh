@@ -3,10 +3,10 @@
 # Python's remotezip and unzip-http (PyPI), all reading the same archives from one local nginx,
 # reported as absolute figures, ratios, requests and bytes, with PASS/FAIL for each target.
 #
-#   benches/zip.sh                                        # the full run (issue 3's targets)
+#   benches/zip.sh                                        # the full run, every target
 #   BENCH_RUNS=3 BENCH_BIG_MIB=32 BENCH_PEERS=ripunzip benches/zip.sh     # a quick look
 #
-# Targets (issue 3), all measured in this one run:
+# Targets, all measured in this one run:
 #   - `ls` of a 100,000-entry archive (a central directory of ~7.6 MB): 2 requests; response
 #     bodies <= central directory + 66 KiB; wall time <= 0.5x the best of `ripunzip list-uri`
 #     and `remotezip -l`; peak RSS <= 32 MiB;

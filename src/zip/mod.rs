@@ -3,18 +3,32 @@
 //! stay inside a directory ([`path`]), members streamed and decompressed one request each
 //! ([`member`]), and safe extraction into a directory ([`extract`]).
 //!
-//! ```no_run
-//! use rangecat::source::{self, HttpConfig};
-//! use rangecat::zip::Archive;
+//! ```
+//! # use std::io::Write;
+//! use rangecat::source::file::FileSource;
+//! use rangecat::zip::{Archive, Error};
 //!
-//! # fn main() -> Result<(), rangecat::zip::Error> {
-//! // At most two requests: the tail, and the central directory if it starts before it.
-//! let source = source::open("https://example.com/archive.zip", &HttpConfig::default())?;
-//! let mut archive = Archive::open(source)?;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("a.zip");
+//! # let mut writer = ::zip::ZipWriter::new(std::fs::File::create(&path)?);
+//! # writer.start_file("hello.txt", ::zip::write::SimpleFileOptions::default())?;
+//! # writer.write_all(b"hello")?;
+//! # writer.finish()?;
+//! // Over HTTP: `rangecat::source::open("https://host/a.zip", &HttpConfig::default())?`.
+//! let mut archive = Archive::open(Box::new(FileSource::open(&path)?))?;
+//! let mut names = Vec::new();
 //! archive.for_each_entry(|entry| {
-//!     println!("{} {}", entry.size, entry.name);
-//!     Ok::<(), rangecat::zip::Error>(())
+//!     names.push(entry.name);
+//!     Ok::<(), Error>(())
 //! })?;
+//! assert_eq!(names, ["hello.txt"]);
+//! // One member's bytes: the span from its local header to the next one.
+//! let (entries, spans) = archive.select(|entry| entry.name == "hello.txt")?;
+//! let body = archive.source_mut().read_span(spans[0].clone())?;
+//! let mut out = Vec::new();
+//! rangecat::zip::member::copy_member(body, &entries[0], &mut out, 64 * 1024)?;
+//! assert_eq!(out, b"hello");
 //! # Ok(())
 //! # }
 //! ```
