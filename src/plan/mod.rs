@@ -36,8 +36,12 @@
 //! assert_eq!(fetches, 1);
 //! ```
 
+mod first;
+
 use std::collections::BTreeSet;
 use std::ops::Range;
+
+pub use first::first_request;
 
 /// How to turn ranges into requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
