@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::errors::assert_runtime_error;
+use crate::util::errors::assert_runtime_error;
 use crate::util::server::{Mode, Server};
 use crate::util::{self};
 

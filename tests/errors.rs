@@ -3,62 +3,15 @@
 //! not an error.
 
 use std::io::Read;
-use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::util::errors::{assert_runtime_error, assert_usage_error};
+use crate::util::fixtures::unused_url;
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
 
 const LEN: usize = 1000;
-
-/// Asserts a runtime error: exit 1, stderr exactly one line starting `rangecat: `, no panic.
-/// Returns that line.
-#[track_caller]
-pub fn assert_runtime_error(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "want exit 1; stderr:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
-    assert!(
-        stderr.starts_with("rangecat: "),
-        "stderr must start with 'rangecat: ':\n{stderr}"
-    );
-    assert!(
-        stderr.ends_with('\n') && stderr.lines().count() == 1,
-        "stderr must be exactly one line:\n{stderr}"
-    );
-    stderr.trim_end().to_string()
-}
-
-/// Asserts a usage error: exit 2, clap's `error:` message, no panic. Returns stderr.
-#[track_caller]
-pub fn assert_usage_error(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "want exit 2; stderr:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
-    assert!(
-        stderr.contains("error:"),
-        "no 'error:' in stderr:\n{stderr}"
-    );
-    assert!(output.stdout.is_empty(), "usage error wrote to stdout");
-    stderr
-}
-
-/// A URL nothing listens on; usage errors must be reported before any connection.
-fn unused_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/x")
-}
 
 #[test]
 fn malformed_ranges_are_usage_errors_quoting_the_text() {

@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use zip::{CompressionMethod, ZipWriter};
 
 use crate::util;
+use crate::util::errors::assert_exit;
 use crate::util::server::{Mode, Server};
 use crate::util::zips::{self, Item};
 
@@ -53,13 +54,7 @@ fn x_ok(source: &str, dir: &Path, options: &[&str], patterns: &[&str]) {
 /// returns stderr.
 #[track_caller]
 fn assert_failed(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "want exit 1; stderr:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
+    let stderr = assert_exit(output, 1);
     assert!(output.stdout.is_empty(), "x wrote to stdout");
     assert!(
         !stderr.is_empty() && stderr.lines().all(|line| line.starts_with("rangecat: ")),

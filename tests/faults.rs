@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use crate::errors::assert_runtime_error;
+use crate::util::errors::assert_runtime_error;
 use crate::util::server::{ETAG_V1, Mode, Server};
 use crate::util::{self, assert_bytes_eq};
 

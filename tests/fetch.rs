@@ -426,7 +426,7 @@ fn ten_redirects_are_followed_and_an_eleventh_is_an_error() {
     );
     assert_bytes_eq(&ten.stdout, &slices(&[0..10]));
     let eleven = run(11);
-    let message = crate::errors::assert_runtime_error(&eleven);
+    let message = crate::util::errors::assert_runtime_error(&eleven);
     assert!(eleven.stdout.is_empty());
     assert!(message.to_lowercase().contains("redirect"), "{message}");
 }

@@ -4,8 +4,8 @@
 use httpmock::Method::HEAD;
 use httpmock::prelude::*;
 
-use crate::errors::assert_runtime_error;
 use crate::util;
+use crate::util::errors::assert_runtime_error;
 use crate::util::server::{CONTENT_TYPE, ETAG_V1, LAST_MODIFIED_V1, Mode, Server};
 
 const LEN: usize = 1000;

@@ -6,17 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use crate::util::fixtures::free_port;
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
-
-/// A loopback port with nothing listening on it.
-fn dead_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A CONNECT proxy on loopback that tunnels every CONNECT to `upstream`, whatever host it
 /// names, and records the targets it was asked for. One thread per connection; all end when
@@ -115,7 +107,7 @@ fn no_proxy_hosts_are_reached_directly() {
     let server = Server::start(data.clone(), Mode::Ranges);
     for no_proxy in ["127.0.0.1", "*", "localhost,127.0.0.1"] {
         let output = util::rangecat()
-            .env("HTTP_PROXY", format!("http://127.0.0.1:{}", dead_port()))
+            .env("HTTP_PROXY", format!("http://127.0.0.1:{}", free_port()))
             .env("NO_PROXY", no_proxy)
             .args([&server.url("/file.bin"), "-10:"])
             .output()
@@ -134,7 +126,7 @@ fn https_proxy_is_not_used_for_plain_http() {
     let data = util::data(1000);
     let server = Server::start(data.clone(), Mode::Ranges);
     let output = util::rangecat()
-        .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", dead_port()))
+        .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", free_port()))
         .args([&server.url("/file.bin"), "0:5"])
         .output()
         .unwrap();
@@ -149,7 +141,7 @@ fn https_proxy_is_not_used_for_plain_http() {
 #[test]
 fn a_dead_proxy_is_a_runtime_error() {
     let output = util::rangecat()
-        .env("http_proxy", format!("http://127.0.0.1:{}", dead_port()))
+        .env("http_proxy", format!("http://127.0.0.1:{}", free_port()))
         .args(["http://rangecat-test.invalid/file.bin", "0:5"])
         .output()
         .unwrap();

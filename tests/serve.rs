@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use rangecat::proxy::{Proxy, ProxyConfig, Stopper};
 
+use crate::util::fixtures::free_port;
 use crate::util::nginx::Nginx;
 use crate::util::server::{self, Mode, Server};
 use crate::util::{self, assert_bytes_eq};
@@ -186,12 +187,6 @@ impl Drop for Spawned {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port on 127.0.0.1 that was free a moment ago (and has nothing listening now).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local_addr").port()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test module uses a different subset
 
+pub mod errors;
+pub mod fixtures;
 pub mod nginx;
 pub mod server;
 pub mod zips;
