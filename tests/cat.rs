@@ -104,7 +104,7 @@ fn several_members_are_written_in_the_order_given() {
     );
     let want = [b.as_slice(), b"", &a, &b].concat();
     assert_bytes_eq(&got, &want);
-    assert_eq!(server.requests().len(), 1 + 4, "{}", server.summary());
+    server.assert_requests(1 + 4, "server");
 }
 
 #[test]
@@ -257,12 +257,7 @@ fn a_server_ignoring_range_still_serves_members() {
     let (bytes, a, b) = sample();
     let server = Server::start(bytes, Mode::IgnoresRange);
     assert_bytes_eq(&cat(&server, &["dir/a.bin", "dir/b.txt"]), &[a, b].concat());
-    assert_eq!(
-        server.requests().len(),
-        1,
-        "spooled once: {}",
-        server.summary()
-    );
+    server.assert_requests(1, "spooled once");
 }
 
 #[test]

@@ -282,7 +282,7 @@ fn x_works_with_a_server_that_ignores_range() {
     let (_parent, dir) = target();
     x_ok(&server.url(PATH), &dir, &[], &[]);
     sample.assert_extracted(&dir);
-    assert_eq!(server.requests().len(), 1, "{}", server.summary());
+    server.assert_requests(1, "server");
 }
 
 #[test]
@@ -358,7 +358,7 @@ fn x_refuses_names_that_escape_the_directory() {
     assert_eq!(tree(&dir), ["ok/", "ok/fine.txt"]);
     assert_nothing_beside(parent.path());
     // Refused entries cost no request.
-    assert_eq!(server.requests().len(), 1 + 1, "{}", server.summary());
+    server.assert_requests(1 + 1, "server");
 }
 
 #[test]
@@ -504,7 +504,7 @@ fn x_reports_an_unsupported_method_and_extracts_the_rest() {
     let stderr = assert_failed(&output);
     assert!(stderr.contains("odd.bin"), "{stderr}");
     assert_eq!(tree(&dir), ["fine.txt"]);
-    assert_eq!(server.requests().len(), 1 + 1, "{}", server.summary());
+    server.assert_requests(1 + 1, "server");
 }
 
 #[test]

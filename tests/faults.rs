@@ -382,12 +382,7 @@ fn connection_broken_more_often_than_retries_allow_is_an_error() {
     );
     let output = run(&server, &["--retries", "1"], &["0:1000"]);
     assert_runtime_error(&output);
-    assert_eq!(
-        server.requests().len(),
-        2,
-        "requests:\n{}",
-        server.summary()
-    );
+    server.assert_requests(2, "server");
 }
 
 #[test]
@@ -460,12 +455,7 @@ fn range_starting_past_the_end_outputs_nothing() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(output.stdout.is_empty());
-    assert_eq!(
-        server.requests().len(),
-        1,
-        "requests:\n{}",
-        server.summary()
-    );
+    server.assert_requests(1, "server");
 }
 
 #[test]

@@ -397,7 +397,7 @@ fn ls_lists_70000_entries_in_two_requests() {
     assert_eq!(listing.lines().count(), 70_000);
     assert_eq!(listing.lines().next(), Some("dir/file-000000.txt"));
     assert_eq!(listing.lines().last(), Some("dir/file-069999.txt"));
-    assert_eq!(server.requests().len(), 2, "{}", server.summary());
+    server.assert_requests(2, "server");
 }
 
 // ---- What is listed ----

@@ -92,7 +92,7 @@ fn http_proxy_carries_the_requests() {
     let mut want = data[..10].to_vec();
     want.extend_from_slice(&data[990..]);
     assert_bytes_eq(&output.stdout, &want);
-    assert_eq!(server.requests().len(), 2, "{}", server.summary());
+    server.assert_requests(2, "server");
     let targets = proxy.targets.lock().unwrap().clone();
     assert!(!targets.is_empty(), "the proxy was not used");
     assert!(

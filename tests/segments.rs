@@ -101,7 +101,7 @@ fn jobs_on_a_server_ignoring_range_make_one_pass() {
     let mut want = data[8 * MIB..].to_vec();
     want.extend_from_slice(&data[..10]);
     assert_bytes_eq(&got, &want);
-    assert_eq!(server.requests().len(), 1, "{}", server.summary());
+    server.assert_requests(1, "server");
 }
 
 #[test]

@@ -1,10 +1,16 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test module uses a different subset
 
+pub mod curl;
 pub mod errors;
 pub mod fixtures;
+pub mod gate;
+pub mod gzip;
 pub mod nginx;
+pub mod raw_http;
+pub mod serve_process;
 pub mod server;
+pub mod upstream;
 pub mod zips;
 
 use std::path::PathBuf;

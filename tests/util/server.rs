@@ -146,6 +146,18 @@ impl Server {
         self.shared.requests.lock().unwrap().clone()
     }
 
+    /// Asserts that exactly `n` requests arrived; the failure names `context` and lists them.
+    #[track_caller]
+    pub fn assert_requests(&self, n: usize, context: &str) {
+        let got = self.requests().len();
+        assert_eq!(
+            got,
+            n,
+            "{context}: want {n} requests, got {got}:\n{}",
+            self.summary()
+        );
+    }
+
     /// A one-line-per-request summary (`GET bytes=0-99 if-range="v1"`), for failure messages.
     pub fn summary(&self) -> String {
         self.requests()
