@@ -6,7 +6,8 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::errors::{assert_runtime_error, assert_usage_error};
+use crate::util::command::TestCommand;
+use crate::util::errors::{assert_runtime_error, assert_strict_refuses, assert_usage_error};
 use crate::util::fixtures::unused_url;
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
@@ -97,24 +98,8 @@ fn refused_connection_is_a_runtime_error() {
 #[test]
 fn strict_range_past_the_end_is_an_error_before_any_byte() {
     let server = Server::start(util::data(LEN), Mode::Ranges);
-    for range in ["2000:3000", "0:2000", "-2000:"] {
-        let output = util::rangecat()
-            .arg("--strict")
-            .arg(server.url("/file.bin"))
-            .args(["0:10", range])
-            .output()
-            .unwrap();
-        let message = assert_runtime_error(&output);
-        assert!(
-            message.contains("1000"),
-            "{range}: message does not name the length: {message}"
-        );
-        assert!(
-            output.stdout.is_empty(),
-            "{range}: wrote {} bytes",
-            output.stdout.len()
-        );
-    }
+    let ranges = ["2000:3000", "0:2000", "-2000:"];
+    assert_strict_refuses(server.url("/file.bin"), &ranges, LEN);
 }
 
 #[test]
@@ -134,18 +119,12 @@ fn output_file_is_written_on_success() {
     let server = Server::start(data.clone(), Mode::Ranges);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.bin");
-    let output = util::rangecat()
+    let output = TestCommand::against(&server)
         .arg("-o")
         .arg(&out)
         .arg(server.url("/file.bin"))
         .args(["0:10", "-10:"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .success();
     assert!(output.stdout.is_empty(), "-o must leave stdout empty");
     let want: Vec<u8> = [&data[..10], &data[990..]].concat();
     assert_bytes_eq(&std::fs::read(&out).unwrap(), &want);
@@ -169,13 +148,7 @@ fn entries(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn failed_transfer_creates_no_output_file_and_leaves_no_temporary() {
     // Cut mid-body more often than --retries allows: some bytes arrive before the failure.
-    let server = Server::start(
-        util::data(LEN),
-        Mode::DropAfter {
-            bytes: 300,
-            times: 10,
-        },
-    );
+    let server = Server::start(util::data(LEN), Mode::drop_after(300, 10));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.bin");
     let output = util::rangecat()

@@ -1,7 +1,8 @@
 //! Local files, as a plain path and as a `file://` URL: the same RANGE semantics, and the
 //! same bytes, as over HTTP.
 
-use crate::util::errors::assert_runtime_error;
+use crate::util::command::TestCommand;
+use crate::util::errors::{assert_runtime_error, assert_strict_refuses};
 use crate::util::fixtures::{file_url, local_file};
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
@@ -23,19 +24,11 @@ const CASES: [(&str, std::ops::Range<usize>); 8] = [
 /// `rangecat [options] SOURCE [ranges]`, asserting success; returns stdout.
 #[track_caller]
 fn fetch(source: &str, options: &[&str], ranges: &[&str]) -> Vec<u8> {
-    let output = util::rangecat()
+    TestCommand::new()
         .args(options)
         .arg(source)
         .args(ranges)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "rangecat {options:?} {source} {ranges:?}: exit {:?}, stderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+        .stdout()
 }
 
 #[test]
@@ -100,24 +93,7 @@ fn missing_local_file_is_an_error() {
 #[test]
 fn strict_range_outside_a_local_file_is_an_error() {
     let (_dir, path) = local_file("file.bin", &util::data(LEN));
-    for range in ["0:2000", "2000:", "-2000:"] {
-        let output = util::rangecat()
-            .arg("--strict")
-            .arg(&path)
-            .args(["0:10", range])
-            .output()
-            .unwrap();
-        let message = assert_runtime_error(&output);
-        assert!(
-            message.contains("1000"),
-            "{range}: message does not name the length: {message}"
-        );
-        assert!(
-            output.stdout.is_empty(),
-            "{range}: wrote {} bytes",
-            output.stdout.len()
-        );
-    }
+    assert_strict_refuses(&path, &["0:2000", "2000:", "-2000:"], LEN);
 }
 
 #[test]

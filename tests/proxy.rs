@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use crate::util::command::TestCommand;
 use crate::util::fixtures::free_port;
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
@@ -78,17 +79,11 @@ fn http_proxy_carries_the_requests() {
     let data = util::data(1000);
     let server = Server::start(data.clone(), Mode::Ranges);
     let proxy = ConnectProxy::start(server.addr());
-    let output = util::rangecat()
+    let output = TestCommand::against(&server)
         .env("HTTP_PROXY", format!("http://{}", proxy.addr))
         // Resolvable by nobody: only the proxy can reach it.
         .args(["http://rangecat-test.invalid/file.bin", "0:10", "-10:"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .success();
     let mut want = data[..10].to_vec();
     want.extend_from_slice(&data[990..]);
     assert_bytes_eq(&output.stdout, &want);
@@ -125,16 +120,10 @@ fn no_proxy_hosts_are_reached_directly() {
 fn https_proxy_is_not_used_for_plain_http() {
     let data = util::data(1000);
     let server = Server::start(data.clone(), Mode::Ranges);
-    let output = util::rangecat()
+    let output = TestCommand::against(&server)
         .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", free_port()))
         .args([&server.url("/file.bin"), "0:5"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .success();
     assert_bytes_eq(&output.stdout, &data[..5]);
 }
 

@@ -1,6 +1,7 @@
 //! Error assertions: the exit code (1 runtime, 2 usage), no panic, and the shape of the
 //! message on stderr.
 
+use std::ffi::OsStr;
 use std::process::Output;
 
 /// Asserts exit `code` and no panic; returns stderr.
@@ -42,4 +43,28 @@ pub fn assert_usage_error(output: &Output) -> String {
     );
     assert!(output.stdout.is_empty(), "usage error wrote to stdout");
     stderr
+}
+
+/// Runs `rangecat --strict SOURCE 0:10 RANGE` for each of `ranges`, all past the end of a
+/// resource of `len` bytes: each must be a runtime error naming the length, before any byte.
+#[track_caller]
+pub fn assert_strict_refuses(source: impl AsRef<OsStr>, ranges: &[&str], len: usize) {
+    for range in ranges {
+        let output = super::rangecat()
+            .arg("--strict")
+            .arg(source.as_ref())
+            .args(["0:10", range])
+            .output()
+            .unwrap();
+        let message = assert_runtime_error(&output);
+        assert!(
+            message.contains(&len.to_string()),
+            "{range}: message does not name the length: {message}"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "{range}: wrote {} bytes",
+            output.stdout.len()
+        );
+    }
 }

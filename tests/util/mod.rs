@@ -1,11 +1,14 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test module uses a different subset
 
+pub mod acceptor;
+pub mod command;
 pub mod curl;
 pub mod errors;
 pub mod fixtures;
 pub mod gate;
 pub mod gzip;
+pub mod mock_log;
 pub mod nginx;
 pub mod raw_http;
 pub mod serve_process;
@@ -84,10 +87,16 @@ pub fn repo_root() -> PathBuf {
 /// Compares bytes, showing a short view of both sides on failure.
 #[track_caller]
 pub fn assert_bytes_eq(got: &[u8], want: &[u8]) {
+    assert_bytes_eq_in("bytes differ", got, want);
+}
+
+/// `assert_bytes_eq` for one case of a table: the failure starts with `case`.
+#[track_caller]
+pub fn assert_bytes_eq_in(case: &str, got: &[u8], want: &[u8]) {
     if got != want {
         let first_diff = got.iter().zip(want).position(|(a, b)| a != b);
         panic!(
-            "bytes differ: got {} bytes, want {} bytes, first difference at {:?}\n got[..64]: {:?}\nwant[..64]: {:?}",
+            "{case}: got {} bytes, want {} bytes, first difference at {:?}\n got[..64]: {:?}\nwant[..64]: {:?}",
             got.len(),
             want.len(),
             first_diff,

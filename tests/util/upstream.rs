@@ -3,27 +3,26 @@
 //! canned answers; an endless body; silence; hang-ups.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
+use super::acceptor::Acceptor;
 use super::raw_http::is_timeout;
 
 /// A hand-written upstream on 127.0.0.1: each connection's request head is read and recorded,
 /// then `handler` does what the test needs with the connection. Stops accepting on drop;
 /// handlers end on their own (bounded, and they see the stop flag).
 pub struct Upstream {
-    pub addr: SocketAddr,
     shared: Arc<UpstreamShared>,
-    acceptor: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 struct UpstreamShared {
-    stop: AtomicBool,
+    stop: Arc<AtomicBool>,
     heads: Mutex<Vec<String>>,
-    accepted: AtomicUsize,
 }
 
 /// One connection to a hand-written upstream.
@@ -44,43 +43,25 @@ impl Conn {
 
 impl Upstream {
     pub fn start(handler: impl Fn(Conn) + Send + Sync + 'static) -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local_addr");
+        let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(UpstreamShared {
-            stop: AtomicBool::new(false),
+            stop: Arc::clone(&stop),
             heads: Mutex::new(Vec::new()),
-            accepted: AtomicUsize::new(0),
         });
-        let handler = Arc::new(handler);
-        let accept_shared = Arc::clone(&shared);
-        let acceptor = thread::spawn(move || {
-            for stream in listener.incoming() {
-                if accept_shared.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let index = accept_shared.accepted.fetch_add(1, Ordering::SeqCst);
-                let shared = Arc::clone(&accept_shared);
-                let handler = Arc::clone(&handler);
-                thread::spawn(move || {
-                    let head = read_head(&stream);
-                    if let Some(head) = &head {
-                        shared.heads.lock().unwrap().push(head.clone());
-                    }
-                    handler(Conn {
-                        index,
-                        head,
-                        stream,
-                        shared,
-                    });
-                });
+        let conn_shared = Arc::clone(&shared);
+        let acceptor = Acceptor::start(stop, move |stream, index| {
+            let head = read_head(&stream);
+            if let Some(head) = &head {
+                conn_shared.heads.lock().unwrap().push(head.clone());
             }
+            handler(Conn {
+                index,
+                head,
+                stream,
+                shared: Arc::clone(&conn_shared),
+            });
         });
-        Upstream {
-            addr,
-            shared,
-            acceptor: Some(acceptor),
-        }
+        Upstream { shared, acceptor }
     }
 
     /// Answers each connection's request with `respond(head)`, then closes it (the answers
@@ -95,7 +76,7 @@ impl Upstream {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("http://{}{}", self.acceptor.addr(), path)
     }
 
     /// The request heads received so far.
@@ -105,17 +86,7 @@ impl Upstream {
 
     /// Connections accepted so far.
     pub fn accepted(&self) -> usize {
-        self.shared.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
+        self.acceptor.accepted()
     }
 }
 
@@ -168,6 +139,23 @@ pub struct Endless {
     pub upstream: Upstream,
     pub written: Arc<AtomicU64>,
     pub broken_at: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Endless {
+    /// When a write to the proxy failed (the proxy closed the connection), waiting up to
+    /// `limit` for it.
+    pub fn broken_within(&self, limit: Duration) -> Option<Instant> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(at) = *self.broken_at.lock().unwrap() {
+                return Some(at);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// The length an `Endless` upstream announces: 8 GiB.
