@@ -259,7 +259,9 @@ fn every_mode_that_can_serve_serves_the_same_bytes() {
     ];
     for mode in modes {
         let server = Server::start(data.clone(), mode.clone());
-        let output = command(&server, &[], &ranges).success();
+        let output = command(&server, &[], &ranges)
+            .case(format!("{mode:?}"))
+            .success();
         assert!(output.stdout == want, "{mode:?}: wrong bytes");
     }
 }

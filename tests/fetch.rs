@@ -201,7 +201,13 @@ fn ranges_become_the_planned_requests_and_the_bytes_asked_for() {
             .iter()
             .map(|(range, span, calls)| (partial(&server, range, span.clone()), *range, *calls))
             .collect();
-        let got = fetch(&server, plan.options, plan.ranges);
+        let got = TestCommand::against(&server)
+            .case(name)
+            .arg("-v")
+            .args(plan.options)
+            .arg(server.url(PATH))
+            .args(plan.ranges)
+            .stdout();
         assert_bytes_eq_in(name, &got, &slices(plan.want));
         for (get, range, calls) in gets {
             assert_eq!(

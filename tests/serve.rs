@@ -5,10 +5,12 @@
 //! clients, open-proxy and traversal attempts, request limits, keep-alive, curl and nginx
 //! interop, and SIGTERM.
 //!
-//! Clients speak raw HTTP/1.1 over a `TcpStream`, so every status line, header and body byte
-//! is exactly what the proxy sent. Most tests run the proxy in-process (`Proxy::bind` on
-//! 127.0.0.1:0); those about the command line, memory and signals spawn the binary. Every
-//! server listens on 127.0.0.1, every wait is bounded, and spawned processes die on drop.
+//! Clients speak raw HTTP/1.1 over a `TcpStream` (`util::raw_http`), so every status line,
+//! header and body byte is exactly what the proxy sent; upstreams are the fault server
+//! (`util::server`) or written by hand (`util::upstream`). Most tests run the proxy in-process
+//! (`Proxy::bind` on 127.0.0.1:0); those about the command line, memory and signals spawn the
+//! binary (`util::serve_process`). Every server listens on 127.0.0.1, every wait is bounded,
+//! and spawned processes die on drop.
 
 use std::fs;
 use std::io::{ErrorKind, Read, Write};

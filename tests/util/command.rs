@@ -28,6 +28,7 @@ impl RequestLog for super::nginx::Nginx {
 /// given a server, the requests it received.
 pub struct TestCommand<'a> {
     cmd: assert_cmd::Command,
+    case: Option<String>,
     shown: Vec<String>,
     log: Option<&'a dyn RequestLog>,
 }
@@ -37,6 +38,7 @@ impl<'a> TestCommand<'a> {
     pub fn new() -> TestCommand<'a> {
         TestCommand {
             cmd: super::rangecat(),
+            case: None,
             shown: Vec::new(),
             log: None,
         }
@@ -48,6 +50,12 @@ impl<'a> TestCommand<'a> {
             log: Some(server),
             ..TestCommand::new()
         }
+    }
+
+    /// Names the case of a table the command runs for; failures start with it.
+    pub fn case(&mut self, name: impl Into<String>) -> &mut Self {
+        self.case = Some(name.into());
+        self
     }
 
     pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Self {
@@ -98,7 +106,12 @@ impl<'a> TestCommand<'a> {
 
     /// The command, how it ended, its stderr, and the server's request log.
     pub fn describe(&self, output: &Output) -> String {
-        let mut text = format!(
+        let mut text = self
+            .case
+            .as_ref()
+            .map_or(String::new(), |c| format!("{c}: "));
+        let _ = write!(
+            text,
             "rangecat {:?}: {}\nstderr:\n{}",
             self.shown,
             output.status,
