@@ -14,42 +14,36 @@ use crate::util::{self, assert_bytes_eq};
 
 const LEN: usize = 1000;
 
+/// Usage errors: the arguments (`URL` stands for a URL nothing listens on, since a usage
+/// error must come before any connection) and what the message must quote.
+const USAGE_ERRORS: &[(&[&str], &str)] = &[
+    // Malformed RANGEs are quoted.
+    (&["URL", "abc"], "abc"),
+    (&["URL", "1.5M"], "1.5M"),
+    (&["URL", "10:abc"], "10:abc"),
+    (&["URL", "5-"], "5-"),
+    (&["URL", "0x:10"], "0x:10"),
+    // A curl-style range gets the equivalent.
+    (&["URL", "0-99"], "0:100"),
+    // An unknown option is named.
+    (&["--frobnicate", "URL"], "--frobnicate"),
+];
+
 #[test]
-fn malformed_ranges_are_usage_errors_quoting_the_text() {
-    for bad in ["abc", "1.5M", "10:abc", "5-", "0x:10"] {
-        let output = util::rangecat()
-            .arg(unused_url())
-            .arg(bad)
-            .output()
-            .unwrap();
+fn bad_arguments_are_usage_errors_quoting_them() {
+    for (args, quoted) in USAGE_ERRORS {
+        let url = unused_url();
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "URL" { url.as_str() } else { a })
+            .collect();
+        let output = util::rangecat().args(&args).output().unwrap();
         let stderr = assert_usage_error(&output);
         assert!(
-            stderr.contains(bad),
-            "{bad}: message does not quote the RANGE:\n{stderr}"
+            stderr.contains(quoted),
+            "{args:?}: the message does not quote {quoted:?}:\n{stderr}"
         );
     }
-}
-
-#[test]
-fn curl_style_range_is_a_usage_error_showing_the_equivalent() {
-    let output = util::rangecat()
-        .arg(unused_url())
-        .arg("0-99")
-        .output()
-        .unwrap();
-    let stderr = assert_usage_error(&output);
-    assert!(stderr.contains("0:100"), "no hint at 0:100:\n{stderr}");
-}
-
-#[test]
-fn unknown_option_is_a_usage_error() {
-    let output = util::rangecat()
-        .arg("--frobnicate")
-        .arg(unused_url())
-        .output()
-        .unwrap();
-    let stderr = assert_usage_error(&output);
-    assert!(stderr.contains("--frobnicate"), "{stderr}");
 }
 
 #[test]
