@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::errors::assert_runtime_error;
+use crate::util::errors::assert_runtime_error;
 use crate::util::server::{Mode, Server};
 use crate::util::{self};
 
@@ -399,11 +399,7 @@ fn ls_reads_a_central_directory_outside_the_tail_with_a_second_request() {
     );
     report("ls of py-comment-max.zip", failures);
     assert_eq!(requests, 2, "requests:\n{}", server.summary());
-    let ranges: Vec<Option<String>> = server
-        .requests()
-        .iter()
-        .map(|r| r.range().map(str::to_string))
-        .collect();
+    let ranges = server.ranges();
     assert!(
         ranges[0]
             .as_deref()

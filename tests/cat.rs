@@ -5,29 +5,26 @@ use std::process::Output;
 
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
+use crate::util::command::TestCommand;
 use crate::util::server::{Mode, Server};
 use crate::util::zips::{self, Item, noise, options};
 use crate::util::{self, assert_bytes_eq};
 
-fn run(server: &Server, members: &[&str]) -> Output {
-    util::rangecat()
-        .arg("cat")
-        .arg(server.url("/a.zip"))
-        .args(members)
-        .output()
-        .unwrap()
+/// `rangecat cat URL MEMBERS...` against `server`.
+fn command<'a>(server: &'a Server, members: &[&str]) -> TestCommand<'a> {
+    let mut command = TestCommand::against(server);
+    command.arg("cat").arg(server.url("/a.zip")).args(members);
+    command
 }
 
+fn run(server: &Server, members: &[&str]) -> Output {
+    command(server, members).output()
+}
+
+/// `cat`, asserting success; returns stdout.
 #[track_caller]
 fn cat(server: &Server, members: &[&str]) -> Vec<u8> {
-    let output = run(server, members);
-    assert!(
-        output.status.success(),
-        "cat {members:?}: {}\nrequests:\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        server.summary()
-    );
-    output.stdout
+    command(server, members).stdout()
 }
 
 #[track_caller]
@@ -104,7 +101,7 @@ fn several_members_are_written_in_the_order_given() {
     );
     let want = [b.as_slice(), b"", &a, &b].concat();
     assert_bytes_eq(&got, &want);
-    assert_eq!(server.requests().len(), 1 + 4, "{}", server.summary());
+    server.assert_requests(1 + 4, "server");
 }
 
 #[test]
@@ -220,24 +217,12 @@ fn a_member_cut_mid_transfer_is_resumed() {
     let big = noise(400_000, 9);
     let bytes = zips::archive(&[Item::stored("big.bin", &big), Item::deflated("x.txt", b"x")]);
     // The first response is the tail; the second (the member) breaks after 100,000 bytes.
-    let server = Server::start(
-        bytes,
-        Mode::DropAfter {
-            bytes: 100_000,
-            times: 2,
-        },
-    );
-    let output = util::rangecat()
+    let server = Server::start(bytes, Mode::drop_after(100_000, 2));
+    let output = TestCommand::against(&server)
         .args(["cat", "--retries", "2"])
         .arg(server.url("/a.zip"))
         .arg("big.bin")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .success();
     assert_bytes_eq(&output.stdout, &big);
 }
 
@@ -257,12 +242,7 @@ fn a_server_ignoring_range_still_serves_members() {
     let (bytes, a, b) = sample();
     let server = Server::start(bytes, Mode::IgnoresRange);
     assert_bytes_eq(&cat(&server, &["dir/a.bin", "dir/b.txt"]), &[a, b].concat());
-    assert_eq!(
-        server.requests().len(),
-        1,
-        "spooled once: {}",
-        server.summary()
-    );
+    server.assert_requests(1, "spooled once");
 }
 
 #[test]

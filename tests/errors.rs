@@ -3,99 +3,47 @@
 //! not an error.
 
 use std::io::Read;
-use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::util::command::TestCommand;
+use crate::util::errors::{assert_runtime_error, assert_strict_refuses, assert_usage_error};
+use crate::util::fixtures::unused_url;
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
 
 const LEN: usize = 1000;
 
-/// Asserts a runtime error: exit 1, stderr exactly one line starting `rangecat: `, no panic.
-/// Returns that line.
-#[track_caller]
-pub fn assert_runtime_error(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "want exit 1; stderr:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
-    assert!(
-        stderr.starts_with("rangecat: "),
-        "stderr must start with 'rangecat: ':\n{stderr}"
-    );
-    assert!(
-        stderr.ends_with('\n') && stderr.lines().count() == 1,
-        "stderr must be exactly one line:\n{stderr}"
-    );
-    stderr.trim_end().to_string()
-}
-
-/// Asserts a usage error: exit 2, clap's `error:` message, no panic. Returns stderr.
-#[track_caller]
-pub fn assert_usage_error(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "want exit 2; stderr:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
-    assert!(
-        stderr.contains("error:"),
-        "no 'error:' in stderr:\n{stderr}"
-    );
-    assert!(output.stdout.is_empty(), "usage error wrote to stdout");
-    stderr
-}
-
-/// A URL nothing listens on; usage errors must be reported before any connection.
-fn unused_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/x")
-}
+/// Usage errors: the arguments (`URL` stands for a URL nothing listens on, since a usage
+/// error must come before any connection) and what the message must quote.
+const USAGE_ERRORS: &[(&[&str], &str)] = &[
+    // Malformed RANGEs are quoted.
+    (&["URL", "abc"], "abc"),
+    (&["URL", "1.5M"], "1.5M"),
+    (&["URL", "10:abc"], "10:abc"),
+    (&["URL", "5-"], "5-"),
+    (&["URL", "0x:10"], "0x:10"),
+    // A curl-style range gets the equivalent.
+    (&["URL", "0-99"], "0:100"),
+    // An unknown option is named.
+    (&["--frobnicate", "URL"], "--frobnicate"),
+];
 
 #[test]
-fn malformed_ranges_are_usage_errors_quoting_the_text() {
-    for bad in ["abc", "1.5M", "10:abc", "5-", "0x:10"] {
-        let output = util::rangecat()
-            .arg(unused_url())
-            .arg(bad)
-            .output()
-            .unwrap();
+fn bad_arguments_are_usage_errors_quoting_them() {
+    for (args, quoted) in USAGE_ERRORS {
+        let url = unused_url();
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "URL" { url.as_str() } else { a })
+            .collect();
+        let output = util::rangecat().args(&args).output().unwrap();
         let stderr = assert_usage_error(&output);
         assert!(
-            stderr.contains(bad),
-            "{bad}: message does not quote the RANGE:\n{stderr}"
+            stderr.contains(quoted),
+            "{args:?}: the message does not quote {quoted:?}:\n{stderr}"
         );
     }
-}
-
-#[test]
-fn curl_style_range_is_a_usage_error_showing_the_equivalent() {
-    let output = util::rangecat()
-        .arg(unused_url())
-        .arg("0-99")
-        .output()
-        .unwrap();
-    let stderr = assert_usage_error(&output);
-    assert!(stderr.contains("0:100"), "no hint at 0:100:\n{stderr}");
-}
-
-#[test]
-fn unknown_option_is_a_usage_error() {
-    let output = util::rangecat()
-        .arg("--frobnicate")
-        .arg(unused_url())
-        .output()
-        .unwrap();
-    let stderr = assert_usage_error(&output);
-    assert!(stderr.contains("--frobnicate"), "{stderr}");
 }
 
 #[test]
@@ -144,24 +92,8 @@ fn refused_connection_is_a_runtime_error() {
 #[test]
 fn strict_range_past_the_end_is_an_error_before_any_byte() {
     let server = Server::start(util::data(LEN), Mode::Ranges);
-    for range in ["2000:3000", "0:2000", "-2000:"] {
-        let output = util::rangecat()
-            .arg("--strict")
-            .arg(server.url("/file.bin"))
-            .args(["0:10", range])
-            .output()
-            .unwrap();
-        let message = assert_runtime_error(&output);
-        assert!(
-            message.contains("1000"),
-            "{range}: message does not name the length: {message}"
-        );
-        assert!(
-            output.stdout.is_empty(),
-            "{range}: wrote {} bytes",
-            output.stdout.len()
-        );
-    }
+    let ranges = ["2000:3000", "0:2000", "-2000:"];
+    assert_strict_refuses(server.url("/file.bin"), &ranges, LEN);
 }
 
 #[test]
@@ -181,18 +113,12 @@ fn output_file_is_written_on_success() {
     let server = Server::start(data.clone(), Mode::Ranges);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.bin");
-    let output = util::rangecat()
+    let output = TestCommand::against(&server)
         .arg("-o")
         .arg(&out)
         .arg(server.url("/file.bin"))
         .args(["0:10", "-10:"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .success();
     assert!(output.stdout.is_empty(), "-o must leave stdout empty");
     let want: Vec<u8> = [&data[..10], &data[990..]].concat();
     assert_bytes_eq(&std::fs::read(&out).unwrap(), &want);
@@ -216,13 +142,7 @@ fn entries(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn failed_transfer_creates_no_output_file_and_leaves_no_temporary() {
     // Cut mid-body more often than --retries allows: some bytes arrive before the failure.
-    let server = Server::start(
-        util::data(LEN),
-        Mode::DropAfter {
-            bytes: 300,
-            times: 10,
-        },
-    );
+    let server = Server::start(util::data(LEN), Mode::drop_after(300, 10));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.bin");
     let output = util::rangecat()

@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use zip::{CompressionMethod, ZipWriter};
 
 use crate::util;
+use crate::util::errors::assert_exit;
 use crate::util::server::{Mode, Server};
 use crate::util::zips::{self, Item};
 
@@ -53,13 +54,7 @@ fn x_ok(source: &str, dir: &Path, options: &[&str], patterns: &[&str]) {
 /// returns stderr.
 #[track_caller]
 fn assert_failed(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "want exit 1; stderr:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
+    let stderr = assert_exit(output, 1);
     assert!(output.stdout.is_empty(), "x wrote to stdout");
     assert!(
         !stderr.is_empty() && stderr.lines().all(|line| line.starts_with("rangecat: ")),
@@ -287,7 +282,7 @@ fn x_works_with_a_server_that_ignores_range() {
     let (_parent, dir) = target();
     x_ok(&server.url(PATH), &dir, &[], &[]);
     sample.assert_extracted(&dir);
-    assert_eq!(server.requests().len(), 1, "{}", server.summary());
+    server.assert_requests(1, "server");
 }
 
 #[test]
@@ -363,7 +358,7 @@ fn x_refuses_names_that_escape_the_directory() {
     assert_eq!(tree(&dir), ["ok/", "ok/fine.txt"]);
     assert_nothing_beside(parent.path());
     // Refused entries cost no request.
-    assert_eq!(server.requests().len(), 1 + 1, "{}", server.summary());
+    server.assert_requests(1 + 1, "server");
 }
 
 #[test]
@@ -509,7 +504,7 @@ fn x_reports_an_unsupported_method_and_extracts_the_rest() {
     let stderr = assert_failed(&output);
     assert!(stderr.contains("odd.bin"), "{stderr}");
     assert_eq!(tree(&dir), ["fine.txt"]);
-    assert_eq!(server.requests().len(), 1 + 1, "{}", server.summary());
+    server.assert_requests(1 + 1, "server");
 }
 
 #[test]

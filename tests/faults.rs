@@ -10,35 +10,30 @@ use std::net::TcpStream;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use crate::errors::assert_runtime_error;
+use crate::util::command::TestCommand;
+use crate::util::errors::assert_runtime_error;
 use crate::util::server::{ETAG_V1, Mode, Server};
 use crate::util::{self, assert_bytes_eq};
 
 const LEN: usize = 1000;
 const PATH: &str = "/file.bin";
 
+/// `rangecat [options] URL [ranges]` against `server`.
+fn command<'a>(server: &'a Server, options: &[&str], ranges: &[&str]) -> TestCommand<'a> {
+    let mut command = TestCommand::against(server);
+    command.args(options).arg(server.url(PATH)).args(ranges);
+    command
+}
+
 /// Runs `rangecat [options] URL [ranges]` against `server`.
 fn run(server: &Server, options: &[&str], ranges: &[&str]) -> Output {
-    util::rangecat()
-        .args(options)
-        .arg(server.url(PATH))
-        .args(ranges)
-        .output()
-        .unwrap()
+    command(server, options, ranges).output()
 }
 
 /// `run`, asserting success; returns stdout.
 #[track_caller]
 fn fetch(server: &Server, options: &[&str], ranges: &[&str]) -> Vec<u8> {
-    let output = run(server, options, ranges);
-    assert!(
-        output.status.success(),
-        "rangecat {options:?} URL {ranges:?} failed with {:?}\nstderr:\n{}\nrequests:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr),
-        server.summary()
-    );
-    output.stdout
+    command(server, options, ranges).stdout()
 }
 
 /// The data's slices, concatenated.
@@ -183,13 +178,7 @@ fn server_speaks_rfc_9110_ranges_on_a_kept_alive_connection() {
 #[test]
 fn server_cuts_the_first_bodies_in_drop_after_mode() {
     let data = util::data(LEN);
-    let server = Server::start(
-        data.clone(),
-        Mode::DropAfter {
-            bytes: 300,
-            times: 1,
-        },
-    );
+    let server = Server::start(data.clone(), Mode::drop_after(300, 1));
     let mut stream = TcpStream::connect(server.addr()).unwrap();
     let r = exchange(&mut stream, &get(Some("bytes=0-999"), ""), false);
     assert_eq!((r.status, r.header("content-length")), (206, Some("1000")));
@@ -250,11 +239,8 @@ fn server_stops_a_stalled_response_promptly_when_dropped() {
     // The worker notices the stop flag and closes without sending the body.
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        started.elapsed()
-    );
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
 }
 
 // ---- rangecat against the faults ----
@@ -269,18 +255,13 @@ fn every_mode_that_can_serve_serves_the_same_bytes() {
         Mode::IgnoresRange,
         Mode::RefusesHead,
         Mode::RefusesSuffix,
-        Mode::DropAfter { bytes: 5, times: 1 },
+        Mode::drop_after(5, 1),
     ];
     for mode in modes {
         let server = Server::start(data.clone(), mode.clone());
-        let output = run(&server, &[], &ranges);
-        assert!(
-            output.status.success(),
-            "{mode:?}: exit {:?}, stderr: {}\nrequests:\n{}",
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr),
-            server.summary()
-        );
+        let output = command(&server, &[], &ranges)
+            .case(format!("{mode:?}"))
+            .success();
         assert!(output.stdout == want, "{mode:?}: wrong bytes");
     }
 }
@@ -345,13 +326,7 @@ fn refused_suffix_range_is_replaced_by_an_explicit_one() {
 #[test]
 fn broken_connection_is_resumed_from_the_first_missing_byte() {
     let data = util::data(LEN);
-    let server = Server::start(
-        data.clone(),
-        Mode::DropAfter {
-            bytes: 300,
-            times: 1,
-        },
-    );
+    let server = Server::start(data.clone(), Mode::drop_after(300, 1));
     let got = fetch(&server, &[], &["0:1000"]);
     assert_bytes_eq(&got, &data);
     let requests = server.requests();
@@ -373,42 +348,20 @@ fn broken_connection_is_resumed_from_the_first_missing_byte() {
 
 #[test]
 fn connection_broken_more_often_than_retries_allow_is_an_error() {
-    let server = Server::start(
-        util::data(LEN),
-        Mode::DropAfter {
-            bytes: 300,
-            times: 2,
-        },
-    );
+    let server = Server::start(util::data(LEN), Mode::drop_after(300, 2));
     let output = run(&server, &["--retries", "1"], &["0:1000"]);
     assert_runtime_error(&output);
-    assert_eq!(
-        server.requests().len(),
-        2,
-        "requests:\n{}",
-        server.summary()
-    );
+    server.assert_requests(2, "server");
 }
 
 #[test]
 fn two_retries_survive_two_broken_connections() {
     let data = util::data(LEN);
-    let server = Server::start(
-        data.clone(),
-        Mode::DropAfter {
-            bytes: 300,
-            times: 2,
-        },
-    );
+    let server = Server::start(data.clone(), Mode::drop_after(300, 2));
     let got = fetch(&server, &["--retries", "2"], &["0:1000"]);
     assert_bytes_eq(&got, &data);
-    let ranges: Vec<Option<String>> = server
-        .requests()
-        .iter()
-        .map(|r| r.range().map(String::from))
-        .collect();
     assert_eq!(
-        ranges,
+        server.ranges(),
         [
             Some("bytes=0-999".into()),
             Some("bytes=300-999".into()),
@@ -452,20 +405,9 @@ fn stalled_body_times_out_within_the_timeout() {
 #[test]
 fn range_starting_past_the_end_outputs_nothing() {
     let server = Server::start(util::data(LEN), Mode::Always416);
-    let output = run(&server, &[], &["5000:"]);
-    assert!(
-        output.status.success(),
-        "exit {:?}, stderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = command(&server, &[], &["5000:"]).success();
     assert!(output.stdout.is_empty());
-    assert_eq!(
-        server.requests().len(),
-        1,
-        "requests:\n{}",
-        server.summary()
-    );
+    server.assert_requests(1, "server");
 }
 
 #[test]

@@ -10,7 +10,9 @@ use httpmock::Method::HEAD;
 use httpmock::prelude::*;
 use httpmock::{Mock, When};
 
-use crate::util::{self, assert_bytes_eq};
+use crate::util::command::TestCommand;
+use crate::util::mock_log::LoggedMockServer;
+use crate::util::{self, assert_bytes_eq, assert_bytes_eq_in};
 
 const LEN: usize = 1000;
 const PATH: &str = "/file.bin";
@@ -56,23 +58,16 @@ fn head(server: &MockServer) -> Mock<'_> {
     })
 }
 
-/// Runs `rangecat -v [options] URL [ranges]`, asserts
-/// success and returns stdout. `-v` puts the requests in the failure message.
-fn fetch(server: &MockServer, options: &[&str], ranges: &[&str]) -> Vec<u8> {
-    let output = util::rangecat()
+/// Runs `rangecat -v [options] URL [ranges]`, asserts success and returns stdout. A failure
+/// shows the requests the server received, and `-v` rangecat's view of them.
+#[track_caller]
+fn fetch(server: &LoggedMockServer, options: &[&str], ranges: &[&str]) -> Vec<u8> {
+    TestCommand::against(server)
         .arg("-v")
         .args(options)
         .arg(server.url(PATH))
         .args(ranges)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "rangecat {options:?} URL {ranges:?} failed with {:?}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+        .stdout()
 }
 
 /// The expected output: the data's slices, concatenated.
@@ -84,133 +79,158 @@ fn slices(spans: &[Range<usize>]) -> Vec<u8> {
         .collect()
 }
 
-#[test]
-fn one_range_is_one_request() {
-    let server = MockServer::start();
-    let get = partial(&server, "bytes=0-99", 0..100);
-    let head = head(&server);
-    let got = fetch(&server, &[], &["0:100"]);
-    assert_bytes_eq(&got, &slices(&[0..100]));
-    get.assert_calls(1);
-    head.assert_calls(0);
+/// A case of the request plan: the options and RANGE arguments, every GET rangecat must send
+/// (its `Range` header, the span answered, exactly how many times), the HEAD probes it must
+/// send (`None`: no HEAD mock, so a HEAD fails the run) and the spans written.
+struct Plan {
+    name: &'static str,
+    options: &'static [&'static str],
+    ranges: &'static [&'static str],
+    gets: &'static [(&'static str, Range<usize>, usize)],
+    heads: Option<usize>,
+    want: &'static [Range<usize>],
 }
 
-#[test]
-fn no_range_fetches_the_whole_resource_with_an_open_range() {
-    let server = MockServer::start();
-    let get = partial(&server, "bytes=0-", 0..LEN);
-    let got = fetch(&server, &[], &[]);
-    assert_bytes_eq(&got, &slices(&[0..LEN]));
-    get.assert_calls(1);
-}
+const PLANS: &[Plan] = &[
+    Plan {
+        name: "one range is one request",
+        options: &[],
+        ranges: &["0:100"],
+        gets: &[("bytes=0-99", 0..100, 1)],
+        heads: Some(0),
+        want: &[0..100],
+    },
+    Plan {
+        name: "no range fetches the whole resource with an open range",
+        options: &[],
+        ranges: &[],
+        gets: &[("bytes=0-", 0..LEN, 1)],
+        heads: None,
+        want: &[0..LEN],
+    },
+    Plan {
+        name: "several ranges in order are one request each",
+        options: &[],
+        ranges: &["0:10", "100:110"],
+        gets: &[("bytes=0-9", 0..10, 1), ("bytes=100-109", 100..110, 1)],
+        heads: None,
+        want: &[0..10, 100..110],
+    },
+    Plan {
+        name: "overlapping ranges are merged and both written",
+        options: &[],
+        ranges: &["0:100", "50:150"],
+        gets: &[("bytes=0-149", 0..150, 1)],
+        heads: None,
+        want: &[0..100, 50..150],
+    },
+    Plan {
+        name: "touching ranges are merged",
+        options: &[],
+        ranges: &["0:100", "100:200"],
+        gets: &[("bytes=0-199", 0..200, 1)],
+        heads: None,
+        want: &[0..100, 100..200],
+    },
+    Plan {
+        name: "out of order and repeated ranges are downloaded once",
+        options: &[],
+        ranges: &["100:200", "0:50", "100:200"],
+        gets: &[("bytes=100-199", 100..200, 1), ("bytes=0-49", 0..50, 1)],
+        heads: None,
+        want: &[100..200, 0..50, 100..200],
+    },
+    Plan {
+        name: "a suffix range needs no probe",
+        options: &[],
+        ranges: &["-100:"],
+        gets: &[("bytes=-100", 900..LEN, 1)],
+        heads: Some(0),
+        want: &[900..LEN],
+    },
+    Plan {
+        name: "all but the last bytes needs a HEAD probe first",
+        options: &[],
+        ranges: &[":-100"],
+        gets: &[("bytes=0-899", 0..900, 1)],
+        heads: Some(1),
+        want: &[0..900],
+    },
+    Plan {
+        name: "ranges closer than --gap share a request",
+        options: &["--gap", "10"],
+        ranges: &["0:10", "15:20"],
+        gets: &[("bytes=0-19", 0..20, 1)],
+        heads: None,
+        want: &[0..10, 15..20],
+    },
+    Plan {
+        name: "ranges as far apart as --gap are separate requests",
+        options: &["--gap", "5"],
+        ranges: &["0:10", "15:20"],
+        gets: &[("bytes=0-9", 0..10, 1), ("bytes=15-19", 15..20, 1)],
+        heads: None,
+        want: &[0..10, 15..20],
+    },
+    Plan {
+        name: "--no-coalesce sends each range as given",
+        options: &["--no-coalesce"],
+        ranges: &["0:100", "50:150"],
+        gets: &[("bytes=0-99", 0..100, 1), ("bytes=50-149", 50..150, 1)],
+        heads: None,
+        want: &[0..100, 50..150],
+    },
+    Plan {
+        name: "--max-buffer 0 re-requests repeated bytes",
+        options: &["--max-buffer", "0"],
+        ranges: &["0:10", "50:60", "0:10"],
+        gets: &[("bytes=0-9", 0..10, 2), ("bytes=50-59", 50..60, 1)],
+        heads: None,
+        want: &[0..10, 50..60, 0..10],
+    },
+];
 
 #[test]
-fn several_ranges_in_order_are_one_request_each() {
-    let server = MockServer::start();
-    let first = partial(&server, "bytes=0-9", 0..10);
-    let second = partial(&server, "bytes=100-109", 100..110);
-    let got = fetch(&server, &[], &["0:10", "100:110"]);
-    assert_bytes_eq(&got, &slices(&[0..10, 100..110]));
-    first.assert_calls(1);
-    second.assert_calls(1);
-}
-
-#[test]
-fn overlapping_ranges_are_merged_and_both_written() {
-    let server = MockServer::start();
-    let get = partial(&server, "bytes=0-149", 0..150);
-    let got = fetch(&server, &[], &["0:100", "50:150"]);
-    assert_bytes_eq(&got, &slices(&[0..100, 50..150]));
-    get.assert_calls(1);
-}
-
-#[test]
-fn touching_ranges_are_merged() {
-    let server = MockServer::start();
-    let get = partial(&server, "bytes=0-199", 0..200);
-    let got = fetch(&server, &[], &["0:100", "100:200"]);
-    assert_bytes_eq(&got, &slices(&[0..100, 100..200]));
-    get.assert_calls(1);
-}
-
-#[test]
-fn out_of_order_and_repeated_ranges_are_downloaded_once() {
-    let server = MockServer::start();
-    let first = partial(&server, "bytes=100-199", 100..200);
-    let second = partial(&server, "bytes=0-49", 0..50);
-    let got = fetch(&server, &[], &["100:200", "0:50", "100:200"]);
-    assert_bytes_eq(&got, &slices(&[100..200, 0..50, 100..200]));
-    first.assert_calls(1);
-    second.assert_calls(1);
-}
-
-#[test]
-fn suffix_range_needs_no_probe() {
-    let server = MockServer::start();
-    let head = head(&server);
-    let get = partial(&server, "bytes=-100", 900..LEN);
-    let got = fetch(&server, &[], &["-100:"]);
-    assert_bytes_eq(&got, &slices(&[900..LEN]));
-    get.assert_calls(1);
-    head.assert_calls(0);
-}
-
-#[test]
-fn all_but_the_last_bytes_needs_a_head_probe_first() {
-    let server = MockServer::start();
-    let head = head(&server);
-    let get = partial(&server, "bytes=0-899", 0..900);
-    let got = fetch(&server, &[], &[":-100"]);
-    assert_bytes_eq(&got, &slices(&[0..900]));
-    head.assert_calls(1);
-    get.assert_calls(1);
-}
-
-#[test]
-fn ranges_closer_than_gap_share_a_request() {
-    let server = MockServer::start();
-    let get = partial(&server, "bytes=0-19", 0..20);
-    let got = fetch(&server, &["--gap", "10"], &["0:10", "15:20"]);
-    assert_bytes_eq(&got, &slices(&[0..10, 15..20]));
-    get.assert_calls(1);
-}
-
-#[test]
-fn ranges_as_far_apart_as_gap_are_separate_requests() {
-    let server = MockServer::start();
-    let first = partial(&server, "bytes=0-9", 0..10);
-    let second = partial(&server, "bytes=15-19", 15..20);
-    let got = fetch(&server, &["--gap", "5"], &["0:10", "15:20"]);
-    assert_bytes_eq(&got, &slices(&[0..10, 15..20]));
-    first.assert_calls(1);
-    second.assert_calls(1);
-}
-
-#[test]
-fn no_coalesce_sends_each_range_as_given() {
-    let server = MockServer::start();
-    let first = partial(&server, "bytes=0-99", 0..100);
-    let second = partial(&server, "bytes=50-149", 50..150);
-    let got = fetch(&server, &["--no-coalesce"], &["0:100", "50:150"]);
-    assert_bytes_eq(&got, &slices(&[0..100, 50..150]));
-    first.assert_calls(1);
-    second.assert_calls(1);
-}
-
-#[test]
-fn zero_max_buffer_re_requests_repeated_bytes() {
-    let server = MockServer::start();
-    let first = partial(&server, "bytes=0-9", 0..10);
-    let second = partial(&server, "bytes=50-59", 50..60);
-    let got = fetch(&server, &["--max-buffer", "0"], &["0:10", "50:60", "0:10"]);
-    assert_bytes_eq(&got, &slices(&[0..10, 50..60, 0..10]));
-    first.assert_calls(2);
-    second.assert_calls(1);
+fn ranges_become_the_planned_requests_and_the_bytes_asked_for() {
+    for plan in PLANS {
+        let name = plan.name;
+        let server = LoggedMockServer::start();
+        let head = plan.heads.map(|_| head(&server));
+        let gets: Vec<_> = plan
+            .gets
+            .iter()
+            .map(|(range, span, calls)| (partial(&server, range, span.clone()), *range, *calls))
+            .collect();
+        let got = TestCommand::against(&server)
+            .case(name)
+            .arg("-v")
+            .args(plan.options)
+            .arg(server.url(PATH))
+            .args(plan.ranges)
+            .stdout();
+        assert_bytes_eq_in(name, &got, &slices(plan.want));
+        for (get, range, calls) in gets {
+            assert_eq!(
+                get.calls(),
+                calls,
+                "{name}: GET {range}; requests:\n{}",
+                server.log()
+            );
+        }
+        if let (Some(head), Some(calls)) = (head, plan.heads) {
+            assert_eq!(
+                head.calls(),
+                calls,
+                "{name}: HEAD; requests:\n{}",
+                server.log()
+            );
+        }
+    }
 }
 
 #[test]
 fn later_requests_carry_if_range_with_the_first_etag() {
-    let server = MockServer::start();
+    let server = LoggedMockServer::start();
     let first = partial_with(
         &server,
         "bytes=0-9",
@@ -234,7 +254,7 @@ fn later_requests_carry_if_range_with_the_first_etag() {
 #[test]
 fn weak_etag_is_never_sent_as_if_range() {
     let weak = "W/\"x\"";
-    let server = MockServer::start();
+    let server = LoggedMockServer::start();
     // No Last-Modified either, so rangecat has no strong validator to send.
     let first = partial_with(&server, "bytes=0-9", 0..10, |w| w, weak);
     let second = partial_with(
@@ -252,7 +272,7 @@ fn weak_etag_is_never_sent_as_if_range() {
 
 #[test]
 fn requests_ask_for_the_identity_encoding_never_gzip() {
-    let server = MockServer::start();
+    let server = LoggedMockServer::start();
     let gzip = server.mock(|when, then| {
         when.path(PATH).header_includes("accept-encoding", "gzip");
         then.status(400).body("gzip asked for");
@@ -272,7 +292,7 @@ fn requests_ask_for_the_identity_encoding_never_gzip() {
 
 #[test]
 fn extra_headers_are_sent() {
-    let server = MockServer::start();
+    let server = LoggedMockServer::start();
     let get = partial_with(
         &server,
         "bytes=0-99",
@@ -287,22 +307,16 @@ fn extra_headers_are_sent() {
 
 #[test]
 fn redirects_are_followed() {
-    let server = MockServer::start();
+    let server = LoggedMockServer::start();
     let redirect = server.mock(|when, then| {
         when.method(GET).path("/old.bin");
         then.status(302).header("location", PATH);
     });
     let get = partial(&server, "bytes=0-99", 0..100);
-    let output = util::rangecat()
+    let output = TestCommand::against(&server)
         .arg(server.url("/old.bin"))
         .arg("0:100")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .success();
     assert_bytes_eq(&output.stdout, &slices(&[0..100]));
     redirect.assert_calls(1);
     get.assert_calls(1);
@@ -310,7 +324,7 @@ fn redirects_are_followed() {
 
 #[test]
 fn a_206_for_another_span_is_an_error_not_spliced_in() {
-    let server = MockServer::start();
+    let server = LoggedMockServer::start();
     // Asked for 0-99, answers with 100-199.
     let body = util::data(LEN)[100..200].to_vec();
     let get = server.mock(|when, then| {
@@ -341,7 +355,7 @@ fn a_206_for_another_span_is_an_error_not_spliced_in() {
 
 #[test]
 fn verbose_logs_requests_and_responses() {
-    let server = MockServer::start();
+    let server = LoggedMockServer::start();
     let get = partial(&server, "bytes=0-99", 0..100);
     let output = util::rangecat()
         .arg("-v")
@@ -371,22 +385,16 @@ fn verbose_logs_requests_and_responses() {
 
 #[test]
 fn later_requests_go_straight_to_the_final_url() {
-    let server = MockServer::start();
+    let server = LoggedMockServer::start();
     let redirect = server.mock(|when, then| {
         when.method(GET).path("/old.bin");
         then.status(302).header("location", PATH);
     });
     let first = partial(&server, "bytes=0-9", 0..10);
     let second = partial(&server, "bytes=500-509", 500..510);
-    let output = util::rangecat()
+    let output = TestCommand::against(&server)
         .args([&server.url("/old.bin"), "0:10", "500:510"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .success();
     assert_bytes_eq(&output.stdout, &slices(&[0..10, 500..510]));
     redirect.assert_calls(1);
     first.assert_calls(1);
@@ -395,7 +403,7 @@ fn later_requests_go_straight_to_the_final_url() {
 
 #[test]
 fn ten_redirects_are_followed_and_an_eleventh_is_an_error() {
-    let server = MockServer::start();
+    let server = LoggedMockServer::start();
     let _get = partial(&server, "bytes=0-9", 0..10);
     // /chainN/0 -> /chainN/1 -> ... -> /chainN/(N-1) -> PATH: N redirects.
     for hops in [10usize, 11] {
@@ -426,7 +434,7 @@ fn ten_redirects_are_followed_and_an_eleventh_is_an_error() {
     );
     assert_bytes_eq(&ten.stdout, &slices(&[0..10]));
     let eleven = run(11);
-    let message = crate::errors::assert_runtime_error(&eleven);
+    let message = crate::util::errors::assert_runtime_error(&eleven);
     assert!(eleven.stdout.is_empty());
     assert!(message.to_lowercase().contains("redirect"), "{message}");
 }

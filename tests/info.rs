@@ -4,8 +4,8 @@
 use httpmock::Method::HEAD;
 use httpmock::prelude::*;
 
-use crate::errors::assert_runtime_error;
 use crate::util;
+use crate::util::errors::assert_runtime_error;
 use crate::util::server::{CONTENT_TYPE, ETAG_V1, LAST_MODIFIED_V1, Mode, Server};
 
 const LEN: usize = 1000;
@@ -89,12 +89,7 @@ fn info_on_a_server_ignoring_range_says_no() {
     assert!(fields[1].1.starts_with("1000 ("), "length: {}", fields[1].1);
     assert_eq!(fields[2].1, "no");
     assert_eq!(fields[3].1, "none", "the server sends no Accept-Ranges");
-    assert_eq!(
-        server.requests().len(),
-        1,
-        "requests:\n{}",
-        server.summary()
-    );
+    server.assert_requests(1, "server");
 }
 
 #[test]
@@ -119,12 +114,7 @@ fn info_json_on_a_range_server() {
         object.get("last_modified"),
         Some(&json::Value::Str(LAST_MODIFIED_V1.into()))
     );
-    assert_eq!(
-        server.requests().len(),
-        1,
-        "requests:\n{}",
-        server.summary()
-    );
+    server.assert_requests(1, "server");
 }
 
 #[test]

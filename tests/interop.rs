@@ -7,6 +7,7 @@
 use std::fs;
 use std::ops::Range;
 
+use crate::util::command::TestCommand;
 use crate::util::{self, nginx::Nginx, nginx::Request};
 
 /// The served file's length: more than 3 MiB, so that `3MiB:` is a short tail and `5MiB:`
@@ -42,18 +43,10 @@ fn site() -> Option<Site> {
 impl Site {
     /// Runs `rangecat URL ARGS...` for `path`, expects exit 0 and returns stdout.
     fn fetch_path(&self, path: &str, args: &[&str]) -> Vec<u8> {
-        let output = util::rangecat()
+        TestCommand::against(&self.nginx)
             .arg(self.nginx.url(path))
             .args(args)
-            .output()
-            .expect("run rangecat");
-        assert!(
-            output.status.success(),
-            "rangecat {path} {args:?}: {}\nstderr: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output.stdout
+            .stdout()
     }
 
     /// Runs `rangecat URL ARGS...` for the served file, expects exit 0 and returns stdout.

@@ -1,9 +1,9 @@
 //! Local files, as a plain path and as a `file://` URL: the same RANGE semantics, and the
 //! same bytes, as over HTTP.
 
-use std::path::Path;
-
-use crate::errors::assert_runtime_error;
+use crate::util::command::TestCommand;
+use crate::util::errors::{assert_runtime_error, assert_strict_refuses};
+use crate::util::fixtures::{file_url, local_file};
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
 
@@ -21,40 +21,20 @@ const CASES: [(&str, std::ops::Range<usize>); 8] = [
     ("500:400", 0..0),
 ];
 
-/// A temporary directory holding `data` as `file.bin`.
-fn local_file(data: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("file.bin");
-    std::fs::write(&path, data).unwrap();
-    (dir, path)
-}
-
-fn file_url(path: &Path) -> String {
-    format!("file://{}", path.display())
-}
-
 /// `rangecat [options] SOURCE [ranges]`, asserting success; returns stdout.
 #[track_caller]
 fn fetch(source: &str, options: &[&str], ranges: &[&str]) -> Vec<u8> {
-    let output = util::rangecat()
+    TestCommand::new()
         .args(options)
         .arg(source)
         .args(ranges)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "rangecat {options:?} {source} {ranges:?}: exit {:?}, stderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+        .stdout()
 }
 
 #[test]
 fn local_path_file_url_and_http_give_the_same_bytes() {
     let data = util::data(LEN);
-    let (_dir, path) = local_file(&data);
+    let (_dir, path) = local_file("file.bin", &data);
     let server = Server::start(data.clone(), Mode::Ranges);
     let sources = [
         path.display().to_string(),
@@ -77,7 +57,7 @@ fn local_path_file_url_and_http_give_the_same_bytes() {
 #[test]
 fn local_file_writes_several_ranges_in_the_order_given() {
     let data = util::data(LEN);
-    let (_dir, path) = local_file(&data);
+    let (_dir, path) = local_file("file.bin", &data);
     let ranges: Vec<&str> = CASES.iter().map(|(r, _)| *r).collect();
     let want: Vec<u8> = CASES
         .iter()
@@ -90,13 +70,13 @@ fn local_file_writes_several_ranges_in_the_order_given() {
 #[test]
 fn local_file_without_range_is_the_whole_file() {
     let data = util::data(LEN);
-    let (_dir, path) = local_file(&data);
+    let (_dir, path) = local_file("file.bin", &data);
     assert_bytes_eq(&fetch(&path.display().to_string(), &[], &[]), &data);
 }
 
 #[test]
 fn empty_local_file_gives_empty_output() {
-    let (_dir, path) = local_file(&[]);
+    let (_dir, path) = local_file("file.bin", &[]);
     assert!(fetch(&path.display().to_string(), &[], &[":", "-10:"]).is_empty());
 }
 
@@ -112,31 +92,14 @@ fn missing_local_file_is_an_error() {
 
 #[test]
 fn strict_range_outside_a_local_file_is_an_error() {
-    let (_dir, path) = local_file(&util::data(LEN));
-    for range in ["0:2000", "2000:", "-2000:"] {
-        let output = util::rangecat()
-            .arg("--strict")
-            .arg(&path)
-            .args(["0:10", range])
-            .output()
-            .unwrap();
-        let message = assert_runtime_error(&output);
-        assert!(
-            message.contains("1000"),
-            "{range}: message does not name the length: {message}"
-        );
-        assert!(
-            output.stdout.is_empty(),
-            "{range}: wrote {} bytes",
-            output.stdout.len()
-        );
-    }
+    let (_dir, path) = local_file("file.bin", &util::data(LEN));
+    assert_strict_refuses(&path, &["0:2000", "2000:", "-2000:"], LEN);
 }
 
 #[test]
 fn strict_range_inside_a_local_file_succeeds() {
     let data = util::data(LEN);
-    let (_dir, path) = local_file(&data);
+    let (_dir, path) = local_file("file.bin", &data);
     let got = fetch(
         &path.display().to_string(),
         &["--strict"],

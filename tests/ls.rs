@@ -7,7 +7,6 @@
 
 use std::io::{Cursor, Write};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -17,8 +16,9 @@ use serde_json::{Value, json};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use crate::errors::assert_runtime_error;
 use crate::util;
+use crate::util::errors::assert_runtime_error;
+use crate::util::fixtures::{file_url, local_file};
 use crate::util::server::{Mode, Server};
 use crate::util::zips::{self, Item};
 
@@ -68,18 +68,6 @@ fn requests(server: &Server) -> Vec<String> {
         .iter()
         .map(|r| format!("{} {}", r.method, r.range().unwrap_or("-")))
         .collect()
-}
-
-/// A temporary directory holding `bytes` as `archive.zip`.
-fn local_file(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("archive.zip");
-    std::fs::write(&path, bytes).unwrap();
-    (dir, path)
-}
-
-fn file_url(path: &Path) -> String {
-    format!("file://{}", path.display())
 }
 
 fn u16_at(bytes: &[u8], at: usize) -> u64 {
@@ -409,7 +397,7 @@ fn ls_lists_70000_entries_in_two_requests() {
     assert_eq!(listing.lines().count(), 70_000);
     assert_eq!(listing.lines().next(), Some("dir/file-000000.txt"));
     assert_eq!(listing.lines().last(), Some("dir/file-069999.txt"));
-    assert_eq!(server.requests().len(), 2, "{}", server.summary());
+    server.assert_requests(2, "server");
 }
 
 // ---- What is listed ----
@@ -508,7 +496,7 @@ fn ls_prints_names_in_central_directory_order() {
 #[test]
 fn ls_of_a_local_path_and_a_file_url_match_http() {
     let bytes = small();
-    let (_dir, path) = local_file(&bytes);
+    let (_dir, path) = local_file("archive.zip", &bytes);
     let (_server, url) = serve(bytes);
     for options in [&[][..], &["-l"], &["-lh"], &["--json"]] {
         let http = ls_ok(&url, options, &[]);
@@ -840,7 +828,7 @@ fn ls_rejects_bad_archives_with_one_line() {
 
 #[test]
 fn ls_rejects_local_non_archives() {
-    let (dir, empty) = local_file(b"");
+    let (dir, empty) = local_file("archive.zip", b"");
     for source in [
         empty.display().to_string(),
         file_url(&empty),

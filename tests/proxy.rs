@@ -6,17 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use crate::util::command::TestCommand;
+use crate::util::fixtures::free_port;
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
-
-/// A loopback port with nothing listening on it.
-fn dead_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A CONNECT proxy on loopback that tunnels every CONNECT to `upstream`, whatever host it
 /// names, and records the targets it was asked for. One thread per connection; all end when
@@ -86,21 +79,15 @@ fn http_proxy_carries_the_requests() {
     let data = util::data(1000);
     let server = Server::start(data.clone(), Mode::Ranges);
     let proxy = ConnectProxy::start(server.addr());
-    let output = util::rangecat()
+    let output = TestCommand::against(&server)
         .env("HTTP_PROXY", format!("http://{}", proxy.addr))
         // Resolvable by nobody: only the proxy can reach it.
         .args(["http://rangecat-test.invalid/file.bin", "0:10", "-10:"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .success();
     let mut want = data[..10].to_vec();
     want.extend_from_slice(&data[990..]);
     assert_bytes_eq(&output.stdout, &want);
-    assert_eq!(server.requests().len(), 2, "{}", server.summary());
+    server.assert_requests(2, "server");
     let targets = proxy.targets.lock().unwrap().clone();
     assert!(!targets.is_empty(), "the proxy was not used");
     assert!(
@@ -115,7 +102,7 @@ fn no_proxy_hosts_are_reached_directly() {
     let server = Server::start(data.clone(), Mode::Ranges);
     for no_proxy in ["127.0.0.1", "*", "localhost,127.0.0.1"] {
         let output = util::rangecat()
-            .env("HTTP_PROXY", format!("http://127.0.0.1:{}", dead_port()))
+            .env("HTTP_PROXY", format!("http://127.0.0.1:{}", free_port()))
             .env("NO_PROXY", no_proxy)
             .args([&server.url("/file.bin"), "-10:"])
             .output()
@@ -133,23 +120,17 @@ fn no_proxy_hosts_are_reached_directly() {
 fn https_proxy_is_not_used_for_plain_http() {
     let data = util::data(1000);
     let server = Server::start(data.clone(), Mode::Ranges);
-    let output = util::rangecat()
-        .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", dead_port()))
+    let output = TestCommand::against(&server)
+        .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", free_port()))
         .args([&server.url("/file.bin"), "0:5"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .success();
     assert_bytes_eq(&output.stdout, &data[..5]);
 }
 
 #[test]
 fn a_dead_proxy_is_a_runtime_error() {
     let output = util::rangecat()
-        .env("http_proxy", format!("http://127.0.0.1:{}", dead_port()))
+        .env("http_proxy", format!("http://127.0.0.1:{}", free_port()))
         .args(["http://rangecat-test.invalid/file.bin", "0:5"])
         .output()
         .unwrap();

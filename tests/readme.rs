@@ -2,7 +2,8 @@
 
 use std::fs;
 
-use crate::util::{self, repo_root};
+use crate::util::command::TestCommand;
+use crate::util::repo_root;
 
 /// The arguments of the `rangecat` runs in the README's first command line.
 fn first_command() -> Vec<Vec<String>> {
@@ -27,30 +28,18 @@ fn the_first_command_prints_the_sample_ranges_and_lists_the_sample_archive() {
     assert_eq!(runs.len(), 2, "{runs:?}");
     let sample = fs::read(repo_root().join("examples/sample.txt")).unwrap();
 
-    let fetch = util::rangecat()
+    let fetch = TestCommand::new()
         .current_dir(repo_root())
         .args(&runs[0])
-        .output()
-        .unwrap();
-    assert!(
-        fetch.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fetch.stderr)
-    );
+        .success();
     assert_eq!(runs[0][1..], ["0:64", "-128:"], "the README's ranges");
     let want = [&sample[..64], &sample[sample.len() - 128..]].concat();
     assert_eq!(fetch.stdout, want);
 
-    let list = util::rangecat()
+    let list = TestCommand::new()
         .current_dir(repo_root())
         .args(&runs[1])
-        .output()
-        .unwrap();
-    assert!(
-        list.status.success(),
-        "{}",
-        String::from_utf8_lossy(&list.stderr)
-    );
+        .success();
     let text = String::from_utf8(list.stdout).unwrap();
     for name in [
         "sample/sample.txt",

@@ -45,13 +45,7 @@ fn verbose_logs_each_request_and_response() {
 #[test]
 fn verbose_logs_a_resume() {
     let data = util::data(100_000);
-    let server = Server::start(
-        data.clone(),
-        Mode::DropAfter {
-            bytes: 5000,
-            times: 1,
-        },
-    );
+    let server = Server::start(data.clone(), Mode::drop_after(5000, 1));
     let (stdout, stderr) = run(&server, &["-v"]);
     assert_bytes_eq(&stdout, &data);
     assert!(stderr.contains("resuming at byte 5000"), "{stderr}");
@@ -78,13 +72,7 @@ fn progress_forces_the_bar_on_stderr() {
 #[test]
 fn quiet_silences_everything_but_errors() {
     let data = util::data(6 * MIB);
-    let server = Server::start(
-        data.clone(),
-        Mode::DropAfter {
-            bytes: 5000,
-            times: 1,
-        },
-    );
+    let server = Server::start(data.clone(), Mode::drop_after(5000, 1));
     let (stdout, stderr) = run(&server, &["-q"]);
     assert_bytes_eq(&stdout, &data);
     assert_eq!(stderr, "");

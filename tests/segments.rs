@@ -1,24 +1,19 @@
 //! `-j N`: large transfers split into segments over several connections, written in order.
 
+use crate::util::command::TestCommand;
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
 
 const MIB: usize = 1024 * 1024;
 const SEGMENT: usize = 4 * MIB;
 
+/// `rangecat URL ARGS...` against `server`, asserting success; returns stdout.
+#[track_caller]
 fn fetch(server: &Server, args: &[&str]) -> Vec<u8> {
-    let output = util::rangecat()
+    TestCommand::against(server)
         .arg(server.url("/big.bin"))
         .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "rangecat {args:?} failed: {}\nrequests:\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        server.summary()
-    );
-    output.stdout
+        .stdout()
 }
 
 fn ranges_sent(server: &Server) -> Vec<String> {
@@ -82,13 +77,7 @@ fn small_transfers_ignore_jobs() {
 #[test]
 fn a_segment_cut_mid_body_is_resumed() {
     let data = util::data(12 * MIB);
-    let server = Server::start(
-        data.clone(),
-        Mode::DropAfter {
-            bytes: 1000,
-            times: 1,
-        },
-    );
+    let server = Server::start(data.clone(), Mode::drop_after(1000, 1));
     let got = fetch(&server, &["-j", "2"]);
     assert_bytes_eq(&got, &data);
 }
@@ -101,7 +90,7 @@ fn jobs_on_a_server_ignoring_range_make_one_pass() {
     let mut want = data[8 * MIB..].to_vec();
     want.extend_from_slice(&data[..10]);
     assert_bytes_eq(&got, &want);
-    assert_eq!(server.requests().len(), 1, "{}", server.summary());
+    server.assert_requests(1, "server");
 }
 
 #[test]

@@ -5,29 +5,35 @@
 //! clients, open-proxy and traversal attempts, request limits, keep-alive, curl and nginx
 //! interop, and SIGTERM.
 //!
-//! Clients speak raw HTTP/1.1 over a `TcpStream`, so every status line, header and body byte
-//! is exactly what the proxy sent. Most tests run the proxy in-process (`Proxy::bind` on
-//! 127.0.0.1:0); those about the command line, memory and signals spawn the binary. Every
-//! server listens on 127.0.0.1, every wait is bounded, and spawned processes die on drop.
+//! Clients speak raw HTTP/1.1 over a `TcpStream` (`util::raw_http`), so every status line,
+//! header and body byte is exactly what the proxy sent; upstreams are the fault server
+//! (`util::server`) or written by hand (`util::upstream`). Most tests run the proxy in-process
+//! (`Proxy::bind` on 127.0.0.1:0); those about the command line, memory and signals spawn the
+//! binary (`util::serve_process`). Every server listens on 127.0.0.1, every wait is bounded,
+//! and spawned processes die on drop.
 
-use std::fmt;
 use std::fs;
-use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::{self, JoinHandle};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use rangecat::proxy::{Proxy, ProxyConfig, Stopper};
 
+use crate::util::curl::curl;
+use crate::util::fixtures::free_port;
+use crate::util::gate::Gate;
+use crate::util::gzip::gzip_stored;
 use crate::util::nginx::Nginx;
+use crate::util::raw_http::{Client, IO_TIMEOUT, get, multipart_parts, raw, request_bytes};
+use crate::util::serve_process::Spawned;
 use crate::util::server::{self, Mode, Server};
+use crate::util::upstream::{
+    Upstream, canned, dropping_upstream, endless, head_header, head_target, silent_upstream,
+};
 use crate::util::{self, assert_bytes_eq};
-
-/// Longest wait for any read or write of a test client: a proxy that hangs fails the test.
-const IO_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The path requested where the path does not matter.
 const FILE: &str = "/file.bin";
@@ -36,7 +42,7 @@ const FILE: &str = "/file.bin";
 const LEN: usize = 100_000;
 
 // ---------------------------------------------------------------------------------------------
-// The proxy, in-process or spawned.
+// The proxy in-process.
 
 /// The proxy running in-process on 127.0.0.1; stopped on drop.
 struct Running {
@@ -79,755 +85,10 @@ fn proxy(upstream: &str) -> Running {
     Running::start(config(upstream))
 }
 
-/// `rangecat serve` as its own process on a free 127.0.0.1 port, stderr in a temp file;
-/// killed on drop.
-struct Spawned {
-    child: Child,
-    addr: SocketAddr,
-    stderr: tempfile::NamedTempFile,
-}
-
-impl Spawned {
-    /// Starts `rangecat serve --listen 127.0.0.1:PORT ARGS...` and waits until it accepts
-    /// connections. Retries with another port if the one picked was taken meanwhile.
-    fn start(args: &[&str]) -> Spawned {
-        let mut failures = String::new();
-        for attempt in 1..=3 {
-            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-            let stderr = tempfile::NamedTempFile::new().expect("a temp file for stderr");
-            let mut command = Command::new(assert_cmd::cargo::cargo_bin!("rangecat"));
-            command.env_clear();
-            if let Some(path) = std::env::var_os("PATH") {
-                command.env("PATH", path);
-            }
-            let child = command
-                .arg("serve")
-                .arg("--listen")
-                .arg(addr.to_string())
-                .args(args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(stderr.reopen().expect("reopen the stderr file"))
-                .spawn()
-                .expect("spawn rangecat serve");
-            // From here on, dropping `spawned` kills the child.
-            let mut spawned = Spawned {
-                child,
-                addr,
-                stderr,
-            };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(status)) = spawned.child.try_wait() {
-                    failures += &format!("attempt {attempt}: {status}: {}\n", spawned.stderr());
-                    break;
-                }
-                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                    return spawned;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "rangecat serve {args:?} is not accepting on {addr} after 10 s; stderr:\n{}",
-                    spawned.stderr()
-                );
-                thread::sleep(Duration::from_millis(20));
-            }
-        }
-        panic!("rangecat serve {args:?} did not start:\n{failures}");
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// What it wrote on stderr so far.
-    fn stderr(&self) -> String {
-        fs::read_to_string(self.stderr.path()).unwrap_or_default()
-    }
-
-    /// Sends it a signal with `kill -NAME PID`.
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.pid().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} {}: {status}", self.pid());
-    }
-
-    /// Its exit status, if it exits within `limit`.
-    fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return Some(status);
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Its resident set size in KiB (`VmRSS` in `/proc/PID/status`).
-    fn rss_kib(&self) -> u64 {
-        let status = fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("read /proc/PID/status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("a VmRSS line")
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port on 127.0.0.1 that was free a moment ago (and has nothing listening now).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local_addr").port()
-}
-
-// ---------------------------------------------------------------------------------------------
-// A raw HTTP/1.1 client.
-
-/// An answer as it came off the wire.
-struct Response {
-    status: u16,
-    /// Header fields in order, names as sent, values trimmed.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    /// Whether the body was as long as its framing announced.
-    complete: bool,
-}
-
-impl Response {
-    /// The first value of `name` (any case).
-    fn header(&self, name: &str) -> Option<&str> {
-        self.all(name).into_iter().next()
-    }
-
-    /// Every value of `name` (any case), in order.
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    #[track_caller]
-    fn assert_header(&self, name: &str, want: &str) {
-        assert_eq!(self.all(name), [want], "header {name}: {self:?}");
-    }
-
-    #[track_caller]
-    fn assert_absent(&self, names: &[&str]) {
-        for name in names {
-            assert!(
-                self.header(name).is_none(),
-                "{name} must not reach the client: {self:?}"
-            );
-        }
-    }
-}
-
-impl fmt::Debug for Response {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let complete = if self.complete { "" } else { ", incomplete" };
-        writeln!(
-            f,
-            "{} ({} body bytes{complete})",
-            self.status,
-            self.body.len()
-        )?;
-        for (name, value) in &self.headers {
-            writeln!(f, "  {name}: {value}")?;
-        }
-        if self.body.len() <= 200 {
-            writeln!(f, "  body: {:?}", String::from_utf8_lossy(&self.body))?;
-        }
-        Ok(())
-    }
-}
-
-/// One client connection.
-struct Client {
-    reader: BufReader<TcpStream>,
-}
-
-impl Client {
-    fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-            .unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
-        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-        Client {
-            reader: BufReader::new(stream),
-        }
-    }
-
-    fn stream(&self) -> &TcpStream {
-        self.reader.get_ref()
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.reader
-            .get_mut()
-            .write_all(bytes)
-            .expect("send the request");
-    }
-
-    /// Sends `METHOD TARGET HTTP/1.1` with `headers` (and a Host unless given) and reads the
-    /// answer.
-    fn request(&mut self, method: &str, target: &str, headers: &[(&str, &str)]) -> Response {
-        self.send(&request_bytes(method, target, headers));
-        self.response(method == "HEAD")
-    }
-
-    /// Reads one answer; `head_request` says it answers a HEAD (no body follows).
-    fn response(&mut self, head_request: bool) -> Response {
-        let status_line = match self.line() {
-            Ok(Some(line)) => line,
-            Ok(None) => panic!("the connection closed before a status line"),
-            Err(e) => panic!("no status line: {e}"),
-        };
-        let mut parts = status_line.splitn(3, ' ');
-        let version = parts.next().unwrap_or("");
-        let status = parts.next().and_then(|s| s.parse::<u16>().ok());
-        let (true, Some(status)) = (version.starts_with("HTTP/1."), status) else {
-            panic!("not an HTTP/1.x status line: {status_line:?}");
-        };
-        let mut headers = Vec::new();
-        for _ in 0..10_000 {
-            let line = match self.line() {
-                Ok(Some(line)) => line,
-                other => panic!("the header section ended early ({other:?}) after {headers:?}"),
-            };
-            if line.is_empty() {
-                break;
-            }
-            let (name, value) = line
-                .split_once(':')
-                .unwrap_or_else(|| panic!("malformed header line {line:?}"));
-            headers.push((name.to_owned(), value.trim().to_owned()));
-        }
-        let mut response = Response {
-            status,
-            headers,
-            body: Vec::new(),
-            complete: true,
-        };
-        if head_request || (100..200).contains(&status) || status == 204 || status == 304 {
-            return response;
-        }
-        let chunked = response
-            .header("transfer-encoding")
-            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-        if chunked {
-            response.complete = self.chunked(&mut response.body);
-        } else if let Some(len) = response.header("content-length") {
-            let len: usize = len.parse().expect("a numeric Content-Length");
-            response.body = self.up_to(len);
-            response.complete = response.body.len() == len;
-        } else {
-            // Delimited by the end of the connection.
-            let mut buf = [0u8; 64 * 1024];
-            loop {
-                match self.reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => response.body.extend_from_slice(&buf[..n]),
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) if is_timeout(&e) => panic!("the body never ended: {response:?}"),
-                    Err(_) => {
-                        response.complete = false;
-                        break;
-                    }
-                }
-            }
-        }
-        response
-    }
-
-    /// One line without its CRLF; `None` at the end of the connection.
-    fn line(&mut self) -> io::Result<Option<String>> {
-        let mut line = Vec::new();
-        if self.reader.read_until(b'\n', &mut line)? == 0 {
-            return Ok(None);
-        }
-        if line.pop() != Some(b'\n') {
-            return Ok(None);
-        }
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
-        Ok(Some(String::from_utf8_lossy(&line).into_owned()))
-    }
-
-    /// Up to `len` bytes: fewer when the connection ends or breaks first.
-    fn up_to(&mut self, len: usize) -> Vec<u8> {
-        let mut body = Vec::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        while body.len() < len {
-            let want = (len - body.len()).min(buf.len());
-            match self.reader.read(&mut buf[..want]) {
-                Ok(0) => break,
-                Ok(n) => body.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => {
-                    panic!("stalled after {} of {len} body bytes", body.len())
-                }
-                Err(_) => break,
-            }
-        }
-        body
-    }
-
-    /// Decodes a chunked body into `body`; whether it ended properly.
-    fn chunked(&mut self, body: &mut Vec<u8>) -> bool {
-        for _ in 0..1_000_000 {
-            let Ok(Some(line)) = self.line() else {
-                return false;
-            };
-            let size = line.split(';').next().unwrap_or("").trim();
-            let size = usize::from_str_radix(size, 16)
-                .unwrap_or_else(|_| panic!("bad chunk size line {line:?}"));
-            if size == 0 {
-                // The trailer section, up to an empty line.
-                for _ in 0..1000 {
-                    match self.line() {
-                        Ok(Some(line)) if line.is_empty() => return true,
-                        Ok(Some(_)) => {}
-                        _ => return false,
-                    }
-                }
-                return false;
-            }
-            let data = self.up_to(size);
-            let whole = data.len() == size;
-            body.extend_from_slice(&data);
-            if !whole || !matches!(self.line(), Ok(Some(line)) if line.is_empty()) {
-                return false;
-            }
-        }
-        false
-    }
-
-    /// Whether the proxy closes the connection within `limit` (EOF or reset). Bytes arriving
-    /// instead fail the test: nothing may follow a complete answer.
-    fn closes_within(&mut self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        self.stream()
-            .set_read_timeout(Some(Duration::from_millis(50)))
-            .unwrap();
-        let mut buf = [0u8; 4096];
-        while Instant::now() < deadline {
-            match self.reader.read(&mut buf) {
-                Ok(0) => return true,
-                Ok(n) => panic!(
-                    "{n} unexpected bytes after the answer: {:?}",
-                    String::from_utf8_lossy(&buf[..n])
-                ),
-                Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return true,
-            }
-        }
-        false
-    }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
-}
-
-/// `METHOD TARGET HTTP/1.1`, a Host unless `headers` has one, then `headers`.
-fn request_bytes(method: &str, target: &str, headers: &[(&str, &str)]) -> Vec<u8> {
-    let mut text = format!("{method} {target} HTTP/1.1\r\n");
-    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
-        text += "Host: rangecat.test\r\n";
-    }
-    for (name, value) in headers {
-        text += &format!("{name}: {value}\r\n");
-    }
-    text += "\r\n";
-    text.into_bytes()
-}
-
-/// A GET on a fresh connection.
-fn get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> Response {
-    Client::connect(addr).request("GET", target, headers)
-}
-
-/// Sends raw bytes on a fresh connection (ignoring a failed write: the proxy may hang up
-/// mid-request) and reads one answer.
-fn raw(addr: SocketAddr, bytes: &[u8]) -> (Response, Client) {
-    let mut client = Client::connect(addr);
-    let _ = client.reader.get_mut().write_all(bytes);
-    let response = client.response(false);
-    (response, client)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Hand-written upstreams.
-
-/// A hand-written upstream on 127.0.0.1: each connection's request head is read and recorded,
-/// then `handler` does what the test needs with the connection. Stops accepting on drop;
-/// handlers end on their own (bounded, and they see the stop flag).
-struct Upstream {
-    addr: SocketAddr,
-    shared: Arc<UpstreamShared>,
-    acceptor: Option<JoinHandle<()>>,
-}
-
-struct UpstreamShared {
-    stop: AtomicBool,
-    heads: Mutex<Vec<String>>,
-    accepted: AtomicUsize,
-}
-
-/// One connection to a hand-written upstream.
-struct Conn {
-    /// 0 for the first connection accepted, 1 for the next...
-    index: usize,
-    /// The request head (without the final empty line), if one came within five seconds.
-    head: Option<String>,
-    stream: TcpStream,
-    shared: Arc<UpstreamShared>,
-}
-
-impl Conn {
-    fn stopped(&self) -> bool {
-        self.shared.stop.load(Ordering::SeqCst)
-    }
-}
-
-impl Upstream {
-    fn start(handler: impl Fn(Conn) + Send + Sync + 'static) -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local_addr");
-        let shared = Arc::new(UpstreamShared {
-            stop: AtomicBool::new(false),
-            heads: Mutex::new(Vec::new()),
-            accepted: AtomicUsize::new(0),
-        });
-        let handler = Arc::new(handler);
-        let accept_shared = Arc::clone(&shared);
-        let acceptor = thread::spawn(move || {
-            for stream in listener.incoming() {
-                if accept_shared.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let index = accept_shared.accepted.fetch_add(1, Ordering::SeqCst);
-                let shared = Arc::clone(&accept_shared);
-                let handler = Arc::clone(&handler);
-                thread::spawn(move || {
-                    let head = read_head(&stream);
-                    if let Some(head) = &head {
-                        shared.heads.lock().unwrap().push(head.clone());
-                    }
-                    handler(Conn {
-                        index,
-                        head,
-                        stream,
-                        shared,
-                    });
-                });
-            }
-        });
-        Upstream {
-            addr,
-            shared,
-            acceptor: Some(acceptor),
-        }
-    }
-
-    /// Answers each connection's request with `respond(head)`, then closes it (the answers
-    /// should say `Connection: close`).
-    fn answering(respond: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> Upstream {
-        Upstream::start(move |mut conn| {
-            if let Some(head) = conn.head.take() {
-                let _ = conn.stream.write_all(&respond(&head));
-            }
-            let _ = conn.stream.shutdown(Shutdown::Write);
-        })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    /// The request heads received so far.
-    fn heads(&self) -> Vec<String> {
-        self.shared.heads.lock().unwrap().clone()
-    }
-
-    /// Connections accepted so far.
-    fn accepted(&self) -> usize {
-        self.shared.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-    }
-}
-
-/// Reads a request head byte by byte (so nothing after it is consumed), at most 64 KiB and
-/// five seconds.
-fn read_head(mut stream: &TcpStream) -> Option<String> {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if head.len() > 64 * 1024 || stream.read(&mut byte).ok()? == 0 {
-            return None;
-        }
-        head.push(byte[0]);
-    }
-    head.truncate(head.len() - 4);
-    Some(String::from_utf8_lossy(&head).into_owned())
-}
-
-/// The target of a request head.
-fn head_target(head: &str) -> &str {
-    head.split_ascii_whitespace().nth(1).unwrap_or("")
-}
-
-/// The value of header `name` in a request head (any case).
-fn head_header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines()
-        .skip(1)
-        .filter_map(|line| line.split_once(':'))
-        .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
-}
-
-/// A response: status line, header lines, an empty line, then `body` as is.
-fn canned(status_line: &str, headers: &[&str], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("{status_line}\r\n");
-    for header in headers {
-        out += header;
-        out += "\r\n";
-    }
-    out += "\r\n";
-    let mut out = out.into_bytes();
-    out.extend_from_slice(body);
-    out
-}
-
-/// An upstream that answers every request with a huge body of zeros, written as fast as the
-/// proxy takes it, counting what it wrote and noting when a write fails (the proxy closed).
-struct Endless {
-    upstream: Upstream,
-    written: Arc<AtomicU64>,
-    broken_at: Arc<Mutex<Option<Instant>>>,
-}
-
-/// The length an `Endless` upstream announces: 8 GiB.
-const ENDLESS_LEN: u64 = 8 << 30;
-
-fn endless() -> Endless {
-    let written = Arc::new(AtomicU64::new(0));
-    let broken_at = Arc::new(Mutex::new(None));
-    let (count, broken) = (Arc::clone(&written), Arc::clone(&broken_at));
-    let upstream = Upstream::start(move |mut conn| {
-        if conn.head.is_none() {
-            return;
-        }
-        let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
-             Content-Length: {ENDLESS_LEN}\r\n\r\n"
-        );
-        if conn.stream.write_all(head.as_bytes()).is_err() {
-            return;
-        }
-        // A short write timeout, so the stop flag and the deadline are seen while the proxy
-        // is not reading.
-        let _ = conn
-            .stream
-            .set_write_timeout(Some(Duration::from_millis(100)));
-        let zeros = vec![0u8; 64 * 1024];
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !conn.stopped() && Instant::now() < deadline {
-            match conn.stream.write(&zeros) {
-                Ok(0) => break,
-                Ok(n) => {
-                    count.fetch_add(n as u64, Ordering::SeqCst);
-                }
-                Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => {
-                    *broken.lock().unwrap() = Some(Instant::now());
-                    break;
-                }
-            }
-        }
-    });
-    Endless {
-        upstream,
-        written,
-        broken_at,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small helpers.
-
 /// A fault server in `mode` serving `LEN` random bytes, and the bytes.
 fn fault_server(mode: Mode) -> (Server, Vec<u8>) {
     let data = util::random_bytes(LEN);
     (Server::start(data.clone(), mode), data)
-}
-
-/// A valid gzip member holding `data` in one stored deflate block (RFC 1951 §3.2.4,
-/// RFC 1952): binary bytes that a client decoding gzip would turn back into `data`.
-fn gzip_stored(data: &[u8]) -> Vec<u8> {
-    let len = u16::try_from(data.len()).expect("one stored block holds at most 64 KiB");
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
-    out.push(1); // BFINAL, BTYPE=00 (stored)
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&(!len).to_le_bytes());
-    out.extend_from_slice(data);
-    out.extend_from_slice(&crc32(data).to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
-}
-
-/// CRC-32 (IEEE), bit by bit: the gzip trailer's checksum.
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A rendezvous of `n` threads that gives up after a timeout (std's `Barrier` would wait
-/// forever for a thread that panicked).
-struct Gate {
-    arrived: Mutex<usize>,
-    all: Condvar,
-    n: usize,
-}
-
-impl Gate {
-    fn new(n: usize) -> Gate {
-        Gate {
-            arrived: Mutex::new(0),
-            all: Condvar::new(),
-            n,
-        }
-    }
-
-    /// Arrives and waits for the others; whether all came within `limit`.
-    fn arrive(&self, limit: Duration) -> bool {
-        let mut arrived = self.arrived.lock().unwrap();
-        *arrived += 1;
-        self.all.notify_all();
-        let (arrived, _) = self
-            .all
-            .wait_timeout_while(arrived, limit, |a| *a < self.n)
-            .unwrap();
-        *arrived >= self.n
-    }
-}
-
-/// The parts of a `multipart/byteranges` body (RFC 9110 §14.6): each part's Content-Range
-/// `(first, last, complete length)` and bytes.
-fn multipart_parts(content_type: &str, body: &[u8]) -> Vec<((usize, usize, usize), Vec<u8>)> {
-    let boundary = content_type
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("boundary="))
-        .unwrap_or_else(|| panic!("no boundary in {content_type:?}"))
-        .trim_matches('"');
-    let delimiter = format!("--{boundary}");
-    let find = |from: usize, needle: &[u8]| {
-        body[from..]
-            .windows(needle.len())
-            .position(|w| w == needle)
-            .map(|at| at + from)
-    };
-    let mut parts = Vec::new();
-    let mut at = find(0, delimiter.as_bytes()).expect("a first boundary");
-    for _ in 0..1000 {
-        at += delimiter.len();
-        if body[at..].starts_with(b"--") {
-            return parts;
-        }
-        let head_end = find(at, b"\r\n\r\n").expect("a part's header section");
-        let head = String::from_utf8_lossy(&body[at..head_end]).into_owned();
-        let range = head
-            .lines()
-            .filter_map(|line| line.split_once(':'))
-            .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-range"))
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_else(|| panic!("a part without Content-Range: {head:?}"));
-        let (span, total) = range
-            .strip_prefix("bytes ")
-            .and_then(|r| r.split_once('/'))
-            .expect("bytes a-b/len");
-        let (first, last) = span.split_once('-').expect("a-b");
-        let (first, last): (usize, usize) = (first.parse().unwrap(), last.parse().unwrap());
-        let start = head_end + 4;
-        let end = start + (last - first + 1);
-        parts.push((
-            (first, last, total.parse().unwrap()),
-            body[start..end].to_vec(),
-        ));
-        at = find(end, delimiter.as_bytes()).expect("a boundary after each part");
-    }
-    panic!("more than 1000 parts");
-}
-
-/// `curl` with a clean environment and no proxy, or `None` (after saying so) when it is not
-/// installed; under `CI=true` a missing curl fails the test.
-fn curl() -> Option<Command> {
-    let found = Command::new("curl")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
-            "curl is required when CI=true"
-        );
-        eprintln!("skipping: curl not found");
-        return None;
-    }
-    let mut command = Command::new("curl");
-    command.env_clear();
-    if let Some(path) = std::env::var_os("PATH") {
-        command.env("PATH", path);
-    }
-    command.args([
-        "--silent",
-        "--show-error",
-        "--noproxy",
-        "*",
-        "--max-time",
-        "20",
-    ]);
-    Some(command)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1003,16 +264,13 @@ fn an_upstream_error_status_is_passed_through_with_its_body() {
             format!("status {code}\n").as_bytes(),
             "{response:?}"
         );
-        assert_eq!(upstream.requests().len(), 1, "{}", upstream.summary());
+        upstream.assert_requests(1, &format!("status {code}"));
     }
 }
 
 #[test]
 fn an_upstream_that_breaks_mid_body_ends_the_client_connection() {
-    let (upstream, data) = fault_server(Mode::DropAfter {
-        bytes: 1000,
-        times: 1,
-    });
+    let (upstream, data) = fault_server(Mode::drop_after(1000, 1));
     let proxy = proxy(&upstream.url(""));
     let started = Instant::now();
     let mut client = Client::connect(proxy.addr);
@@ -1023,11 +281,8 @@ fn an_upstream_that_breaks_mid_body_ends_the_client_connection() {
     assert!(!response.complete, "{response:?}");
     assert_bytes_eq(&response.body, &data[..1000]);
     assert!(client.closes_within(Duration::from_secs(2)));
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 }
 
 #[test]
@@ -1339,11 +594,7 @@ fn a_redirect_is_passed_through_not_followed() {
     assert_eq!(response.status, 302, "{response:?}");
     response.assert_header("location", &location);
     assert!(response.body.is_empty(), "{response:?}");
-    assert!(
-        decoy.requests().is_empty(),
-        "the proxy followed the redirect:\n{}",
-        decoy.summary()
-    );
+    decoy.assert_requests(0, "the proxy followed the redirect");
 }
 
 #[test]
@@ -1571,24 +822,11 @@ fn an_unreachable_upstream_gives_502_quickly() {
     let mut client = Client::connect(proxy.addr);
     let response = client.request("GET", FILE, &[("Range", "bytes=0-9")]);
     assert_eq!(response.status, 502, "{response:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     // The connection to the client survives an upstream failure.
     let again = client.request("HEAD", FILE, &[]);
     assert_eq!(again.status, 502, "{again:?}");
-}
-
-/// An upstream that accepts, reads the request and says nothing (for 20 s at most).
-fn silent_upstream() -> Upstream {
-    Upstream::start(|conn| {
-        let until = Instant::now() + Duration::from_secs(20);
-        while !conn.stopped() && Instant::now() < until {
-            thread::sleep(Duration::from_millis(50));
-        }
-    })
 }
 
 #[test]
@@ -1604,26 +842,6 @@ fn an_upstream_silent_before_headers_gives_504_within_the_timeout() {
         "504 after {elapsed:?}; --timeout 1"
     );
     assert_eq!(upstream.heads().len(), 1, "{:?}", upstream.heads());
-}
-
-/// An upstream that hangs up on the first `drops` connections without answering, and
-/// answers the others with `ok`.
-fn dropping_upstream(drops: usize) -> Upstream {
-    Upstream::start(move |mut conn| {
-        if conn.index >= drops && conn.head.is_some() {
-            let answer = canned(
-                "HTTP/1.1 200 OK",
-                &[
-                    "Content-Type: text/plain",
-                    "Content-Length: 2",
-                    "Connection: close",
-                ],
-                b"ok",
-            );
-            let _ = conn.stream.write_all(&answer);
-        }
-        let _ = conn.stream.shutdown(Shutdown::Both);
-    })
 }
 
 #[test]
@@ -1653,11 +871,8 @@ fn an_upstream_that_always_hangs_up_is_tried_twice_then_502() {
     let started = Instant::now();
     let response = get(proxy.addr, FILE, &[]);
     assert_eq!(response.status, 502, "{response:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     thread::sleep(Duration::from_millis(300));
     assert_eq!(upstream.accepted(), 2, "one attempt and one retry, no more");
 }
@@ -1758,16 +973,7 @@ fn a_client_that_disconnects_mid_body_closes_the_upstream_connection() {
     let _ = client.stream().shutdown(Shutdown::Both);
     drop(client);
     let hung_up = Instant::now();
-    let deadline = hung_up + Duration::from_secs(5);
-    let broken = loop {
-        if let Some(at) = *upstream.broken_at.lock().unwrap() {
-            break Some(at);
-        }
-        if Instant::now() > deadline {
-            break None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let broken = upstream.broken_within(Duration::from_secs(5));
     let written = upstream.written.load(Ordering::SeqCst) >> 20;
     let broken = broken.unwrap_or_else(|| {
         panic!("the upstream connection is still open 5 s after the client left ({written} MiB written)")
@@ -1790,16 +996,7 @@ fn a_client_that_stops_reading_is_dropped_after_the_timeout() {
     client.send(&request_bytes("GET", "/big.bin", &[]));
     // Never read: the proxy's writes stall once the socket buffers are full.
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(8);
-    let broken = loop {
-        if let Some(at) = *upstream.broken_at.lock().unwrap() {
-            break Some(at);
-        }
-        if Instant::now() > deadline {
-            break None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let broken = upstream.broken_within(Duration::from_secs(8));
     let broken = broken.expect("the upstream connection outlived a stalled client by 8 s");
     let after = broken.saturating_duration_since(started);
     assert!(
@@ -1865,7 +1062,7 @@ fn a_client_trickling_its_request_head_is_cut_off() {
     }
     let closed_after = closed_after.expect("still open 8 s into a trickled head, --timeout 1");
     assert!(closed_after < Duration::from_secs(6), "{closed_after:?}");
-    assert!(upstream.requests().is_empty(), "{}", upstream.summary());
+    upstream.assert_requests(0, "upstream");
 }
 
 #[test]
@@ -1963,7 +1160,7 @@ fn keep_alive_serves_several_requests_on_one_connection() {
         client.closes_within(Duration::from_secs(2)),
         "still open after Connection: close"
     );
-    assert_eq!(upstream.requests().len(), 6, "{}", upstream.summary());
+    upstream.assert_requests(6, "upstream");
 
     // HTTP/1.0 without keep-alive: answered, then closed.
     let (response, mut client) = raw(
@@ -2039,7 +1236,7 @@ fn absolute_form_and_foreign_hosts_never_reach_another_server() {
             "{odd:?}: {response:?}"
         );
     }
-    assert!(upstream.requests().is_empty(), "{}", upstream.summary());
+    upstream.assert_requests(0, "upstream");
 
     // Targets that look like authorities once glued to BASE stay on BASE, or are refused.
     for target in [format!("//{decoy_host}/x"), format!("/@{decoy_host}/x")] {
@@ -2069,11 +1266,7 @@ fn absolute_form_and_foreign_hosts_never_reach_another_server() {
         "{last:?}"
     );
 
-    assert!(
-        decoy.requests().is_empty(),
-        "reached the decoy:\n{}",
-        decoy.summary()
-    );
+    decoy.assert_requests(0, "reached the decoy");
 }
 
 #[test]
@@ -2099,11 +1292,7 @@ fn paths_that_climb_out_of_the_base_are_refused() {
         let response = client.request("GET", target, &[]);
         assert_eq!(response.status, 400, "{target}: {response:?}");
     }
-    assert!(
-        upstream.requests().is_empty(),
-        "reached upstream:\n{}",
-        upstream.summary()
-    );
+    upstream.assert_requests(0, "reached upstream");
 }
 
 #[test]
@@ -2131,53 +1320,40 @@ fn a_base_with_a_path_prefixes_every_request() {
 // ---------------------------------------------------------------------------------------------
 // Request limits and malformed requests.
 
-#[test]
-fn an_oversized_request_head_gets_431_and_a_closed_connection() {
-    let (upstream, _) = fault_server(Mode::Ranges);
-    let proxy = proxy(&upstream.url(""));
-    let one_line = format!(
-        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
-        "a".repeat(100_000)
-    );
-    let many_lines = format!(
-        "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
-        (0..25)
-            .map(|i| format!("X-Big-{i}: {}\r\n", "a".repeat(4000)))
-            .collect::<String>()
-    );
-    for (what, request) in [
-        ("one 100 KB field", one_line),
-        ("25 fields of 4 KB", many_lines),
-    ] {
-        let (response, mut client) = raw(proxy.addr, request.as_bytes());
-        assert!(
-            response.status == 431 || response.status == 400,
-            "{what}: {response:?}"
-        );
-        assert!(
-            client.closes_within(Duration::from_secs(2)),
-            "{what}: still open"
-        );
-    }
-    assert!(upstream.requests().is_empty(), "{}", upstream.summary());
-}
-
-#[test]
-fn too_many_header_fields_get_431() {
-    let (upstream, _) = fault_server(Mode::Ranges);
-    let proxy = proxy(&upstream.url(""));
-    let fields: String = (0..200).map(|i| format!("X-Field-{i}: {i}\r\n")).collect();
-    let request = format!("GET / HTTP/1.1\r\nHost: x\r\n{fields}\r\n");
-    let (response, mut client) = raw(proxy.addr, request.as_bytes());
-    assert_eq!(response.status, 431, "{response:?}");
-    assert!(client.closes_within(Duration::from_secs(2)));
-    assert!(upstream.requests().is_empty(), "{}", upstream.summary());
-}
-
-#[test]
-fn a_malformed_request_gets_400() {
-    let (upstream, _) = fault_server(Mode::Ranges);
-    let proxy = proxy(&upstream.url(""));
+/// What the proxy must refuse itself, before anything goes upstream: a name for the case, the
+/// raw request, and the statuses it may answer with. Every one ends its connection.
+fn refusals() -> Vec<(String, String, &'static [u16])> {
+    let mut cases = vec![
+        (
+            "one 100 KB field".to_owned(),
+            format!(
+                "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+                "a".repeat(100_000)
+            ),
+            &[431, 400][..],
+        ),
+        (
+            "25 fields of 4 KB".to_owned(),
+            format!(
+                "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                (0..25)
+                    .map(|i| format!("X-Big-{i}: {}\r\n", "a".repeat(4000)))
+                    .collect::<String>()
+            ),
+            &[431, 400],
+        ),
+        (
+            "200 header fields".to_owned(),
+            format!(
+                "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                (0..200)
+                    .map(|i| format!("X-Field-{i}: {i}\r\n"))
+                    .collect::<String>()
+            ),
+            &[431],
+        ),
+    ];
+    // Malformed requests, and requests with a body: 400.
     for request in [
         "GARBAGE\r\n\r\n",
         "GET /\r\n\r\n",
@@ -2186,15 +1362,28 @@ fn a_malformed_request_gets_400() {
         "GET / HTTP/1.1\r\nNo colon here\r\n\r\n",
         "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
         "GET / HTTP/1.1\r\n folded: x\r\n\r\n",
+        "GET /file.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+        "GET /file.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "POST /file.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
     ] {
+        cases.push((format!("{request:?}"), request.to_owned(), &[400]));
+    }
+    cases
+}
+
+#[test]
+fn oversized_malformed_and_bodied_requests_are_refused_and_closed() {
+    let (upstream, _) = fault_server(Mode::Ranges);
+    let proxy = proxy(&upstream.url(""));
+    for (what, request, statuses) in refusals() {
         let (response, mut client) = raw(proxy.addr, request.as_bytes());
-        assert_eq!(response.status, 400, "{request:?}: {response:?}");
+        assert!(statuses.contains(&response.status), "{what}: {response:?}");
         assert!(
             client.closes_within(Duration::from_secs(2)),
-            "{request:?}: still open"
+            "{what}: still open"
         );
+        upstream.assert_requests(0, &what);
     }
-    assert!(upstream.requests().is_empty(), "{}", upstream.summary());
 }
 
 #[test]
@@ -2213,26 +1402,7 @@ fn methods_other_than_get_and_head_get_405() {
             "{response:?}"
         );
     }
-    assert!(upstream.requests().is_empty(), "{}", upstream.summary());
-}
-
-#[test]
-fn a_request_with_a_body_gets_400() {
-    let (upstream, _) = fault_server(Mode::Ranges);
-    let proxy = proxy(&upstream.url(""));
-    for request in [
-        "GET /file.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
-        "GET /file.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-        "POST /file.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
-    ] {
-        let (response, mut client) = raw(proxy.addr, request.as_bytes());
-        assert_eq!(response.status, 400, "{request:?}: {response:?}");
-        assert!(
-            client.closes_within(Duration::from_secs(2)),
-            "{request:?}: still open"
-        );
-    }
-    assert!(upstream.requests().is_empty(), "{}", upstream.summary());
+    upstream.assert_requests(0, "upstream");
 }
 
 // ---------------------------------------------------------------------------------------------

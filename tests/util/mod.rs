@@ -1,8 +1,34 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests, one module per kind of helper; this file holds
+//! the command, test data and byte comparison every module uses.
 #![allow(dead_code)] // each test module uses a different subset
 
+// The accept loop of the hand-written servers below.
+pub mod acceptor;
+// TestCommand: rangecat, and on failure the server's request log next to stderr.
+pub mod command;
+// `curl` as a client, when installed.
+pub mod curl;
+// Exit codes and error messages.
+pub mod errors;
+// Free ports, unused URLs, files in temporary directories.
+pub mod fixtures;
+// A rendezvous of threads with a timeout.
+pub mod gate;
+// A gzip member by hand, and CRC-32.
+pub mod gzip;
+// An httpmock server that logs the requests it received.
+pub mod mock_log;
+// A real nginx serving a directory, with its access log.
 pub mod nginx;
+// A raw HTTP/1.1 client.
+pub mod raw_http;
+// `rangecat serve` as its own process.
+pub mod serve_process;
+// The fault-injecting server (`Mode`).
 pub mod server;
+// Hand-written upstreams for `rangecat serve`.
+pub mod upstream;
+// Zip archives built with the zip crate's writer.
 pub mod zips;
 
 use std::path::PathBuf;
@@ -76,10 +102,16 @@ pub fn repo_root() -> PathBuf {
 /// Compares bytes, showing a short view of both sides on failure.
 #[track_caller]
 pub fn assert_bytes_eq(got: &[u8], want: &[u8]) {
+    assert_bytes_eq_in("bytes differ", got, want);
+}
+
+/// `assert_bytes_eq` for one case of a table: the failure starts with `case`.
+#[track_caller]
+pub fn assert_bytes_eq_in(case: &str, got: &[u8], want: &[u8]) {
     if got != want {
         let first_diff = got.iter().zip(want).position(|(a, b)| a != b);
         panic!(
-            "bytes differ: got {} bytes, want {} bytes, first difference at {:?}\n got[..64]: {:?}\nwant[..64]: {:?}",
+            "{case}: got {} bytes, want {} bytes, first difference at {:?}\n got[..64]: {:?}\nwant[..64]: {:?}",
             got.len(),
             want.len(),
             first_diff,

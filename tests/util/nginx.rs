@@ -15,12 +15,14 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+
+use super::fixtures::free_port;
 
 /// How long nginx may take to accept connections once started.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -153,7 +155,8 @@ fn try_start(binary: &Path, root: &Path) -> Result<Nginx, String> {
         .prefix("rangecat-nginx-")
         .tempdir()
         .map_err(|e| format!("temp dir: {e}"))?;
-    let port = free_port().map_err(|e| format!("free port: {e}"))?;
+    // Another process may take the port before nginx binds it; `Nginx::start` retries then.
+    let port = free_port();
     let conf = dir.path().join("nginx.conf");
     fs::write(&conf, config(dir.path(), root, port)).map_err(|e| format!("config: {e}"))?;
     let stderr =
@@ -172,13 +175,6 @@ fn try_start(binary: &Path, root: &Path) -> Result<Nginx, String> {
     let mut nginx = Nginx { child, port, dir };
     wait_until_ready(&mut nginx)?;
     Ok(nginx)
-}
-
-/// A port that was free a moment ago. Another process may take it before nginx binds it;
-/// `Nginx::start` retries then.
-fn free_port() -> std::io::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok(listener.local_addr()?.port())
 }
 
 /// Ready when nginx has written its pid file (it does so after binding its sockets) and the

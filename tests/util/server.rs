@@ -6,11 +6,13 @@
 //! that change between requests. Every loop is bounded and the server stops when dropped.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::acceptor::Acceptor;
 
 /// How the server behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +38,13 @@ pub enum Mode {
     Always416,
     /// Every request is answered with this status and a short body.
     Status(u16),
+}
+
+impl Mode {
+    /// `DropAfter { bytes, times }`: the first `times` GETs are cut after `bytes` body bytes.
+    pub fn drop_after(bytes: usize, times: usize) -> Mode {
+        Mode::DropAfter { bytes, times }
+    }
 }
 
 /// One request the server received, for assertions.
@@ -65,17 +74,17 @@ impl Recorded {
     }
 }
 
-/// The fault-injecting server. Stops (and unblocks its threads) when dropped.
+/// The fault-injecting server. Stops (and unblocks its threads) when dropped: its acceptor
+/// sets the stop flag the workers watch.
 pub struct Server {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
+    acceptor: Acceptor,
 }
 
 struct Shared {
     body: Vec<u8>,
     mode: Mode,
-    stop: AtomicBool,
+    stop: Arc<AtomicBool>,
     requests: Mutex<Vec<Recorded>>,
     /// GET responses started so far (for `DropAfter`).
     gets: AtomicUsize,
@@ -102,48 +111,56 @@ const MAX_HEAD: usize = 64 * 1024;
 impl Server {
     /// Binds 127.0.0.1 on a free port and serves `body` at every path.
     pub fn start(body: Vec<u8>, mode: Mode) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local_addr");
+        let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             body,
             mode,
-            stop: AtomicBool::new(false),
+            stop: Arc::clone(&stop),
             requests: Mutex::new(Vec::new()),
             gets: AtomicUsize::new(0),
         });
-        let accept_shared = Arc::clone(&shared);
-        let acceptor = thread::spawn(move || {
-            for stream in listener.incoming() {
-                if accept_shared.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let conn_shared = Arc::clone(&accept_shared);
-                // Detached: a worker ends when its client closes, when it is idle for
-                // IDLE_LIMIT, or when the stop flag is set.
-                thread::spawn(move || serve_connection(stream, &conn_shared));
-            }
+        let conn_shared = Arc::clone(&shared);
+        // A worker ends when its client closes, when it is idle for IDLE_LIMIT, or when the
+        // stop flag is set.
+        let acceptor = Acceptor::start(stop, move |stream, _| {
+            serve_connection(stream, &conn_shared)
         });
-        Server {
-            addr,
-            shared,
-            acceptor: Some(acceptor),
-        }
+        Server { shared, acceptor }
     }
 
     /// `http://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("http://{}{}", self.acceptor.addr(), path)
     }
 
     /// The listening address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.acceptor.addr()
     }
 
     /// The requests received so far, in order of arrival.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// The `Range` header of each request received so far, in order.
+    pub fn ranges(&self) -> Vec<Option<String>> {
+        self.requests()
+            .iter()
+            .map(|r| r.range().map(str::to_owned))
+            .collect()
+    }
+
+    /// Asserts that exactly `n` requests arrived; the failure names `context` and lists them.
+    #[track_caller]
+    pub fn assert_requests(&self, n: usize, context: &str) {
+        let got = self.requests().len();
+        assert_eq!(
+            got,
+            n,
+            "{context}: want {n} requests, got {got}:\n{}",
+            self.summary()
+        );
     }
 
     /// A one-line-per-request summary (`GET bytes=0-99 if-range="v1"`), for failure messages.
@@ -161,17 +178,6 @@ impl Server {
             })
             .collect::<Vec<_>>()
             .join("\n")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        // Wake the acceptor, which is blocked in accept().
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
     }
 }
 
@@ -237,17 +243,7 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> O
         {
             return None;
         }
-        let mut chunk = [0u8; 4096];
-        match stream.read(&mut chunk) {
-            Ok(0) => return None,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
-            Err(_) => return None,
-        }
+        read_some(stream, buf)?;
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     buf.drain(..head_end + 4);
@@ -269,17 +265,7 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> O
         if started.elapsed() > IDLE_LIMIT || shared.stop.load(Ordering::SeqCst) {
             return None;
         }
-        let mut chunk = [0u8; 4096];
-        match stream.read(&mut chunk) {
-            Ok(0) => return None,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
-            Err(_) => return None,
-        }
+        read_some(stream, buf)?;
     }
     buf.drain(..body_len);
     Some(Request {
@@ -287,6 +273,28 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> O
         path,
         headers,
     })
+}
+
+/// Appends what one read brings (nothing after a timeout); `None` at the end of the
+/// connection or on an error.
+fn read_some(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<()> {
+    let mut chunk = [0u8; 4096];
+    match stream.read(&mut chunk) {
+        Ok(0) => None,
+        Ok(n) => {
+            buf.extend_from_slice(&chunk[..n]);
+            Some(())
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+            ) =>
+        {
+            Some(())
+        }
+        Err(_) => None,
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -1,0 +1,119 @@
+//! `rangecat serve` as its own process on a free 127.0.0.1 port (`Spawned`, killed on drop):
+//! its stderr, signals, exit status and resident memory.
+
+use std::fs;
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::fixtures::free_port;
+
+/// `rangecat serve` as its own process on a free 127.0.0.1 port, stderr in a temp file;
+/// killed on drop.
+pub struct Spawned {
+    child: Child,
+    pub addr: SocketAddr,
+    stderr: tempfile::NamedTempFile,
+}
+
+impl Spawned {
+    /// Starts `rangecat serve --listen 127.0.0.1:PORT ARGS...` and waits until it accepts
+    /// connections. Retries with another port if the one picked was taken meanwhile.
+    pub fn start(args: &[&str]) -> Spawned {
+        let mut failures = String::new();
+        for attempt in 1..=3 {
+            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let stderr = tempfile::NamedTempFile::new().expect("a temp file for stderr");
+            let mut command = Command::new(assert_cmd::cargo::cargo_bin!("rangecat"));
+            command.env_clear();
+            if let Some(path) = std::env::var_os("PATH") {
+                command.env("PATH", path);
+            }
+            let child = command
+                .arg("serve")
+                .arg("--listen")
+                .arg(addr.to_string())
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(stderr.reopen().expect("reopen the stderr file"))
+                .spawn()
+                .expect("spawn rangecat serve");
+            // From here on, dropping `spawned` kills the child.
+            let mut spawned = Spawned {
+                child,
+                addr,
+                stderr,
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(Some(status)) = spawned.child.try_wait() {
+                    failures += &format!("attempt {attempt}: {status}: {}\n", spawned.stderr());
+                    break;
+                }
+                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    return spawned;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "rangecat serve {args:?} is not accepting on {addr} after 10 s; stderr:\n{}",
+                    spawned.stderr()
+                );
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("rangecat serve {args:?} did not start:\n{failures}");
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(self.stderr.path()).unwrap_or_default()
+    }
+
+    /// Sends it a signal with `kill -NAME PID`.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} {}: {status}", self.pid());
+    }
+
+    /// Its exit status, if it exits within `limit`.
+    pub fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Its resident set size in KiB (`VmRSS` in `/proc/PID/status`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc/PID/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("a VmRSS line")
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
