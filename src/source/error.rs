@@ -103,9 +103,13 @@ pub enum Error {
         /// The first byte of the range.
         to: u64,
     },
-    /// No response, or no data, within `--timeout` or `--connect-timeout`.
+    /// No connection within `--connect-timeout`, or no response within `--timeout`.
     Timeout {
-        /// What timed out, in a few words.
+        /// `GET` or `HEAD`.
+        method: String,
+        /// The URL.
+        url: String,
+        /// Which wait ran out, as ureq names it.
         what: String,
     },
     /// No data arrived for a whole `--timeout` in the middle of a body.
@@ -196,7 +200,9 @@ impl fmt::Display for Error {
             Error::ClosedWhileSkipping { to } => {
                 write!(f, "connection closed while skipping to byte {to}")
             }
-            Error::Timeout { what } => write!(f, "{what}"),
+            Error::Timeout { method, url, what } => {
+                write!(f, "{method} {url}: timed out ({what})")
+            }
             Error::Stalled {
                 secs,
                 got,
@@ -270,7 +276,11 @@ mod tests {
         assert!(
             matches!(Error::from(plain), Error::Io(e) if e.kind() == io::ErrorKind::ConnectionReset)
         );
-        let stalled = io::Error::from(Error::Timeout { what: "x".into() });
+        let stalled = io::Error::from(Error::Timeout {
+            method: "GET".into(),
+            url: "http://x/".into(),
+            what: "Connect".into(),
+        });
         assert_eq!(stalled.kind(), io::ErrorKind::TimedOut);
         assert!(Error::from(stalled).is_timeout());
     }

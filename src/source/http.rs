@@ -11,7 +11,8 @@ use ureq::http::{HeaderMap, Response, StatusCode};
 use ureq::{Agent, BodyReader, ResponseExt};
 
 use super::parallel::SpanFetcher;
-use super::{Body, Error, Log, Opened, Source};
+use super::{Body, Error, Opened, Source};
+use crate::Log;
 use crate::http::content_range::{
     ContentRange, parse_content_range, range_header, served_span, show_span,
 };
@@ -305,7 +306,9 @@ fn transport_error(method: &str, url: &str, err: ureq::Error) -> Error {
     let (method, url) = (method.to_owned(), url.to_owned());
     match err {
         ureq::Error::Timeout(what) => Error::Timeout {
-            what: format!("{method} {url}: timed out ({what})"),
+            method,
+            url,
+            what: what.to_string(),
         },
         ureq::Error::Io(io) => Error::Request {
             method,
@@ -527,14 +530,17 @@ impl SpanReader {
         let got = self.pos - self.span.start;
         let expected = self.span.end - self.span.start;
         let url = self.client.url().to_owned();
-        // ureq reports a read timeout as a TimedOut I/O error (or carries its own Timeout).
-        let timed_out = Error::from(io::Error::new(cause.kind(), "")).is_timeout()
-            || matches!(
-                cause
-                    .get_ref()
-                    .and_then(|e| e.downcast_ref::<ureq::Error>()),
-                Some(ureq::Error::Timeout(_))
-            );
+        // A read timeout comes out of ureq's body reader as a TimedOut (or WouldBlock) I/O
+        // error, or as its own Timeout carried inside one: `io::Error` is all `Read` allows.
+        let timed_out = matches!(
+            cause.kind(),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+        ) || matches!(
+            cause
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<ureq::Error>()),
+            Some(ureq::Error::Timeout(_))
+        );
         let err = match cause.kind() {
             io::ErrorKind::UnexpectedEof => Error::Truncated { got, expected },
             _ if timed_out => Error::Stalled {

@@ -42,8 +42,6 @@ use std::sync::Arc;
 
 use crate::range::ByteRange;
 
-pub use crate::Log;
-
 /// A reader of response bytes that can be sent to another thread.
 pub type Body = Box<dyn Read + Send>;
 
