@@ -7,7 +7,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::util::command::TestCommand;
-use crate::util::errors::{assert_runtime_error, assert_strict_refuses, assert_usage_error};
+use crate::util::errors::{
+    assert_exit, assert_runtime_error, assert_strict_refuses, assert_usage_error,
+};
 use crate::util::fixtures::unused_url;
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
@@ -39,6 +41,77 @@ fn bad_arguments_are_usage_errors_quoting_them() {
             .collect();
         let output = util::rangecat().args(&args).output().unwrap();
         let stderr = assert_usage_error(&output);
+        assert!(
+            stderr.contains(quoted),
+            "{args:?}: the message does not quote {quoted:?}:\n{stderr}"
+        );
+    }
+}
+
+/// A usage error that only rangecat, not clap, can see.
+struct LateUsage {
+    /// The arguments; `URL` stands for a URL nothing listens on: none may reach the network.
+    args: &'static [&'static str],
+    /// Environment variables to set.
+    env: &'static [(&'static str, &'static str)],
+    /// What the message must quote.
+    quoted: &'static str,
+}
+
+const LATE_USAGE_ERRORS: &[LateUsage] = &[
+    LateUsage {
+        args: &["http://[::1"],
+        env: &[],
+        quoted: "invalid URL 'http://[::1'",
+    },
+    LateUsage {
+        args: &["ftp://host/x"],
+        env: &[],
+        quoted: "unsupported URL scheme 'ftp://'",
+    },
+    LateUsage {
+        args: &["ls", "gopher://host/a.zip"],
+        env: &[],
+        quoted: "'gopher://'",
+    },
+    LateUsage {
+        args: &["file://elsewhere/x"],
+        env: &[],
+        quoted: "names a file on another host",
+    },
+    LateUsage {
+        args: &["-H", "no colon", "URL"],
+        env: &[],
+        quoted: "invalid header 'no colon'",
+    },
+    LateUsage {
+        args: &["info", "-H", "Bad Name: x", "URL"],
+        env: &[],
+        quoted: "'Bad Name: x'",
+    },
+    LateUsage {
+        args: &["URL"],
+        env: &[("HTTP_PROXY", "http://[bad")],
+        quoted: "invalid proxy 'http://[bad' in HTTP_PROXY",
+    },
+];
+
+#[test]
+fn bad_urls_headers_and_proxies_are_usage_errors_naming_them() {
+    for LateUsage { args, env, quoted } in LATE_USAGE_ERRORS {
+        let url = unused_url();
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "URL" { url.as_str() } else { a })
+            .collect();
+        let mut command = util::rangecat();
+        command.args(&args).envs(env.iter().copied());
+        let output = command.output().unwrap();
+        let stderr = assert_exit(&output, 2);
+        assert!(
+            stderr.starts_with("rangecat: ") && stderr.lines().count() == 1,
+            "{args:?}: want one 'rangecat: ' line:\n{stderr}"
+        );
         assert!(
             stderr.contains(quoted),
             "{args:?}: the message does not quote {quoted:?}:\n{stderr}"
