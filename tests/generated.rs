@@ -16,13 +16,29 @@ mod cli;
 #[path = "../src/generate.rs"]
 mod generate;
 
-/// Fails when `path` differs from `want`, or rewrites it when RANGECAT_BLESS is set.
+/// Whether stale files may be rewritten: RANGECAT_BLESS is set, and this is not CI, which
+/// must only ever compare (a CI that blessed would pass on any drift).
+fn may_bless(bless: Option<&str>, ci: Option<&str>) -> bool {
+    bless.is_some() && !ci.is_some_and(|ci| !ci.is_empty() && ci != "false" && ci != "0")
+}
+
+#[test]
+fn ci_never_blesses() {
+    assert!(may_bless(Some("1"), None));
+    assert!(may_bless(Some("1"), Some("false")));
+    assert!(!may_bless(Some("1"), Some("true")));
+    assert!(!may_bless(None, None));
+}
+
+/// Fails when `path` differs from `want`, or rewrites it when RANGECAT_BLESS is set (never
+/// under CI=true).
 fn ensure_file_contents(path: &Path, want: &str) {
     let have = fs::read_to_string(path).unwrap_or_default();
     if have == want {
         return;
     }
-    if std::env::var_os("RANGECAT_BLESS").is_some() {
+    let env = |name| std::env::var(name).ok();
+    if may_bless(env("RANGECAT_BLESS").as_deref(), env("CI").as_deref()) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, want).unwrap();
         return;
