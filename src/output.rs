@@ -5,10 +5,13 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use crate::error::Error;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 /// Transfers at least this large get a progress bar on a terminal: smaller ones finish
 /// before a bar would be worth reading.
@@ -86,8 +89,9 @@ pub struct Output {
 }
 
 enum Sink {
-    /// The process's stdout, written unbuffered: each write is already a large chunk.
-    Stdout(File),
+    /// Written as it is: stdout (a duplicate of fd 1, unbuffered: each write is already a
+    /// large chunk), or a FILE that is not a regular file (`/dev/null`, a FIFO).
+    Direct(File),
     /// A temporary file beside `dest`, renamed onto it by `finish`.
     Temp {
         file: File,
@@ -97,34 +101,21 @@ enum Sink {
 }
 
 impl Output {
-    /// Output to `path` (through a temporary file beside it) or, without one, to stdout.
-    pub fn create(path: Option<&Path>, bar: Option<ProgressBar>) -> Result<Output, Error> {
+    /// Output to stdout (no path, or `-`), or to `path`: a regular file (or a new one) through
+    /// a temporary file beside it, anything else (a device, a FIFO) directly, never replaced.
+    /// Made before the first request, so that a destination that cannot be written costs none.
+    pub fn create(path: Option<&Path>) -> Result<Output, Error> {
         let sink = match path {
-            None => {
-                // A duplicate of fd 1 as a File: Rust's `Stdout` is line-buffered, which
-                // splits binary data at newlines and copies it once more.
-                let fd = io::stdout()
-                    .as_fd()
-                    .try_clone_to_owned()
-                    .map_err(Error::io("cannot use stdout"))?;
-                enlarge_pipe(&fd);
-                Sink::Stdout(File::from(fd))
-            }
-            Some(dest) => {
-                let temp = temp_path(dest);
-                let file = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&temp)
-                    .map_err(Error::io(format!("cannot create {}", dest.display())))?;
-                Sink::Temp {
-                    file,
-                    temp,
-                    dest: dest.to_owned(),
-                }
-            }
+            None => Sink::Direct(stdout()?),
+            Some(dest) if dest.as_os_str() == "-" => Sink::Direct(stdout()?),
+            Some(dest) => to_path(dest)?,
         };
-        Ok(Output { sink, bar })
+        Ok(Output { sink, bar: None })
+    }
+
+    /// Counts what is written on `bar` from now on, once the total is known.
+    pub fn show_progress(&mut self, bar: Option<ProgressBar>) {
+        self.bar = bar;
     }
 
     /// Completes the output: a file is synced and renamed onto its destination.
@@ -139,10 +130,60 @@ impl Output {
                 "cannot move the download onto {}",
                 dest.display()
             )))?;
+            forget_on_signal(temp);
             // Nothing is left to clean up.
-            self.sink = Sink::Stdout(file.try_clone().map_err(Error::io(written))?);
+            self.sink = Sink::Direct(file.try_clone().map_err(Error::io(written))?);
         }
         Ok(())
+    }
+}
+
+/// A duplicate of fd 1 as a File: Rust's `Stdout` is line-buffered, which splits binary data
+/// at newlines and copies it once more.
+fn stdout() -> Result<File, Error> {
+    let fd = io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(Error::io("cannot use stdout"))?;
+    enlarge_pipe(&fd);
+    Ok(File::from(fd))
+}
+
+/// The sink for `-o dest` (README, "Output"): what is not a regular file is written into and
+/// never replaced; a symbolic link keeps pointing where it did, and its target is replaced.
+fn to_path(dest: &Path) -> Result<Sink, Error> {
+    let cannot_create = || format!("cannot create {}", dest.display());
+    let dest = match fs::symlink_metadata(dest) {
+        Ok(meta) if meta.file_type().is_symlink() => match fs::canonicalize(dest) {
+            Ok(target) => target,
+            // A dangling link: the file it names is created.
+            Err(_) => dest.to_owned(),
+        },
+        _ => dest.to_owned(),
+    };
+    match fs::metadata(&dest) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(Error::Message(format!("{} is a directory", dest.display())));
+        }
+        Ok(meta) if !meta.is_file() => {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&dest)
+                .map_err(Error::io(cannot_create()))?;
+            return Ok(Sink::Direct(file));
+        }
+        _ => {}
+    }
+    let temp = temp_path(&dest);
+    // Registered before it exists: a signal may come as soon as it does.
+    remove_on_signal(&temp);
+    let created = OpenOptions::new().write(true).create_new(true).open(&temp);
+    match created {
+        Ok(file) => Ok(Sink::Temp { file, temp, dest }),
+        Err(err) => {
+            forget_on_signal(&temp);
+            Err(Error::io(cannot_create())(err))
+        }
     }
 }
 
@@ -153,14 +194,48 @@ impl Drop for Output {
         }
         if let Sink::Temp { temp, .. } = &self.sink {
             let _ = fs::remove_file(temp);
+            forget_on_signal(temp);
         }
     }
+}
+
+/// Temporary files to remove when SIGINT or SIGTERM ends the process (README, "Output").
+static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes `temp` if SIGINT or SIGTERM arrives before it is renamed or dropped; the process
+/// then exits 130 or 143, as a shell reports a process those signals ended.
+fn remove_on_signal(temp: &Path) {
+    static HANDLER: Once = Once::new();
+    lock_temporaries().push(temp.to_owned());
+    HANDLER.call_once(|| {
+        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
+            return; // without a handler the signal still ends the process
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                for temp in lock_temporaries().drain(..) {
+                    let _ = fs::remove_file(temp);
+                }
+                std::process::exit(128 + signal);
+            }
+        });
+    });
+}
+
+/// `temp` was renamed onto its destination or removed: a signal must not touch it.
+fn forget_on_signal(temp: &Path) {
+    lock_temporaries().retain(|t| t != temp);
+}
+
+fn lock_temporaries() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    // A thread that panicked while holding the list left it usable.
+    TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Write for Output {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let n = match &mut self.sink {
-            Sink::Stdout(file) | Sink::Temp { file, .. } => file.write(data)?,
+            Sink::Direct(file) | Sink::Temp { file, .. } => file.write(data)?,
         };
         if let Some(bar) = &self.bar {
             bar.inc(n as u64);
@@ -206,7 +281,7 @@ mod tests {
     fn a_file_appears_only_when_finished() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.bin");
-        let mut output = Output::create(Some(&dest), None).unwrap();
+        let mut output = Output::create(Some(&dest)).unwrap();
         output.write_all(b"hello").unwrap();
         assert!(!dest.exists());
         output.finish().unwrap();
@@ -223,7 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.bin");
         fs::write(&dest, b"precious").unwrap();
-        let mut output = Output::create(Some(&dest), None).unwrap();
+        let mut output = Output::create(Some(&dest)).unwrap();
         output.write_all(b"partial").unwrap();
         drop(output);
         assert_eq!(fs::read(&dest).unwrap(), b"precious");

@@ -22,6 +22,8 @@ mod proxy;
 mod report;
 // Local files and file:// URLs.
 mod local;
+// -o: stdout, FIFOs, links, directories, signals.
+mod output;
 // `rangecat info`.
 mod info;
 // Byte-exact ranges against a real nginx (skipped without nginx unless CI=true).

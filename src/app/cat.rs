@@ -27,7 +27,7 @@ pub fn run(args: &CatArgs, ctx: &Context) -> Result<(), Error> {
         check_supported(&found[index])?;
         wanted.push(index);
     }
-    let mut out = Output::create(None, None)?;
+    let mut out = Output::create(None)?;
     for index in wanted {
         let (entry, span) = (&found[index], spans[index].clone());
         if entry.is_dir {

@@ -29,6 +29,7 @@ pub fn run(args: &FetchArgs, ctx: &Context) -> Result<(), Error> {
         coalesce: !args.no_coalesce,
     };
     let mut source = source::open(url, &ctx.http)?;
+    let mut output = Output::create(args.output.as_deref())?;
     // With -j, the first request takes one segment; the rest is split over the connections.
     let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
     let first = start(source.as_mut(), &ranges, &plan_config, first_limit)?;
@@ -43,7 +44,6 @@ pub fn run(args: &FetchArgs, ctx: &Context) -> Result<(), Error> {
         let (Some(first), true) = (first, whole) else {
             return Err(source::Error::UnknownLength.into());
         };
-        let mut output = Output::create(args.output.as_deref(), None)?;
         let mut body = first.body;
         copy_whole(&mut body, &mut output)?;
         return output.finish();
@@ -60,8 +60,7 @@ pub fn run(args: &FetchArgs, ctx: &Context) -> Result<(), Error> {
     };
     let ops = plan(&resolved, &plan_config, first_span);
     let total = resolved.iter().map(|r| r.end - r.start).sum();
-    let bar = progress_bar(ctx.progress, total);
-    let mut output = Output::create(args.output.as_deref(), bar)?;
+    output.show_progress(progress_bar(ctx.progress, total));
     transfer::execute(
         &ops,
         source.as_mut(),
