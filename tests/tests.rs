@@ -24,6 +24,8 @@ mod report;
 mod local;
 // -o: stdout, FIFOs, links, directories, signals.
 mod output;
+// Passwords and presigned-URL signatures never printed.
+mod secrets;
 // `rangecat info`.
 mod info;
 // Byte-exact ranges against a real nginx (skipped without nginx unless CI=true).

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use rangecat::http::redact::redact_url;
 use rangecat::source::parallel::read_ahead;
 use rangecat::zip::member::{check_span, check_supported, copy_member};
 
@@ -23,7 +24,10 @@ pub fn run(args: &CatArgs, ctx: &Context) -> Result<(), Error> {
         let index = found
             .iter()
             .position(|entry| &entry.name == name)
-            .ok_or_else(|| Error::Message(format!("{name}: no such member in {}", args.url)))?;
+            .ok_or_else(|| {
+                let url = redact_url(&args.url);
+                Error::Message(format!("{name}: no such member in {url}"))
+            })?;
         check_supported(&found[index])?;
         wanted.push(index);
     }

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use humansize::{BINARY, format_size};
+use rangecat::http::redact::redact_url;
 use rangecat::source::info::{Info, info};
 
 use super::Context;
@@ -36,7 +37,7 @@ fn to_text(info: &Info) -> String {
         None => none(),
     };
     let lines = [
-        ("url", info.url.clone()),
+        ("url", redact_url(&info.url).into_owned()),
         ("length", length),
         ("ranges", if info.ranges { "yes" } else { "no" }.into()),
         (
@@ -62,7 +63,7 @@ fn to_text(info: &Info) -> String {
 /// One JSON object.
 fn to_json(info: &Info) -> String {
     serde_json::json!({
-        "url": info.url,
+        "url": redact_url(&info.url),
         "length": info.length,
         "ranges": info.ranges,
         "accept_ranges": info.accept_ranges,

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use rangecat::http::redact::redact_url;
 use rangecat::zip::Entry;
 use rangecat::zip::glob::any_matches;
 
@@ -49,7 +50,7 @@ pub fn run(args: &LsArgs, ctx: &Context) -> Result<(), Error> {
         return Err(Error::Message(format!(
             "no entries match {} in {}",
             quoted(&args.patterns),
-            args.url
+            redact_url(&args.url)
         )));
     }
     if let Format::Long(table) = &format {

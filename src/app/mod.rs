@@ -11,6 +11,7 @@ mod serve;
 
 use std::io::Write;
 
+use rangecat::http::redact::redact_url;
 use rangecat::source::{self, HttpConfig};
 use rangecat::zip::Archive;
 
@@ -42,6 +43,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 /// Opens the archive at `url`: at most two requests.
 fn open_archive(url: &str, http: &HttpConfig) -> Result<Archive, Error> {
     let source = source::open(url, http)?;
-    Archive::open(source)
-        .map_err(|err| Error::from(err).context(format!("cannot read the zip archive {url}")))
+    Archive::open(source).map_err(|err| {
+        let url = redact_url(url);
+        Error::from(err).context(format!("cannot read the zip archive {url}"))
+    })
 }

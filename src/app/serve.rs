@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use rangecat::http::redact::redact_url;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -32,10 +33,11 @@ pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
             eprintln!(
                 "rangecat: warning: listening on {addr}, reachable from other machines; \
                  anyone who can connect can read {} through it",
-                args.upstream
+                redact_url(&args.upstream)
             );
         }
-        eprintln!("rangecat: serving {} on http://{addr}", args.upstream);
+        let upstream = redact_url(&args.upstream);
+        eprintln!("rangecat: serving {upstream} on http://{addr}");
     }
     let stopper = proxy
         .stopper()

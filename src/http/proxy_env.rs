@@ -45,6 +45,7 @@ impl fmt::Display for InvalidProxy {
             value,
             reason,
         } = self;
+        let value = super::redact::redact_url(value);
         write!(f, "invalid proxy '{value}' in {variable}: {reason}")
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 
 use crate::http::proxy_env::InvalidProxy;
+use crate::http::redact::redact_url;
 
 /// Why `serve` could not start.
 #[derive(Debug)]
@@ -31,7 +32,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidUpstream { base, reason } => {
-                write!(f, "invalid --upstream '{base}': {reason}")
+                write!(f, "invalid --upstream '{}': {reason}", redact_url(base))
             }
             Error::InvalidProxy(err) => write!(f, "{err}"),
             Error::Listen { address, .. } => write!(f, "cannot listen on {address}"),

@@ -19,6 +19,7 @@ use super::forward::{content_type_for, request_headers, response_headers};
 use super::request::{self, Refusal, Request, check_target, read_request};
 use crate::Log;
 use crate::http::content_range::parse_content_range;
+use crate::http::redact::redact_url;
 use crate::http::{header, proxy_env, reason};
 
 /// How the proxy runs.
@@ -278,6 +279,7 @@ impl Shared {
     ) {
         if let Some(log) = &self.config.log {
             let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let request = redact_url(request);
             log(&format!(
                 "{peer} \"{request}\" range={range} {status} {bytes} {ms:.1}ms"
             ));

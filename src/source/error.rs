@@ -6,7 +6,10 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-/// Why a source could not be opened or read.
+use crate::http::redact::redact_url;
+
+/// Why a source could not be opened or read. Messages show URLs with their secrets redacted
+/// ([`redact_url`](crate::http::redact::redact_url)); the fields keep them as given.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -163,26 +166,36 @@ fn is_timeout_kind(kind: io::ErrorKind) -> bool {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidUrl { url, reason } => write!(f, "invalid URL '{url}': {reason}"),
+            Error::InvalidUrl { url, reason } => {
+                write!(f, "invalid URL '{}': {reason}", redact_url(url))
+            }
             Error::UnsupportedScheme { location, scheme } => write!(
                 f,
-                "unsupported URL scheme '{scheme}://' in '{location}' \
-                 (use http://, https://, file:// or a path)"
+                "unsupported URL scheme '{scheme}://' in '{}' \
+                 (use http://, https://, file:// or a path)",
+                redact_url(location)
             ),
             Error::RemoteFileUrl { location } => write!(
                 f,
-                "'{location}' names a file on another host; only local file:// URLs are supported"
+                "'{}' names a file on another host; only local file:// URLs are supported",
+                redact_url(location)
             ),
             Error::BadFileUrl { path, reason } => write!(f, "{reason} in file URL '{path}'"),
             Error::InvalidProxy {
                 variable,
                 value,
                 reason,
-            } => write!(f, "invalid proxy '{value}' in {variable}: {reason}"),
+            } => write!(
+                f,
+                "invalid proxy '{}' in {variable}: {reason}",
+                redact_url(value)
+            ),
             Error::InvalidHeader { reason } => write!(f, "invalid request header: {reason}"),
             Error::File { verb, path, .. } => write!(f, "cannot {verb} {}", path.display()),
             Error::IsADirectory { path } => write!(f, "{} is a directory", path.display()),
-            Error::Status { code, reason, url } => write!(f, "HTTP {code} {reason}: {url}"),
+            Error::Status { code, reason, url } => {
+                write!(f, "HTTP {code} {reason}: {}", redact_url(url))
+            }
             Error::BadContentRange { asked, got } => {
                 write!(f, "server answered {asked} with Content-Range '{got}'")
             }
@@ -201,7 +214,7 @@ impl fmt::Display for Error {
                 write!(f, "connection closed while skipping to byte {to}")
             }
             Error::Timeout { method, url, what } => {
-                write!(f, "{method} {url}: timed out ({what})")
+                write!(f, "{method} {}: timed out ({what})", redact_url(url))
             }
             Error::Stalled {
                 secs,
@@ -210,10 +223,11 @@ impl fmt::Display for Error {
                 url,
             } => write!(
                 f,
-                "timed out: no data for {secs}s after {got} of {expected} bytes from {url}"
+                "timed out: no data for {secs}s after {got} of {expected} bytes from {}",
+                redact_url(url)
             ),
-            Error::Request { method, url, .. } => write!(f, "{method} {url}"),
-            Error::Read { url, .. } => write!(f, "reading {url}"),
+            Error::Request { method, url, .. } => write!(f, "{method} {}", redact_url(url)),
+            Error::Read { url, .. } => write!(f, "reading {}", redact_url(url)),
             Error::UnknownLength => write!(f, "the server did not say how long the resource is"),
             Error::Io(err) => write!(f, "{err}"),
         }

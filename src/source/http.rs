@@ -17,6 +17,7 @@ use crate::http::content_range::{
     ContentRange, parse_content_range, range_header, served_span, show_span,
 };
 use crate::http::date::parse_http_date;
+use crate::http::redact::redact_url;
 use crate::http::{content_length, header, proxy_env};
 use crate::range::ByteRange;
 
@@ -366,7 +367,7 @@ impl Client {
             .and_then(|first| first.if_range())
             .filter(|_| range.is_some());
         self.log(|| {
-            let mut line = format!("> {method} {url}");
+            let mut line = format!("> {method} {}", redact_url(url));
             if let Some(value) = &range_value {
                 line += &format!(" Range: {value}");
             }
