@@ -16,7 +16,6 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use humansize::{BINARY, format_size};
 use serde_json::{Value, json};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
@@ -687,18 +686,32 @@ fn ls_long_of_an_empty_archive_has_a_header_and_a_zero_total() {
 
 #[test]
 fn ls_long_human_shows_binary_units() {
-    let data = util::data(3 << 20);
+    // Stored, so that every compressed size is known here too.
+    let (three_mib, odd, kib) = (util::data(3 << 20), util::data(1_234_567), util::data(1536));
     let bytes = zips::archive(&[
-        Item::stored("three-mib.bin", &data),
-        Item::deflated("three-mib.deflated", &data),
+        Item::stored("three-mib.bin", &three_mib),
+        Item::stored("odd.bin", &odd),
+        Item::stored("one-and-a-half-kib.bin", &kib),
         Item::stored("small.txt", b"hello"),
         Item::dir("dir/"),
     ]);
+    // What each size must read as, written out by hand (binary units, two decimals at most).
+    let human = |n: u64| -> String {
+        match n {
+            0 => "0 B",
+            5 => "5 B",
+            1536 => "1.50 KiB",
+            1_234_567 => "1.18 MiB",
+            3_145_728 => "3 MiB",
+            // The total: 3,145,728 + 1,234,567 + 1,536 + 5 bytes is 4.1789 MiB.
+            4_381_836 => "4.18 MiB",
+            other => panic!("no expected form for {other} bytes"),
+        }
+        .to_string()
+    };
     let (_server, url) = serve(bytes.clone());
     let listing = ls_ok(&url, &["-l", "--human-readable"], &[]);
-    check_long_listing(&listing, &zip_crate_rows(&bytes), |n| {
-        format_size(n, BINARY)
-    });
+    check_long_listing(&listing, &zip_crate_rows(&bytes), human);
     assert!(listing.contains(" 3 MiB "), "{listing}");
     assert!(listing.contains(" KiB "), "{listing}");
     assert!(listing.contains(" 5 B "), "{listing}");
