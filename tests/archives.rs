@@ -12,6 +12,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use serde_json::{Value, json};
+
+use crate::ls::{LongRow, check_long_listing};
 use crate::util::errors::assert_runtime_error;
 use crate::util::server::{Mode, Server};
 use crate::util::{self};
@@ -35,7 +38,13 @@ struct Member {
     name: String,
     kind: Kind,
     size: usize,
+    /// The central directory's fields as zipfile and 7-Zip report them.
+    compressed: u64,
+    /// The APPNOTE method number.
+    method: u16,
     crc32: u32,
+    /// The DOS date and time, `2024-05-17T13:45:30`.
+    modified: String,
 }
 
 #[derive(Debug)]
@@ -80,8 +89,19 @@ fn fixtures() -> Vec<Fixture> {
     let mut fixtures: Vec<Fixture> = Vec::new();
     let mut counts: Vec<usize> = Vec::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let fields: Vec<&str> = line.splitn(6, '\t').collect();
-        let [file, kind, size, crc, _sha256, name] = fields[..] else {
+        let fields: Vec<&str> = line.splitn(9, '\t').collect();
+        let [
+            file,
+            kind,
+            size,
+            compressed,
+            method,
+            crc,
+            modified,
+            _sha256,
+            name,
+        ] = fields[..]
+        else {
             panic!("bad manifest line: {line:?}");
         };
         if kind == "archive" {
@@ -104,11 +124,10 @@ fn fixtures() -> Vec<Fixture> {
                 _ => panic!("bad kind in {line:?}"),
             },
             size: size.parse().unwrap(),
-            crc32: if crc == "-" {
-                0
-            } else {
-                u32::from_str_radix(crc, 16).unwrap()
-            },
+            compressed: compressed.parse().unwrap(),
+            method: method.parse().unwrap(),
+            crc32: u32::from_str_radix(crc, 16).unwrap(),
+            modified: modified.to_string(),
         });
     }
     for (fixture, count) in fixtures.iter().zip(counts) {
@@ -344,6 +363,25 @@ fn manifest_describes_every_archive_in_tests_data() {
     assert!(total < 512 * 1024, "fixtures take {total} bytes");
 }
 
+#[test]
+fn fixtures_hold_a_nonempty_member_of_every_supported_method() {
+    // README: "Supported compression methods: stored, deflate, deflate64, bzip2, lzma, xz,
+    // zstd and ppmd". The cat tests below decompress every file member of every fixture, so
+    // each method is decompressed from an archive another tool wrote; none is left out.
+    let required = [0, 8, 9, 12, 14, 93, 95, 98];
+    let present: BTreeSet<u16> = fixtures()
+        .iter()
+        .flat_map(|f| f.files().filter(|m| m.size > 0).map(|m| m.method))
+        .collect();
+    for method in required {
+        assert!(
+            present.contains(&method),
+            "no fixture member compressed with {} (method {method})",
+            method_name(method)
+        );
+    }
+}
+
 // ---- ls ----
 
 #[test]
@@ -407,6 +445,96 @@ fn ls_reads_a_central_directory_outside_the_tail_with_a_second_request() {
         "the first request must be a suffix range:\n{}",
         server.summary()
     );
+}
+
+/// rangecat's name for an APPNOTE method number (README: "Supported compression methods"),
+/// written out here.
+fn method_name(method: u16) -> &'static str {
+    match method {
+        0 => "stored",
+        8 => "deflate",
+        9 => "deflate64",
+        12 => "bzip2",
+        14 => "lzma",
+        93 => "zstd",
+        95 => "xz",
+        98 => "ppmd",
+        other => panic!("method {other} is in no fixture"),
+    }
+}
+
+/// `rangecat ls OPTIONS PATH`, asserting success; returns stdout.
+fn ls_with(options: &[&str], path: &Path) -> String {
+    let output = util::rangecat()
+        .arg("ls")
+        .args(options)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn ls_json_of_every_archive_shows_the_fields_zipfile_and_7z_report() {
+    let mut failures = Vec::new();
+    for fixture in fixtures() {
+        let listing = ls_with(&["--json"], &fixture.path());
+        let got: Vec<Value> = listing
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        if got.len() != fixture.members.len() {
+            failures.push(format!(
+                "{}: {} entries:\n{listing}",
+                fixture.file,
+                got.len()
+            ));
+            continue;
+        }
+        for (got, member) in got.iter().zip(&fixture.members) {
+            let want = json!({
+                "name": member.name,
+                "size": member.size,
+                "compressed_size": member.compressed,
+                "method": method_name(member.method),
+                "crc32": member.crc32,
+                "modified": member.modified,
+                "is_dir": member.kind == Kind::Dir,
+                "encrypted": member.kind == Kind::Encrypted,
+            });
+            for (field, value) in want.as_object().unwrap() {
+                if got.get(field) != Some(value) {
+                    failures.push(format!(
+                        "{}: {}: {field} is {:?}, want {value}",
+                        fixture.file,
+                        member.name,
+                        got.get(field)
+                    ));
+                }
+            }
+        }
+    }
+    report("ls --json", failures);
+}
+
+#[test]
+fn ls_long_of_every_archive_shows_the_fields_zipfile_and_7z_report() {
+    for fixture in fixtures() {
+        println!("{}", fixture.file);
+        let listing = ls_with(&["-l"], &fixture.path());
+        let rows: Vec<LongRow> = (fixture.members.iter())
+            .map(|m| LongRow {
+                size: m.size as u64,
+                compressed: m.compressed,
+                method: method_name(m.method).to_string(),
+                modified: Some(m.modified.clone()),
+                crc32: m.crc32,
+                name: m.name.clone(),
+            })
+            .collect();
+        check_long_listing(&listing, &rows, |n| n.to_string());
+    }
 }
 
 // ---- cat ----

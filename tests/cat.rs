@@ -114,7 +114,10 @@ fn a_missing_member_is_named_and_costs_no_member_request() {
 }
 
 #[test]
-fn every_supported_method_round_trips() {
+fn every_method_the_writer_can_write_round_trips() {
+    // The zip crate's writer compresses these; it cannot write deflate64 or lzma, which
+    // tests/archives.rs decompresses from 7-Zip's and zipfile's archives (with every other
+    // method: `fixtures_hold_a_nonempty_member_of_every_supported_method`).
     let text = b"the quick brown fox jumps over the lazy dog\n".repeat(2000);
     let mixed = [noise(5000, 7), text.clone()].concat();
     let methods = [
@@ -123,26 +126,19 @@ fn every_supported_method_round_trips() {
         CompressionMethod::Bzip2,
         CompressionMethod::Zstd,
         CompressionMethod::Xz,
-        CompressionMethod::Lzma,
         CompressionMethod::Ppmd,
     ];
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
     let mut written = Vec::new();
     for method in methods {
         let name = format!("{method:?}.bin").to_lowercase();
-        // The writer may lack an encoder the reader has; what it writes must read back.
-        if writer.start_file(name.as_str(), options(method)).is_ok() {
-            writer.write_all(&mixed).unwrap();
-            written.push(name);
-        }
+        writer
+            .start_file(name.as_str(), options(method))
+            .unwrap_or_else(|e| panic!("the writer cannot write {method:?}: {e}"));
+        writer.write_all(&mixed).unwrap();
+        written.push(name);
     }
     let bytes = writer.finish().unwrap().into_inner();
-    for must in ["stored", "deflated", "bzip2", "zstd", "xz"] {
-        assert!(
-            written.contains(&format!("{must}.bin")),
-            "the writer made no {must} member"
-        );
-    }
     let server = Server::start(bytes, Mode::Ranges);
     for name in &written {
         assert_bytes_eq(&cat(&server, &[name.as_str()]), &mixed);

@@ -702,31 +702,44 @@ mod tests {
         (out, consumed)
     }
 
-    /// The number of requests the planner should make without a budget: one per group of
-    /// needed runs closer than `gap`, except that `first` splits the groups it holds needed
-    /// bytes of.
-    fn expected_fetches(ranges: &[Range<u64>], gap: u64, first: Option<&Range<u64>>) -> usize {
-        let ranges: Vec<_> = ranges.iter().filter(|r| r.start < r.end).cloned().collect();
-        let needed = LastUse::new(&ranges).needed().0;
+    /// The number of requests the planner should make without a budget, from a model of
+    /// README's "What goes on the wire" written here, byte by byte: mark every byte some
+    /// range needs; the maximal runs of marked bytes, taken in file order, share a request
+    /// with the previous run when fewer than `gap` unmarked bytes lie between them; `first`
+    /// is one request of its own, and splits each group it holds marked bytes of into the
+    /// parts before and after it that hold any.
+    fn expected_fetches(
+        len: u64,
+        ranges: &[Range<u64>],
+        gap: u64,
+        first: Option<&Range<u64>>,
+    ) -> usize {
+        let mut marked = vec![false; len as usize];
+        for r in ranges {
+            for b in r.clone() {
+                marked[b as usize] = true;
+            }
+        }
         let mut groups: Vec<Range<u64>> = Vec::new();
-        for run in needed.iter().cloned() {
+        for b in 0..len {
+            if !marked[b as usize] {
+                continue;
+            }
             match groups.last_mut() {
-                Some(group) if run.start - group.end < gap => group.end = run.end,
-                _ => groups.push(run),
+                // Still inside the group's last run, or fewer than `gap` bytes after it.
+                Some(group) if b == group.end || b - group.end < gap => group.end = b + 1,
+                _ => groups.push(b..b + 1),
             }
         }
         let Some(first) = first else {
             return groups.len();
         };
-        let has_needed = |span: Range<u64>| {
-            needed
-                .iter()
-                .any(|r| r.start.max(span.start) < r.end.min(span.end))
-        };
+        let has_marked =
+            |span: Range<u64>| span.start < span.end && span.clone().any(|b| marked[b as usize]);
         let split = |g: &Range<u64>| {
-            if has_needed(g.start.max(first.start)..g.end.min(first.end)) {
-                usize::from(has_needed(g.start..first.start))
-                    + usize::from(has_needed(first.end..g.end))
+            if has_marked(g.start.max(first.start)..g.end.min(first.end)) {
+                usize::from(has_marked(g.start..first.start))
+                    + usize::from(has_marked(first.end..g.end))
             } else {
                 1
             }
@@ -784,7 +797,7 @@ mod tests {
             if options.coalesce && options.max_buffer == u64::MAX {
                 prop_assert!(consumed.iter().all(|&c| c <= 1), "a byte fetched twice: {ops:?}");
                 let fetches = ops.iter().filter(|op| matches!(op, Op::Fetch(_))).count();
-                let expected = expected_fetches(&ranges, options.gap, first.as_ref());
+                let expected = expected_fetches(len, &ranges, options.gap, first.as_ref());
                 prop_assert_eq!(fetches, expected, "requests in {:?}", ops);
             }
         }

@@ -3,10 +3,14 @@
 
     make.py inputs DIR      the deterministic input tree the other tools archive
     make.py archives OUT    the archives written by Python's zipfile (py-*.zip)
+    make.py zstd OUT        OUT/py-zstd.zip alone (also written by `archives`)
     make.py manifest OUT    OUT/expected.txt: each archive's entries and contents, as read by
-                            Python's zipfile (bsdtar or unzip for methods it lacks)
+                            Python's zipfile (bsdtar or unzip for methods it lacks), every
+                            central-directory field checked against 7-Zip's `7z l -slt`
 
-Needs Python 3 (3.11 used) and only the standard library.
+Needs Python 3 (3.11 used) and its standard library; `zstd` and `archives` also need the
+backports.zstd package (`pip install backports.zstd`: Python 3.14's zipfile, which writes
+Zstandard), and `manifest` needs 7-Zip and bsdtar.
 """
 
 import hashlib
@@ -88,8 +92,22 @@ class Unseekable(io.RawIOBase):
         return len(b)
 
 
+def zstd(out):
+    """py-zstd.zip: Zstandard (method 93), which only Python 3.14's zipfile (here its
+    backport) writes among the tools used."""
+    from backports.zstd import zipfile as zipfile314
+
+    with zipfile314.ZipFile(Path(out) / "py-zstd.zip", "w") as z:
+        for name, data in [("zstd.txt", text("zstd", 30)), ("zstd-noise.bin", noise(600, 4))]:
+            zi = zipfile314.ZipInfo(name, date_time=DATE_TIME)
+            zi.compress_type = zipfile314.ZIP_ZSTANDARD
+            zi.external_attr = 0o100644 << 16
+            z.writestr(zi, data)
+
+
 def archives(out):
     out = Path(out)
+    zstd(out)
 
     with zipfile.ZipFile(out / "py-methods.zip", "w") as z:
         z.writestr(info("dir/", zipfile.ZIP_STORED), b"")
@@ -170,26 +188,72 @@ def shown_name(zi):
         return zi.filename
 
 
+# APPNOTE 4.4.5 method numbers, as zipfile reports them, and 7-Zip's names for them.
+SEVEN_ZIP_METHODS = {0: "store", 8: "deflate", 9: "deflate64", 12: "bzip2", 14: "lzma",
+                     93: "zstd", 95: "xz", 98: "ppmd"}
+
+
+def seven_zip_view(archive):
+    """Each entry of `archive` as `7z l -slt` lists it, in its order; None where 7-Zip cannot
+    open the archive (an unadjusted prefix)."""
+    r = subprocess.run(["7z", "l", "-slt", str(archive)], capture_output=True)
+    if r.returncode != 0:
+        return None
+    text = r.stdout.decode("utf-8", "replace")
+    entries = []
+    for block in text.split("\n----------\n", 1)[1].split("\n\n"):
+        fields = dict(line.split(" = ", 1) for line in block.splitlines() if " = " in line)
+        if "Size" in fields:
+            entries.append(fields)
+    return entries
+
+
+def check_with_7z(path, infos, rows):
+    """Asserts that 7-Zip reads the same size, compressed size, method, CRC-32 and time as
+    zipfile for every entry of `path` (`rows`: zipfile's values)."""
+    view = seven_zip_view(path)
+    if view is None:
+        return
+    assert len(view) == len(infos), (path, len(view))
+    for seven, zi, (size, compressed, method, crc, modified) in zip(view, infos, rows):
+        what = (path.name, zi.filename, seven)
+        assert int(seven["Size"]) == size, what
+        assert int(seven["Packed Size"]) == compressed, what
+        # "ZipCrypto Deflate", "PPMd:o6:mem24": the last word, without parameters.
+        name = seven["Method"].split()[-1].split(":")[0].lower()
+        assert name == SEVEN_ZIP_METHODS[method], what
+        assert int(seven["CRC"] or "0", 16) == crc, what
+        assert seven["Modified"][:19] == modified.replace("T", " "), what
+
+
 def manifest(out):
     out = Path(out)
     lines = [
         "# Written by make.py manifest: each archive's entries as Python's zipfile reads them,",
         "# in central-directory order (names: see shown_name in make.py). Tab-separated, the",
         "# name last:",
-        "#   archive  kind  size  crc32  sha256  name",
-        "# kind: `archive` (size = entry count, the name empty), `dir`, `file`, or `encrypted`",
-        "# (a file whose contents were decrypted with the password 'secret').",
-        "# size/crc32/sha256 are of the decompressed contents, computed from the bytes read.",
+        "#   archive  kind  size  compressed  method  crc32  modified  sha256  name",
+        "# kind: `archive` (size = entry count, the other fields `-`, the name empty), `dir`,",
+        "# `file`, or `encrypted` (a file whose contents were decrypted with the password",
+        "# 'secret'). size, compressed, method (APPNOTE number), crc32 and modified (the DOS",
+        "# date and time, as zipfile decodes them) are the central directory's, as zipfile",
+        "# reports them; 7-Zip's `7z l -slt` reports the same for every archive it opens.",
+        "# For files, size and crc32 are also those of the contents read, and sha256 is theirs.",
     ]
     for path in sorted(out.glob("*.zip")):
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
-            lines.append(f"{path.name}\tarchive\t{len(infos)}\t-\t-\t")
+            lines.append(f"{path.name}\tarchive\t{len(infos)}\t-\t-\t-\t-\t-\t")
+            rows = []
             for zi in infos:
                 name = shown_name(zi)
                 assert "\t" not in name and "\n" not in name
+                modified = "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}".format(*zi.date_time)
+                row = (zi.file_size, zi.compress_size, zi.compress_type, zi.CRC, modified)
+                rows.append(row)
+                fields = f"{row[0]}\t{row[1]}\t{row[2]}\t{row[3]:08x}\t{modified}"
                 if zi.is_dir():
-                    lines.append(f"{path.name}\tdir\t0\t-\t-\t{name}")
+                    lines.append(f"{path.name}\tdir\t{fields}\t-\t{name}")
                     continue
                 encrypted = bool(zi.flag_bits & 1)
                 try:
@@ -200,10 +264,11 @@ def manifest(out):
                 assert crc == zi.CRC and len(data) == zi.file_size, (path, zi.filename)
                 kind = "encrypted" if encrypted else "file"
                 sha = hashlib.sha256(data).hexdigest()
-                lines.append(f"{path.name}\t{kind}\t{len(data)}\t{crc:08x}\t{sha}\t{name}")
+                lines.append(f"{path.name}\t{kind}\t{fields}\t{sha}\t{name}")
+            check_with_7z(path, infos, rows)
     (out / "expected.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
     command, target = sys.argv[1], sys.argv[2]
-    {"inputs": inputs, "archives": archives, "manifest": manifest}[command](target)
+    {"inputs": inputs, "archives": archives, "zstd": zstd, "manifest": manifest}[command](target)

@@ -2,8 +2,13 @@
 # Recreates every fixture in tests/data/ from scratch, and expected.txt from them.
 # The tests never run this: they read the checked-in files. See README.md for each file.
 #
-# Needs: Info-ZIP zip 3.0 and unzip 6.0, Python 3.11, 7-Zip (p7zip-full) and bsdtar
-# (libarchive-tools). On Debian: apt-get install zip unzip p7zip-full libarchive-tools
+# Needs: Info-ZIP zip 3.0 and unzip 6.0, Python 3.11 with backports.zstd (Python 3.14's
+# zipfile, the only writer of Zstandard zips among these tools), 7-Zip (p7zip-full) and bsdtar
+# (libarchive-tools). On Debian: apt-get install zip unzip p7zip-full libarchive-tools, then
+# pip install backports.zstd (a virtualenv's python3 first on PATH will do).
+#
+# To rewrite expected.txt alone from the checked-in archives (the archives untouched):
+#   python3 tests/data/make.py manifest tests/data
 #
 # Byte-for-byte reproducible except where a tool records what no script controls: the uid
 # and gid Info-ZIP and bsdtar store (the "ux" extra field, 0/0 when run as root), the inode
@@ -15,6 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 for tool in zip unzip python3 7z bsdtar; do
     command -v "$tool" >/dev/null || { echo "make.sh: $tool is required" >&2; exit 1; }
 done
+python3 -c 'import backports.zstd' || { echo "make.sh: backports.zstd is required" >&2; exit 1; }
 
 export TZ=UTC LC_ALL=C.UTF-8 SOURCE_DATE_EPOCH=1715953530
 work=$(mktemp -d)
@@ -68,16 +74,17 @@ for method in Deflate64 PPMd LZMA XZ; do
     stamp; 7z a -bd -bso0 -tzip -mm="$method" -mtc=off "7z-$lower.zip" tree/README.txt tree/sub
 done
 
-# ---- Python's zipfile ----
+# ---- Python's zipfile (py-zstd.zip: its 3.14 version, from backports.zstd) ----
 python3 "$here/make.py" archives .
 
 # Every archive must pass two other readers' integrity tests before it is kept: 7-Zip's,
-# and UnZip's where UnZip can read it (no LZMA, XZ or PPMd; nothing in an empty archive).
+# and UnZip's where UnZip can read it (no LZMA, XZ, PPMd or Zstandard; nothing in an empty
+# archive).
 for f in *.zip; do
     # 7-Zip does not open an archive behind an unadjusted prefix (zipfile and UnZip do).
     case "$f" in infozip-sfx.zip | infozip-sfx-zip64.zip) ;; *) 7z t -bso0 -psecret "$f" ;; esac
     case "$f" in
-    py-empty.zip | py-methods.zip | 7z-*.zip) ;;
+    py-empty.zip | py-methods.zip | py-zstd.zip | 7z-*.zip) ;;
     # Unadjusted prefixes: unzip warns about the extra bytes (exit 1) and reads on.
     infozip-sfx.zip | infozip-sfx-zip64.zip) unzip -tqq "$f" >/dev/null 2>&1 || [ $? -eq 1 ] ;;
     *) unzip -tqq -P secret "$f" ;;
