@@ -35,7 +35,11 @@ fn without_listen_it_serves_on_127_0_0_1_port_8080() {
     let data = util::data(1000);
     let upstream = Server::start(data.clone(), Mode::Ranges);
     let base = upstream.url("");
-    let taken = || TcpListener::bind(addr).err();
+    let taken = || {
+        TcpListener::bind(addr)
+            .err()
+            .filter(|e| e.kind() == ErrorKind::AddrInUse)
+    };
     if let Some(e) = taken() {
         eprintln!("SKIPPED: {DEFAULT_LISTEN} is taken by another program ({e}); cannot test it");
         return;
@@ -44,7 +48,7 @@ fn without_listen_it_serves_on_127_0_0_1_port_8080() {
         Ok(proxy) => proxy,
         Err(failure) => match taken() {
             // Another program took the port between the check and rangecat's bind.
-            Some(e) if e.kind() == ErrorKind::AddrInUse => {
+            Some(_) => {
                 eprintln!("SKIPPED: {DEFAULT_LISTEN} was taken meanwhile: {failure}");
                 return;
             }
@@ -196,6 +200,10 @@ fn sigterm_and_sigint_let_the_download_under_way_finish_refuse_new_connections_a
     for signal in ["TERM", "INT"] {
         let mut proxy = Spawned::start(&["-q", "--upstream", &upstream.url("")]);
         let mut client = Client::connect(proxy.addr);
+        // A small receive buffer, so that most of the body is still to be sent at the signal.
+        socket2::SockRef::from(client.stream())
+            .set_recv_buffer_size(128 * 1024)
+            .unwrap();
         client.send(&request_bytes("GET", FILE, &[]));
         let line = client
             .line()
