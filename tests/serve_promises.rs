@@ -4,14 +4,16 @@
 //! the request under way finish while refusing new connections.
 //!
 //! Every test spawns the binary (`util::serve_process`) against a server of its own on
-//! 127.0.0.1; the default listen address, 127.0.0.1:8080, is loopback too.
+//! 127.0.0.1. The proxies listen on loopback only: 127.0.0.1, once 127.0.0.2, and the default
+//! 127.0.0.1:8080. Which addresses get the warning is decided by a unit test in
+//! `src/app/serve.rs`, so no test binds a non-loopback address.
 
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::util::fixtures::unanswered_connect;
+use crate::util::fixtures::{free_port, unanswered_connect};
 use crate::util::raw_http::{Client, get, request_bytes};
 use crate::util::serve_process::Spawned;
 use crate::util::server::{Mode, Server};
@@ -77,15 +79,24 @@ fn without_listen_it_serves_on_127_0_0_1_port_8080() {
 fn listening_on_loopback_prints_no_warning() {
     let upstream = Server::start(util::data(10), Mode::Ranges);
     let base = upstream.url("");
-    let proxy = Spawned::start(&["--upstream", &base]);
-    let startup = format!("rangecat: serving {base} on http://{}\n", proxy.addr);
-    assert!(
-        proxy.stderr_shows(&startup, STARTUP),
-        "no startup line {startup:?}: {:?}",
-        proxy.stderr()
-    );
-    // The warning would come before the startup line.
-    assert_eq!(proxy.stderr(), startup);
+    // 127.0.0.1, and 127.0.0.2: all of 127.0.0.0/8 is loopback.
+    let second = SocketAddr::from(([127, 0, 0, 2], free_port()));
+    let listen = second.to_string();
+    let proxies = [
+        Spawned::start(&["--upstream", &base]),
+        Spawned::start_without_listen(&["--listen", &listen, "--upstream", &base], second)
+            .unwrap_or_else(|failure| panic!("rangecat serve --listen {listen}: {failure}")),
+    ];
+    for proxy in proxies {
+        let startup = format!("rangecat: serving {base} on http://{}\n", proxy.addr);
+        assert!(
+            proxy.stderr_shows(&startup, STARTUP),
+            "no startup line {startup:?}: {:?}",
+            proxy.stderr()
+        );
+        // The warning would come before the startup line.
+        assert_eq!(proxy.stderr(), startup);
+    }
 }
 
 #[test]
