@@ -10,7 +10,7 @@ use crate::util::command::TestCommand;
 use crate::util::errors::{
     assert_exit, assert_runtime_error, assert_strict_refuses, assert_usage_error,
 };
-use crate::util::fixtures::unused_url;
+use crate::util::fixtures::{unanswered_connect, unused_url};
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
 
@@ -288,36 +288,6 @@ fn closed_stdout_ends_quietly_with_success() {
     let (status, stderr) = util::wait_for(child, Duration::from_secs(30));
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     assert_eq!(stderr, "", "a closed stdout must end quietly");
-}
-
-/// A loopback address where connecting hangs: a listener with backlog 0 whose queue is full, so
-/// the kernel drops further SYNs. Returns the listener and the queued sockets, to keep alive.
-fn unanswered_connect() -> (
-    socket2::Socket,
-    Vec<std::net::TcpStream>,
-    std::net::SocketAddr,
-) {
-    use socket2::{Domain, Socket, Type};
-    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    listener
-        .bind(
-            &"127.0.0.1:0"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-        )
-        .unwrap();
-    listener.listen(0).unwrap();
-    let addr = listener.local_addr().unwrap().as_socket().unwrap();
-    let mut queued = Vec::new();
-    // Fill the queue (a backlog of 0 still admits one or two); stop at the first that hangs.
-    for _ in 0..8 {
-        match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)) {
-            Ok(stream) => queued.push(stream),
-            Err(_) => break,
-        }
-    }
-    (listener, queued, addr)
 }
 
 #[test]

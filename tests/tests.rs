@@ -44,3 +44,6 @@ mod readme;
 mod generated;
 // `rangecat serve`: the Range And Streaming Spec on the wire, limits, backpressure, signals.
 mod serve;
+// `rangecat serve`: README promises about the process: default address, connect timeout,
+// the loopback warning, the default connection cap, shutdown with a request under way.
+mod serve_promises;

@@ -29,12 +29,8 @@ pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
         .local_addr()
         .map_err(Error::io("cannot read the listening address"))?;
     if !ctx.quiet {
-        if !is_loopback(&addr) {
-            eprintln!(
-                "rangecat: warning: listening on {addr}, reachable from other machines; \
-                 anyone who can connect can read {} through it",
-                redact_url(&args.upstream)
-            );
+        if let Some(warning) = exposure_warning(&addr, &args.upstream) {
+            eprintln!("{warning}");
         }
         let upstream = redact_url(&args.upstream);
         eprintln!("rangecat: serving {upstream} on http://{addr}");
@@ -53,6 +49,59 @@ pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
     Ok(())
 }
 
+/// The warning for a listening address that other machines can reach; `None` on loopback.
+fn exposure_warning(addr: &SocketAddr, upstream: &str) -> Option<String> {
+    (!is_loopback(addr)).then(|| {
+        format!(
+            "rangecat: warning: listening on {addr}, reachable from other machines; \
+             anyone who can connect can read {} through it",
+            redact_url(upstream)
+        )
+    })
+}
+
 fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UPSTREAM: &str = "http://127.0.0.1:9000/media";
+
+    #[test]
+    fn loopback_addresses_get_no_warning() {
+        for addr in [
+            "127.0.0.1:8080",
+            "127.0.0.2:8080",
+            "127.255.255.254:1",
+            "[::1]:8080",
+        ] {
+            let parsed: SocketAddr = addr.parse().unwrap();
+            assert_eq!(exposure_warning(&parsed, UPSTREAM), None, "{addr}");
+        }
+    }
+
+    #[test]
+    fn addresses_other_machines_reach_get_a_warning_naming_address_and_upstream() {
+        for (addr, shown) in [
+            ("0.0.0.0:8080", "0.0.0.0:8080"),
+            ("192.0.2.1:80", "192.0.2.1:80"),
+            ("10.0.0.7:8080", "10.0.0.7:8080"),
+            ("[::]:8080", "[::]:8080"),
+            ("[2001:db8::1]:443", "[2001:db8::1]:443"),
+        ] {
+            let parsed: SocketAddr = addr.parse().unwrap();
+            let want = format!(
+                "rangecat: warning: listening on {shown}, reachable from other machines; \
+                 anyone who can connect can read {UPSTREAM} through it"
+            );
+            assert_eq!(
+                exposure_warning(&parsed, UPSTREAM).as_deref(),
+                Some(want.as_str()),
+                "{addr}"
+            );
+        }
+    }
 }

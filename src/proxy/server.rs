@@ -150,6 +150,9 @@ impl Proxy {
                 self.shared.connections.fetch_sub(1, Ordering::SeqCst);
             }
         }
+        // Closed, so that a client connecting now is refused rather than left waiting in the
+        // accept queue while the requests under way finish.
+        drop(self.listener);
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(20));

@@ -1,5 +1,5 @@
-//! Local fixtures: free loopback ports, URLs nothing answers, and files in temporary
-//! directories.
+//! Local fixtures: free loopback ports, URLs nothing answers, an address whose connect hangs,
+//! and files in temporary directories.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -27,4 +27,34 @@ pub fn local_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
 /// `file://PATH`.
 pub fn file_url(path: &Path) -> String {
     format!("file://{}", path.display())
+}
+
+/// A loopback address where connecting hangs: a listener with backlog 0 whose queue is full, so
+/// the kernel drops further SYNs. Returns the listener and the queued sockets, to keep alive.
+pub fn unanswered_connect() -> (
+    socket2::Socket,
+    Vec<std::net::TcpStream>,
+    std::net::SocketAddr,
+) {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    listener
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut queued = Vec::new();
+    // Fill the queue (a backlog of 0 still admits one or two); stop at the first that hangs.
+    for _ in 0..8 {
+        match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)) {
+            Ok(stream) => queued.push(stream),
+            Err(_) => break,
+        }
+    }
+    (listener, queued, addr)
 }

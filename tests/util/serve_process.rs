@@ -24,46 +24,59 @@ impl Spawned {
         let mut failures = String::new();
         for attempt in 1..=3 {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-            let stderr = tempfile::NamedTempFile::new().expect("a temp file for stderr");
-            let mut command = Command::new(assert_cmd::cargo::cargo_bin!("rangecat"));
-            command.env_clear();
-            if let Some(path) = std::env::var_os("PATH") {
-                command.env("PATH", path);
-            }
-            let child = command
-                .arg("serve")
-                .arg("--listen")
-                .arg(addr.to_string())
-                .args(args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(stderr.reopen().expect("reopen the stderr file"))
-                .spawn()
-                .expect("spawn rangecat serve");
-            // From here on, dropping `spawned` kills the child.
-            let mut spawned = Spawned {
-                child,
-                addr,
-                stderr,
-            };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(status)) = spawned.child.try_wait() {
-                    failures += &format!("attempt {attempt}: {status}: {}\n", spawned.stderr());
-                    break;
-                }
-                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                    return spawned;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "rangecat serve {args:?} is not accepting on {addr} after 10 s; stderr:\n{}",
-                    spawned.stderr()
-                );
-                thread::sleep(Duration::from_millis(20));
+            let listen = ["--listen".to_owned(), addr.to_string()];
+            match Spawned::launch(&listen, args, addr) {
+                Ok(spawned) => return spawned,
+                Err(failure) => failures += &format!("attempt {attempt}: {failure}\n"),
             }
         }
         panic!("rangecat serve {args:?} did not start:\n{failures}");
+    }
+
+    /// Starts `rangecat serve ARGS...` with no `--listen` of its own and waits until `addr`
+    /// (where it should listen by default) accepts connections; `Err` with its exit status
+    /// and stderr when it exits first.
+    pub fn start_without_listen(args: &[&str], addr: SocketAddr) -> Result<Spawned, String> {
+        Spawned::launch(&[], args, addr)
+    }
+
+    fn launch(listen: &[String], args: &[&str], addr: SocketAddr) -> Result<Spawned, String> {
+        let stderr = tempfile::NamedTempFile::new().expect("a temp file for stderr");
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin!("rangecat"));
+        command.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        let child = command
+            .arg("serve")
+            .args(listen)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr.reopen().expect("reopen the stderr file"))
+            .spawn()
+            .expect("spawn rangecat serve");
+        // From here on, dropping `spawned` kills the child.
+        let mut spawned = Spawned {
+            child,
+            addr,
+            stderr,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = spawned.child.try_wait() {
+                return Err(format!("{status}: {}", spawned.stderr()));
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(spawned);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "rangecat serve {args:?} is not accepting on {addr} after 10 s; stderr:\n{}",
+                spawned.stderr()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -73,6 +86,18 @@ impl Spawned {
     /// What it wrote on stderr so far.
     pub fn stderr(&self) -> String {
         fs::read_to_string(self.stderr.path()).unwrap_or_default()
+    }
+
+    /// Whether its stderr comes to contain `needle` within `limit`.
+    pub fn stderr_shows(&self, needle: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while !self.stderr().contains(needle) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        true
     }
 
     /// Sends it a signal with `kill -NAME PID`.
