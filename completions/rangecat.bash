@@ -65,7 +65,7 @@ _rangecat() {
 
     case "${cmd}" in
         rangecat)
-            opts="-o -j -H -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help --version info ls cat x serve completions help"
+            opts="-o -j -H -u -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help --version info ls cat x serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -103,6 +103,14 @@ _rangecat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --connect-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -127,7 +135,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__cat)
-            opts="-H -v -q -h --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-H -u -v -q -h --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -138,6 +146,14 @@ _rangecat() {
                     return 0
                     ;;
                 -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -165,7 +181,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__completions)
-            opts="-H -v -q -h --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help bash elvish fish powershell zsh"
+            opts="-H -u -v -q -h --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -176,6 +192,14 @@ _rangecat() {
                     return 0
                     ;;
                 -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -315,7 +339,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__info)
-            opts="-H -v -q -h --json --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-H -u -v -q -h --json --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -326,6 +350,14 @@ _rangecat() {
                     return 0
                     ;;
                 -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -353,7 +385,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__ls)
-            opts="-l -h -H -v -q --long --human-readable --json --help --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress"
+            opts="-l -h -H -u -v -q --long --human-readable --json --help --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +396,14 @@ _rangecat() {
                     return 0
                     ;;
                 -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -391,7 +431,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__serve)
-            opts="-H -v -q -h --upstream --listen --max-connections --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-H -u -v -q -h --upstream --listen --max-connections --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -414,6 +454,14 @@ _rangecat() {
                     return 0
                     ;;
                 -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -441,7 +489,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__x)
-            opts="-C -j -H -v -q -h --directory --jobs --overwrite --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-C -j -H -u -v -q -h --directory --jobs --overwrite --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,6 +516,14 @@ _rangecat() {
                     return 0
                     ;;
                 -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

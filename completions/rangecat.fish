@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rangecat_global_optspecs
-    string join \n o/output= strict gap= max-buffer= no-coalesce j/jobs= H/header= connect-timeout= timeout= retries= chunk-size= v/verbose q/quiet progress h/help V/version
+    string join \n o/output= strict gap= max-buffer= no-coalesce j/jobs= H/header= u/user= location-trusted allow-insecure-redirect connect-timeout= timeout= retries= chunk-size= v/verbose q/quiet progress h/help V/version
 end
 
 function __fish_rangecat_needs_command
@@ -29,12 +29,15 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -l gap -d 'Merge ranges 
 complete -c rangecat -n "__fish_rangecat_needs_command" -l max-buffer -d 'Keep at most BYTES of downloaded data for reuse by later ranges; past it, re-request' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -s j -l jobs -d 'Fetch transfers over 8 MiB in 4 MiB segments over N connections at once' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l strict -d 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l no-coalesce -d 'Send one request per RANGE as given: no merging, no reuse'
+complete -c rangecat -n "__fish_rangecat_needs_command" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
+complete -c rangecat -n "__fish_rangecat_needs_command" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_needs_command" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -48,16 +51,20 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -a "serve" -d 'Serve a r
 complete -c rangecat -n "__fish_rangecat_needs_command" -a "completions" -d 'Print a shell completion script to stdout'
 complete -c rangecat -n "__fish_rangecat_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l json -d 'Print one JSON object instead of text'
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s h -l help -d 'Print help'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l retries -d 'Resume attempts per request after a broken connection' -r
@@ -66,14 +73,19 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s l -l long -d 'L
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s h -l human-readable -d 'With -l, sizes in human-readable units (KiB, MiB, ...)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l json -d 'One JSON object per entry per line'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l help -d 'Print help'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -81,11 +93,14 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s h -l help -d '
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s C -l directory -d 'Extract under DIR' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s j -l jobs -d 'Members fetched at once' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l overwrite -d 'Replace files that already exist'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -94,19 +109,25 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l upstream -d 
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l listen -d 'Address to listen on' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l max-connections -d 'Most client connections served at once; more are answered 503' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l progress -d 'Draw the progress bar even when stderr is not a terminal'

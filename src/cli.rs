@@ -103,6 +103,23 @@ pub struct NetArgs {
     #[arg(short = 'H', long = "header", value_name = "HEADER", global = true)]
     pub headers: Vec<String>,
 
+    /// Basic authentication, USER:PASSWORD (USER alone: an empty password)
+    #[arg(
+        short = 'u',
+        long = "user",
+        value_name = "USER[:PASSWORD]",
+        global = true
+    )]
+    pub user: Option<String>,
+
+    /// Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to
+    #[arg(long, global = true)]
+    pub location_trusted: bool,
+
+    /// Follow redirects from https to plain http
+    #[arg(long, global = true)]
+    pub allow_insecure_redirect: bool,
+
     /// Seconds to wait for a connection
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, global = true)]
     pub connect_timeout: Duration,

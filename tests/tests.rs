@@ -26,6 +26,8 @@ mod local;
 mod output;
 // Passwords and presigned-URL signatures never printed.
 mod secrets;
+// Redirects across origins: credentials stay with their origin; -u.
+mod redirects;
 // `rangecat info`.
 mod info;
 // Byte-exact ranges against a real nginx (skipped without nginx unless CI=true).

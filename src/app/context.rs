@@ -37,7 +37,11 @@ impl Context {
                     ))
                 })
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
+        let headers = match &net.user {
+            Some(user) => [basic_auth(user)].into_iter().chain(headers).collect(),
+            None => headers,
+        };
         let chunk_size = usize::try_from(net.chunk_size).unwrap_or(usize::MAX);
         let progress = if report.quiet {
             ProgressPolicy::Never
@@ -53,6 +57,8 @@ impl Context {
             retries: net.retries,
             buffer_size: chunk_size,
             log: report.verbose.then(stderr_log),
+            location_trusted: net.location_trusted,
+            allow_insecure_redirect: net.allow_insecure_redirect,
         };
         Ok(Context {
             http,
@@ -63,7 +69,34 @@ impl Context {
     }
 }
 
+/// The `Authorization` header of `-u USER[:PASSWORD]` (RFC 7617 Basic).
+fn basic_auth(user: &str) -> (String, String) {
+    use base64::Engine;
+    let credentials = if user.contains(':') {
+        user.to_owned()
+    } else {
+        format!("{user}:")
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    ("Authorization".to_owned(), format!("Basic {encoded}"))
+}
+
 /// A log that writes each line to stderr (`-v`, `serve`'s access log).
 pub fn stderr_log() -> Log {
     Arc::new(|line: &str| eprintln!("{line}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_is_rfc_7617() {
+        // RFC 7617 §2's example.
+        assert_eq!(
+            basic_auth("Aladdin:open sesame").1,
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        assert_eq!(basic_auth("user").1, "Basic dXNlcjo=");
+    }
 }

@@ -1,7 +1,8 @@
 //! HTTP details shared by the sources, the proxy and the command line: token characters
 //! (RFC 9110 §5.6.2), header lookups, `Content-Length`, `Content-Range` and `Range`
 //! ([`content_range`]), HTTP dates ([`date`]), reason phrases, and the proxy the environment
-//! names for a URL ([`proxy_env`]), and URLs with their secrets redacted ([`redact`]).
+//! names for a URL ([`proxy_env`]), redirect targets and origins ([`location`]), and URLs with
+//! their secrets redacted ([`redact`]).
 //!
 //! ```
 //! use rangecat::http::content_range::{ContentRange, parse_content_range};
@@ -13,10 +14,13 @@
 
 pub mod content_range;
 pub mod date;
+pub mod location;
 pub mod proxy_env;
 pub mod redact;
 
 use std::fmt;
+
+pub use location::{is_downgrade, resolve_location, same_origin};
 
 use ureq::http::{HeaderMap, StatusCode};
 

@@ -142,6 +142,20 @@ pub enum Error {
         /// The failure.
         source: io::Error,
     },
+    /// More redirects than rangecat follows for one request.
+    TooManyRedirects {
+        /// The URL asked for.
+        url: String,
+        /// How many were followed.
+        limit: usize,
+    },
+    /// A redirect from https to plain http, without `--allow-insecure-redirect`.
+    InsecureRedirect {
+        /// The https URL.
+        from: String,
+        /// The http URL it redirects to.
+        to: String,
+    },
     /// The length of the resource is needed but the server never gave it.
     UnknownLength,
     /// Any other I/O failure.
@@ -228,6 +242,15 @@ impl fmt::Display for Error {
             ),
             Error::Request { method, url, .. } => write!(f, "{method} {}", redact_url(url)),
             Error::Read { url, .. } => write!(f, "reading {}", redact_url(url)),
+            Error::TooManyRedirects { url, limit } => {
+                write!(f, "{}: more than {limit} redirects", redact_url(url))
+            }
+            Error::InsecureRedirect { from, to } => write!(
+                f,
+                "{} redirects to plain http ({}); refusing (--allow-insecure-redirect permits it)",
+                redact_url(from),
+                redact_url(to)
+            ),
             Error::UnknownLength => write!(f, "the server did not say how long the resource is"),
             Error::Io(err) => write!(f, "{err}"),
         }

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ureq::http::{HeaderMap, Response, StatusCode};
-use ureq::{Agent, BodyReader, ResponseExt};
+use ureq::{Agent, BodyReader};
 
 use super::parallel::SpanFetcher;
 use super::{Body, Error, Opened, Source};
@@ -18,7 +18,7 @@ use crate::http::content_range::{
 };
 use crate::http::date::parse_http_date;
 use crate::http::redact::redact_url;
-use crate::http::{content_length, header, proxy_env};
+use crate::http::{content_length, header, is_downgrade, proxy_env, resolve_location, same_origin};
 use crate::range::ByteRange;
 
 /// How to talk to servers.
@@ -36,6 +36,11 @@ pub struct HttpConfig {
     pub buffer_size: usize,
     /// Where `-v` lines go, if anywhere.
     pub log: Option<Log>,
+    /// Send credentials (`Authorization`, `Cookie`, `Proxy-Authorization`) to the origins that
+    /// redirects lead to, too (`--location-trusted`).
+    pub location_trusted: bool,
+    /// Follow a redirect from https to plain http (`--allow-insecure-redirect`).
+    pub allow_insecure_redirect: bool,
 }
 
 impl Default for HttpConfig {
@@ -47,6 +52,8 @@ impl Default for HttpConfig {
             retries: 1,
             buffer_size: 256 * 1024,
             log: None,
+            location_trusted: false,
+            allow_insecure_redirect: false,
         }
     }
 }
@@ -148,7 +155,8 @@ impl HttpSource {
             .timeout_recv_response(Some(config.timeout))
             .timeout_per_read(Some(config.timeout))
             .timeout_per_write(Some(config.timeout))
-            .max_redirects(10)
+            // Redirects are followed by `send`, which decides what crosses origins.
+            .max_redirects(0)
             .accept_encoding("identity")
             .user_agent(concat!("rangecat/", env!("CARGO_PKG_VERSION")))
             .input_buffer_size(buffer)
@@ -183,14 +191,12 @@ impl HttpSource {
     /// Sends `GET` with `Range: bytes=0-0` and returns the raw response, for `info`.
     pub(crate) fn get_first_byte(&mut self) -> Result<Response<ureq::Body>, Error> {
         let response = self.client.send("GET", Some(&ByteRange::Span(0..1)))?;
-        self.client.learn_url(&response);
         Ok(response)
     }
 
     /// Sends `HEAD` and returns the raw response, for `info`.
     pub(crate) fn head(&mut self) -> Result<Response<ureq::Body>, Error> {
         let response = self.client.send("HEAD", None)?;
-        self.client.learn_url(&response);
         Ok(response)
     }
 
@@ -212,7 +218,6 @@ impl Source for HttpSource {
     fn open(&mut self, range: &ByteRange) -> Result<Opened, Error> {
         let client = &self.client;
         let response = client.send("GET", Some(range))?;
-        client.learn_url(&response);
         match response.status() {
             StatusCode::PARTIAL_CONTENT => {
                 let content_range = client.content_range(&response, range)?;
@@ -271,13 +276,11 @@ impl Source for HttpSource {
         if head.status().is_success()
             && let Some(len) = content_length(head.headers())
         {
-            client.learn_url(&head);
             client.check(&head, Some(len))?;
             return Ok(len);
         }
         // HEAD refused (presigned S3 URLs answer 403) or without a length: ask for one byte.
         let response = client.send("GET", Some(&ByteRange::Span(0..1)))?;
-        client.learn_url(&response);
         let len = match response.status() {
             StatusCode::PARTIAL_CONTENT | StatusCode::RANGE_NOT_SATISFIABLE => client
                 .content_range(&response, &ByteRange::Span(0..1))?
@@ -300,6 +303,24 @@ impl Source for HttpSource {
     fn fetcher(&self) -> Option<Arc<dyn SpanFetcher>> {
         (!self.ignores_ranges).then(|| Arc::new(Fetcher(self.client.clone())) as _)
     }
+}
+
+/// At most this many redirects are followed for one request (README, "What goes on the wire").
+pub const MAX_REDIRECTS: usize = 10;
+
+/// Where a redirect answer points (301, 302, 303, 307, 308 with a `Location`), resolved
+/// against `url`.
+fn redirect_target(response: &Response<ureq::Body>, url: &str) -> Option<String> {
+    let redirects = matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308);
+    let location = header(response.headers(), "location").filter(|_| redirects)?;
+    resolve_location(url, &location)
+}
+
+/// Request headers that carry credentials: sent to other origins only when trusted.
+fn is_credential(name: &str) -> bool {
+    ["authorization", "cookie", "proxy-authorization"]
+        .iter()
+        .any(|credential| name.eq_ignore_ascii_case(credential))
 }
 
 /// The failure to send a request or receive its response.
@@ -347,28 +368,56 @@ impl Client {
         self.final_url.get().unwrap_or(&self.url)
     }
 
-    fn learn_url(&self, response: &Response<ureq::Body>) {
-        let _ = self.final_url.set(response.get_uri().to_string());
-    }
-
     fn log(&self, line: impl FnOnce() -> String) {
         if let Some(log) = &self.config.log {
             log(&line());
         }
     }
 
-    /// Sends one request; `If-Range` once the first response is known.
+    /// Sends one request, following redirects (at most [`MAX_REDIRECTS`]); `If-Range` once the
+    /// first response is known. The first answer that is not a redirect fixes the final URL.
     fn send(&self, method: &str, range: Option<&ByteRange>) -> Result<Response<ureq::Body>, Error> {
-        let url = self.url();
         let range_value = range.map(range_header);
         let if_range = self
             .first
             .get()
             .and_then(|first| first.if_range())
             .filter(|_| range.is_some());
+        let mut url = self.url().to_owned();
+        for hops in 0.. {
+            let response = self.send_to(&url, method, range_value.as_deref(), if_range)?;
+            let Some(next) = redirect_target(&response, &url) else {
+                let _ = self.final_url.set(url);
+                return Ok(response);
+            };
+            if hops == MAX_REDIRECTS {
+                let url = self.url.clone();
+                return Err(Error::TooManyRedirects { url, limit: hops });
+            }
+            if is_downgrade(&url, &next) && !self.config.allow_insecure_redirect {
+                return Err(Error::InsecureRedirect {
+                    from: url,
+                    to: next,
+                });
+            }
+            url = next;
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// One request to `url`, logged under `-v`. Credentials (`Authorization`, `Cookie`,
+    /// `Proxy-Authorization`) go only to the origin they were given for, unless
+    /// `--location-trusted`, as curl does.
+    fn send_to(
+        &self,
+        url: &str,
+        method: &str,
+        range: Option<&str>,
+        if_range: Option<&str>,
+    ) -> Result<Response<ureq::Body>, Error> {
         self.log(|| {
             let mut line = format!("> {method} {}", redact_url(url));
-            if let Some(value) = &range_value {
+            if let Some(value) = range {
                 line += &format!(" Range: {value}");
             }
             if let Some(value) = if_range {
@@ -376,11 +425,14 @@ impl Client {
             }
             line
         });
+        let trusted = self.config.location_trusted || same_origin(&self.url, url);
         let mut request = ureq::http::Request::builder().method(method).uri(url);
         for (name, value) in &self.config.headers {
-            request = request.header(name, value);
+            if trusted || !is_credential(name) {
+                request = request.header(name, value);
+            }
         }
-        if let Some(value) = &range_value {
+        if let Some(value) = range {
             request = request.header("Range", value);
         }
         if let Some(value) = if_range {
@@ -404,6 +456,8 @@ impl Client {
                 line += &format!(" Content-Range: {value}");
             } else if let Some(len) = content_length(response.headers()) {
                 line += &format!(" Content-Length: {len}");
+            } else if let Some(location) = header(response.headers(), "location") {
+                line += &format!(" Location: {}", redact_url(&location));
             }
             line
         });

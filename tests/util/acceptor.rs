@@ -23,7 +23,16 @@ impl Acceptor {
         stop: Arc<AtomicBool>,
         serve: impl Fn(TcpStream, usize) + Send + Sync + 'static,
     ) -> Acceptor {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        Acceptor::start_on("127.0.0.1", stop, serve)
+    }
+
+    /// As `start`, on the loopback address `ip` (127.0.0.2 for a second origin).
+    pub fn start_on(
+        ip: &str,
+        stop: Arc<AtomicBool>,
+        serve: impl Fn(TcpStream, usize) + Send + Sync + 'static,
+    ) -> Acceptor {
+        let listener = TcpListener::bind((ip, 0)).expect("bind a loopback address");
         let addr = listener.local_addr().expect("local_addr");
         let serve = Arc::new(serve);
         let stopped = Arc::clone(&stop);

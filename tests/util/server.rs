@@ -111,6 +111,11 @@ const MAX_HEAD: usize = 64 * 1024;
 impl Server {
     /// Binds 127.0.0.1 on a free port and serves `body` at every path.
     pub fn start(body: Vec<u8>, mode: Mode) -> Server {
+        Server::start_on("127.0.0.1", body, mode)
+    }
+
+    /// As `start`, on the loopback address `ip` (127.0.0.2 for a second origin).
+    pub fn start_on(ip: &str, body: Vec<u8>, mode: Mode) -> Server {
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             body,
@@ -122,13 +127,13 @@ impl Server {
         let conn_shared = Arc::clone(&shared);
         // A worker ends when its client closes, when it is idle for IDLE_LIMIT, or when the
         // stop flag is set.
-        let acceptor = Acceptor::start(stop, move |stream, _| {
+        let acceptor = Acceptor::start_on(ip, stop, move |stream, _| {
             serve_connection(stream, &conn_shared)
         });
         Server { shared, acceptor }
     }
 
-    /// `http://127.0.0.1:PORT{path}`.
+    /// `http://IP:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.acceptor.addr(), path)
     }
