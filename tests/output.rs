@@ -153,3 +153,28 @@ fn sigterm_and_sigint_remove_the_temporary_file() {
         assert!(left.is_empty(), "SIG{signal} left {left:?}");
     }
 }
+
+#[test]
+fn a_character_device_is_written_into_and_stays_a_device() {
+    let data = util::data(LEN);
+    let (dir, path) = local_file("in.bin", &data);
+    // A device node of the test's own, the same as /dev/null (1, 3): mknod needs root.
+    let device = dir.path().join("null");
+    let made = Command::new("mknod")
+        .arg(&device)
+        .args(["c", "1", "3"])
+        .stderr(Stdio::null())
+        .status();
+    if !made.is_ok_and(|status| status.success()) {
+        eprintln!("SKIPPED: mknod needs root");
+        return;
+    }
+    TestCommand::new()
+        .arg(&path)
+        .args(["0:100", "-o"])
+        .arg(&device)
+        .stdout();
+    let meta = fs::symlink_metadata(&device).unwrap();
+    assert!(meta.file_type().is_char_device(), "the device was replaced");
+    assert_eq!(names(dir.path()), ["in.bin", "null"], "no temporary left");
+}
