@@ -318,6 +318,24 @@ fn ls_sends_one_suffix_request_when_the_central_directory_is_in_the_tail() {
 }
 
 #[test]
+fn ls_on_a_server_that_refuses_suffix_ranges_probes_and_asks_for_the_tail() {
+    let bytes = small();
+    let len = bytes.len();
+    let server = Server::start(bytes, Mode::RefusesSuffix);
+    let names = ls_ok(&server.url(PATH), &[], &[]);
+    assert_eq!(names.lines().next(), Some("a.txt"), "{names}");
+    // The refused suffix, the probe (HEAD answers the length), the same tail explicitly.
+    assert_eq!(
+        requests(&server),
+        [
+            format!("GET bytes=-{TAIL}"),
+            "HEAD -".to_owned(),
+            format!("GET bytes={}-{}", len - TAIL, len - 1),
+        ]
+    );
+}
+
+#[test]
 fn ls_fetches_a_central_directory_outside_the_tail_in_one_more_request() {
     let names: Vec<String> = (0..100).map(|i| format!("file-{i}.txt")).collect();
     let items: Vec<Item<'_>> = names.iter().map(|n| Item::stored(n, b"x")).collect();

@@ -110,7 +110,7 @@ fn start(
     let opened = match source.open(&request) {
         Ok(opened) => opened,
         // Some CDNs refuse suffix ranges (501 and the like): probe, then ask explicitly.
-        Err(err) if matches!(request, ByteRange::Suffix(_)) && refused_range(&err) => {
+        Err(err) if matches!(request, ByteRange::Suffix(_)) && err.refuses_the_range() => {
             source.probe()?;
             return Ok(None);
         }
@@ -124,15 +124,6 @@ fn start(
         }),
         Opened::Unsatisfiable => None,
     })
-}
-
-/// A status that speaks about the range rather than the resource or the credentials.
-fn refused_range(err: &source::Error) -> bool {
-    match err {
-        source::Error::Status { code, .. } => !matches!(code, 401 | 403 | 404 | 407 | 410),
-        source::Error::BadContentRange { .. } => true,
-        _ => false,
-    }
 }
 
 /// Resolves every RANGE against `len`; under `--strict` one outside the resource is an error.

@@ -163,6 +163,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the answer speaks about the range rather than the resource or the credentials
+    /// (a 501 or 400 to `bytes=-N`, a malformed Content-Range): asking again with an explicit
+    /// range may work. 401, 403, 404, 407 and 410 would answer any range alike.
+    pub fn refuses_the_range(&self) -> bool {
+        match self {
+            Error::Status { code, .. } => !matches!(code, 401 | 403 | 404 | 407 | 410),
+            Error::BadContentRange { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Whether the error is a timeout: the connection was made, or tried, and went quiet.
     pub fn is_timeout(&self) -> bool {
         match self {

@@ -13,7 +13,7 @@ use super::entry::Entry;
 use super::member::SpanIndex;
 use crate::range::ByteRange;
 use crate::source::file::FileSource;
-use crate::source::{Opened, RangeStream, Source};
+use crate::source::{self, Opened, RangeStream, Source};
 
 /// The tail asked for first: the end-of-central-directory record (22 bytes) with a maximal
 /// comment (65,535), the Zip64 locator (20) and the Zip64 record (56), rounded up.
@@ -49,24 +49,35 @@ pub struct Archive {
 impl Archive {
     /// Opens the archive behind `source`, whose length need not be known yet: one suffix
     /// request, and one more only when the central directory starts before the tail. A
-    /// server that ignores Range streams the archive once into a temporary file.
+    /// server that refuses suffix ranges costs a probe and an explicit request for the tail;
+    /// one that ignores Range streams the archive once into a temporary file.
     pub fn open(mut source: Box<dyn Source>) -> Result<Archive, Error> {
-        let tail = match source.len() {
-            Some(len) => {
+        let opened = match source.len() {
+            Some(_) => None,
+            // Some CDNs refuse suffix ranges: probe, then ask for the tail explicitly.
+            None => match source.open(&ByteRange::Suffix(TAIL)) {
+                Err(err) if err.refuses_the_range() => {
+                    source.probe()?;
+                    None
+                }
+                other => Some(other?),
+            },
+        };
+        let tail = match (opened, source.len()) {
+            (None, Some(len)) => {
                 let span = len.saturating_sub(TAIL)..len;
                 let body = source.read_span(span.clone())?;
                 Some((span.start, read_all(body, span.end - span.start)?))
             }
-            None => match source.open(&ByteRange::Suffix(TAIL))? {
-                Opened::Partial { span, body } => {
-                    Some((span.start, read_all(body, span.end - span.start)?))
-                }
-                Opened::Whole { body } => {
-                    source = spool(body)?;
-                    None
-                }
-                Opened::Unsatisfiable => None,
-            },
+            (None, None) => return Err(source::Error::UnknownLength.into()),
+            (Some(Opened::Partial { span, body }), _) => {
+                Some((span.start, read_all(body, span.end - span.start)?))
+            }
+            (Some(Opened::Whole { body }), _) => {
+                source = spool(body)?;
+                None
+            }
+            (Some(Opened::Unsatisfiable), _) => None,
         };
         let mut stream = RangeStream::new(source)?;
         // Every byte the zip reader needs is fetched on purpose below: no read-ahead.
