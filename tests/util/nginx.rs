@@ -141,6 +141,11 @@ impl Nginx {
         without_barriers(&log)
     }
 
+    /// The access log as it is now, without waiting for anything: for failure messages.
+    pub fn access_log_now(&self) -> String {
+        fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+
     /// The requests in the access log so far (see [`Nginx::access_log`]), oldest first.
     pub fn requests(&self) -> Vec<Request> {
         self.access_log().lines().map(parse_log_line).collect()
