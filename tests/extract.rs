@@ -1,8 +1,8 @@
 //! `rangecat x` against archives built here with the zip crate's writer: files checked byte
-//! for byte against the members, modification times, one request per file member whatever
-//! `-j`, globs, and the refusals: names and links that would escape the directory, existing
-//! files without `--overwrite`, CRC mismatches (no file under the real name, no temporary
-//! file left), unsupported methods.
+//! for byte against the members, modification times, the exact requests of batching (small
+//! neighbours share one) under `-j`, globs, and the refusals: names and links that would
+//! escape the directory, existing files without `--overwrite`, CRC mismatches (no file under
+//! the real name, no temporary file left), unsupported methods.
 
 use std::fs;
 use std::io::{Cursor, Write};
@@ -231,13 +231,10 @@ fn x_extracts_every_member_byte_for_byte_fetching_each_byte_once() {
         sample.assert_extracted(&dir);
         let run = &server.requests()[before..];
         before += run.len();
-        // One for the tail (the central directory is inside it), then at most one per file
-        // member: small neighbours share a request. Directories cost nothing.
-        assert!(
-            run.len() >= 2 && run.len() <= 1 + sample.files.len(),
-            "-j {jobs}:\n{}",
-            server.summary()
-        );
+        // One for the tail (the central directory is inside it), then one for the file
+        // members: they are small neighbours (480 KB in all), so they share a request.
+        // Directories cost nothing.
+        assert_eq!(run.len(), 2, "-j {jobs}:\n{}", server.summary());
         // No byte of a member is fetched twice.
         let mut spans: Vec<(u64, u64)> = run[1..]
             .iter()
@@ -302,8 +299,9 @@ fn x_extracts_only_members_matching_a_pattern() {
         ]
     );
     assert_eq!(fs::read(dir.join("top.bin")).unwrap(), sample.files[0].1);
-    let requests = server.requests().len();
-    assert!((2..=1 + 3).contains(&requests), "{}", server.summary());
+    // The tail, top.bin with its neighbour docs/readme.txt, and docs/deep/empty.txt, which
+    // is not a neighbour of those (docs/deep/er/noise.bin lies between).
+    server.assert_requests(3, "tail, two batches");
 }
 
 #[test]
@@ -442,7 +440,8 @@ fn x_keeps_existing_files_unless_overwrite() {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&archive_bytes)).unwrap();
     let header = archive.by_name("data/b.bin").unwrap().header_start();
     let requests = server.requests();
-    assert!(requests.len() <= sample.files.len(), "{}", server.summary());
+    // The tail, and one batch for the other five, all small neighbours.
+    server.assert_requests(2, "tail and one batch");
     for request in &requests[1..] {
         let range = &request.range().unwrap()["bytes=".len()..];
         let (a, b) = range.split_once('-').unwrap();
@@ -516,4 +515,106 @@ fn x_stops_when_the_server_fails() {
     assert!(stderr.contains("changed"), "{stderr}");
     let names = tree(&dir);
     assert!(names.iter().all(|n| n.ends_with('/')), "{names:?}");
+}
+
+/// The spans `x` fetches for a member, from the archive's bytes alone: member `i` runs from
+/// its local header to the next member's, the last one to the central directory.
+fn member_starts(bytes: &[u8]) -> Vec<u64> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    let mut starts: Vec<u64> = (0..archive.len())
+        .map(|i| archive.by_index(i).unwrap().header_start())
+        .collect();
+    // No archive comment: the end-of-central-directory record is the last 22 bytes, and the
+    // central directory's offset is at byte 16 of it.
+    let eocd = &bytes[bytes.len() - 22..];
+    assert_eq!(eocd[..4], *b"PK\x05\x06", "no comment, no Zip64");
+    starts.push(u64::from(u32::from_le_bytes(
+        eocd[16..20].try_into().unwrap(),
+    )));
+    starts
+}
+
+/// `x` batching (README "Zip archives": runs of small neighbouring members, under 1 MiB
+/// each, share one request; every other member costs one; no byte twice). How large a batch
+/// may grow is `src/zip/extract.rs` `batches`: its request covers at most total / (2 x
+/// workers), kept within 1 MiB..=8 MiB, so that every worker gets several batches.
+///
+/// The layout: ten small members a0..a9 of 150,000 bytes, one large member of 1,100,000
+/// (over 1 MiB: alone), one small member c0. About 2.75 MB in all, so with `-j 1` a batch may
+/// cover 1.375 MB: nine a's (1.35 MB), not ten; a9 and the large member, or the large member
+/// and c0, would fit too, so only the size rule keeps the large one alone. With `-j 4` the
+/// cap is 1 MiB: six a's (900 KB), not seven. Two a's that are not neighbours do not share.
+#[test]
+fn x_batches_small_neighbours_exactly_and_fetches_a_large_member_alone() {
+    const SMALL: usize = 150_000;
+    const LARGE: usize = 1_100_000;
+    const MIB: u64 = 1024 * 1024;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for i in 0..10 {
+        files.push((format!("a{i}.bin"), zips::noise(SMALL, i)));
+    }
+    files.push(("big.bin".into(), zips::noise(LARGE, 100)));
+    files.push(("c0.bin".into(), zips::noise(SMALL, 200)));
+    let (big, c0) = (10, 11);
+    let items: Vec<Item<'_>> = files.iter().map(|(n, d)| Item::stored(n, d)).collect();
+    let bytes = zips::archive(&items);
+    let starts = member_starts(&bytes);
+    assert_eq!(starts.len(), files.len() + 1);
+    // The request for members first..=last.
+    let range =
+        |first: usize, last: usize| format!("bytes={}-{}", starts[first], starts[last + 1] - 1);
+    let covers = |first: usize, last: usize| starts[last + 1] - starts[first];
+    // The layout does what the comment says.
+    assert!((0..files.len()).all(|i| (covers(i, i) < MIB) == (i != big)));
+    let total = covers(0, c0);
+    let cap_j1 = total / 2;
+    assert!(
+        covers(0, 8) <= cap_j1 && covers(0, 9) > cap_j1,
+        "-j 1: nine a's"
+    );
+    assert!(covers(9, big) <= cap_j1 && covers(big, c0) <= cap_j1);
+    assert!(total / 8 < MIB, "-j 4: the cap is 1 MiB");
+    assert!(covers(0, 5) <= MIB && covers(0, 6) > MIB, "-j 4: six a's");
+    assert!(covers(6, 9) <= MIB);
+
+    let cases: [(&str, &[&str], Vec<String>); 3] = [
+        (
+            "1",
+            &[],
+            vec![range(0, 8), range(9, 9), range(big, big), range(c0, c0)],
+        ),
+        (
+            "4",
+            &[],
+            vec![range(0, 5), range(6, 9), range(big, big), range(c0, c0)],
+        ),
+        ("1", &["a[02].bin"], vec![range(0, 0), range(2, 2)]),
+    ];
+    let server = Server::start(bytes, Mode::Ranges);
+    let mut before = 0;
+    for (jobs, patterns, mut want) in cases {
+        let (_parent, dir) = target();
+        x_ok(&server.url(PATH), &dir, &["-j", jobs], patterns);
+        let mut extracted = 0;
+        for (name, data) in &files {
+            if let Ok(got) = fs::read(dir.join(name)) {
+                util::assert_bytes_eq_in(name, &got, data);
+                extracted += 1;
+            }
+        }
+        assert_eq!(extracted, if patterns.is_empty() { files.len() } else { 2 });
+        let run = server.ranges()[before..].to_vec();
+        before += run.len();
+        let mut got: Vec<String> = run
+            .iter()
+            .map(|r| r.clone().unwrap_or_else(|| "(none)".into()))
+            .collect();
+        // First the tail (the central directory lies inside it), then the batches, in any
+        // order under -j.
+        assert_eq!(got.first().map(String::as_str), Some("bytes=-66560"));
+        got.remove(0);
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "-j {jobs} {patterns:?}:\n{}", server.summary());
+    }
 }

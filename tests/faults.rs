@@ -394,12 +394,24 @@ fn stalled_body_times_out_within_the_timeout() {
         util::data(LEN),
         Mode::StallAfterHeaders(Duration::from_secs(20)),
     );
-    let started = Instant::now();
-    let output = run(&server, &["--timeout", "1"], &["0:100"]);
-    let elapsed = started.elapsed();
-    let message = assert_runtime_error(&output);
-    assert!(message.contains("timed out"), "message: {message}");
-    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    // With `--retries 0` one stall of 1 s; by default (one retry) the request is sent again
+    // and stalls again: two.
+    let mut sent = 0;
+    for (retries, stalls) in [("0", 1), ("1", 2)] {
+        let started = Instant::now();
+        let output = run(
+            &server,
+            &["--timeout", "1", "--retries", retries],
+            &["0:100"],
+        );
+        let elapsed = started.elapsed();
+        let message = assert_runtime_error(&output);
+        assert!(message.contains("timed out"), "message: {message}");
+        let what = format!("--timeout 1 --retries {retries}");
+        util::assert_took_about(elapsed, Duration::from_secs(stalls), &what);
+        sent += stalls as usize;
+        server.assert_requests(sent, &what);
+    }
 }
 
 #[test]

@@ -63,8 +63,17 @@ impl Site {
             .collect()
     }
 
-    /// The requests nginx has logged, after checking what every request must satisfy.
-    fn requests(&self) -> Vec<Request> {
+    /// The requests nginx has logged, after checking that there are `count` of them and
+    /// what every request must satisfy.
+    #[track_caller]
+    fn requests(&self, count: usize) -> Vec<Request> {
+        let requests = self.logged();
+        assert_eq!(requests.len(), count, "{requests:#?}");
+        requests
+    }
+
+    /// The requests nginx has logged, each checked as every request must be.
+    fn logged(&self) -> Vec<Request> {
         let requests = self.nginx.requests();
         for request in &requests {
             assert_well_formed(request);
@@ -74,7 +83,7 @@ impl Site {
 
     /// The `Range` headers of the GETs logged so far, in order.
     fn get_ranges(&self) -> Vec<String> {
-        self.requests()
+        self.logged()
             .iter()
             .filter(|r| r.method == "GET")
             .map(|r| r.range.clone().unwrap_or_else(|| "(none)".into()))
@@ -156,8 +165,7 @@ fn no_range_is_the_whole_file_in_one_request() {
     let Some(site) = site() else { return };
     util::assert_bytes_eq(&site.fetch(&[]), &site.data);
     util::assert_bytes_eq(&site.fetch(&[":"]), &site.data);
-    let requests = site.requests();
-    assert_eq!(requests.len(), 2, "{requests:#?}");
+    let requests = site.requests(2);
     assert!(
         requests
             .iter()
@@ -171,15 +179,14 @@ fn prefix_range_is_one_get() {
     let Some(site) = site() else { return };
     util::assert_bytes_eq(&site.fetch(&["0:100"]), &site.data[..100]);
     assert_eq!(site.get_ranges(), ["bytes=0-99"]);
-    assert_eq!(site.requests().len(), 1);
+    site.requests(1);
 }
 
 #[test]
 fn suffix_range_is_one_get_without_head() {
     let Some(site) = site() else { return };
     util::assert_bytes_eq(&site.fetch(&["-100:"]), &site.data[LEN - 100..]);
-    let requests = site.requests();
-    assert_eq!(requests.len(), 1, "{requests:#?}");
+    let requests = site.requests(1);
     assert_eq!(requests[0].method, "GET");
     assert_eq!(requests[0].range.as_deref(), Some("bytes=-100"));
     assert_eq!(requests[0].status, 206);
@@ -189,7 +196,7 @@ fn suffix_range_is_one_get_without_head() {
 fn all_but_the_last_bytes_probes_the_length_first() {
     let Some(site) = site() else { return };
     util::assert_bytes_eq(&site.fetch(&[":-100"]), &site.data[..LEN - 100]);
-    let requests = site.requests();
+    let requests = site.requests(2);
     let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
     assert_eq!(methods, ["HEAD", "GET"], "{requests:#?}");
     assert_eq!(
@@ -203,7 +210,7 @@ fn count_range_is_one_get() {
     let Some(site) = site() else { return };
     util::assert_bytes_eq(&site.fetch(&["1000+5000"]), &site.data[1000..6000]);
     assert_eq!(site.get_ranges(), ["bytes=1000-5999"]);
-    assert_eq!(site.requests().len(), 1);
+    site.requests(1);
 }
 
 /// Out-of-order and repeated ranges: each byte is downloaded once and written as often as
@@ -213,8 +220,7 @@ fn repeated_out_of_order_ranges_download_each_byte_once() {
     let Some(site) = site() else { return };
     let got = site.fetch(&["100:200", "0:50", "100:200"]);
     util::assert_bytes_eq(&got, &site.slices(&[100..200, 0..50, 100..200]));
-    let requests = site.requests();
-    assert_eq!(requests.len(), 2, "{requests:#?}");
+    let requests = site.requests(2);
     assert_eq!(site.get_ranges(), ["bytes=100-199", "bytes=0-49"]);
     assert!(requests[1].if_range.is_some(), "{requests:#?}");
     assert!(requests.iter().all(|r| r.status == 206), "{requests:#?}");
@@ -226,7 +232,7 @@ fn overlapping_and_touching_ranges_share_a_request() {
     let got = site.fetch(&["0:100", "50:150", "150:200"]);
     util::assert_bytes_eq(&got, &site.slices(&[0..100, 50..150, 150..200]));
     assert_eq!(site.get_ranges(), ["bytes=0-199"]);
-    assert_eq!(site.requests().len(), 1);
+    site.requests(1);
 }
 
 #[test]
@@ -236,7 +242,7 @@ fn gap_merges_ranges_closer_than_it() {
     let got = site.fetch(&args);
     util::assert_bytes_eq(&got, &site.slices(&[0..100, 600..700, 5000..5100]));
     assert_eq!(site.get_ranges(), ["bytes=0-699", "bytes=5000-5099"]);
-    let requests = site.requests();
+    let requests = site.requests(2);
     assert!(requests.iter().all(|r| r.status == 206), "{requests:#?}");
 }
 
@@ -249,6 +255,7 @@ fn without_gap_separate_ranges_are_separate_requests() {
         site.get_ranges(),
         ["bytes=0-99", "bytes=600-699", "bytes=5000-5099"]
     );
+    site.requests(3);
 }
 
 #[test]
@@ -260,7 +267,7 @@ fn no_coalesce_sends_one_request_per_range() {
         site.get_ranges(),
         ["bytes=0-99", "bytes=50-149", "bytes=0-99"]
     );
-    let requests = site.requests();
+    let requests = site.requests(3);
     assert!(requests.iter().all(|r| r.status == 206), "{requests:#?}");
 }
 
@@ -270,9 +277,10 @@ fn no_coalesce_sends_one_request_per_range() {
 fn range_past_the_end_is_empty() {
     let Some(site) = site() else { return };
     assert!(site.fetch(&["5MiB:"]).is_empty());
-    let requests = site.requests();
-    assert!(!requests.is_empty());
-    assert!(requests.iter().all(|r| r.status != 200), "{requests:#?}");
+    // One request, answered 416: its Content-Range gives the length, and nothing is left.
+    let requests = site.requests(1);
+    assert_eq!(requests[0].range.as_deref(), Some("bytes=5242880-"));
+    assert_eq!(requests[0].status, 416, "{requests:#?}");
 }
 
 #[test]
@@ -304,7 +312,13 @@ fn inverted_range_is_empty() {
     assert!(site.fetch(&["2KiB:1KiB"]).is_empty());
     let got = site.fetch(&["0:10", "2KiB:1KiB", "-10:"]);
     util::assert_bytes_eq(&got, &site.slices(&[0..10, LEN - 10..LEN]));
-    site.requests(); // checks that no inverted range went out
+    // The first run has no byte request to send, so it probes (a HEAD); the second sends
+    // only the two ranges that select something, no inverted one (its first answer taught
+    // the length, so `-10:` goes out as an explicit range).
+    let tail = format!("bytes={}-{}", LEN - 10, LEN - 1);
+    assert_eq!(site.get_ranges(), ["bytes=0-9", tail.as_str()]);
+    let requests = site.requests(3);
+    assert_eq!(requests[0].method, "HEAD", "{requests:#?}");
 }
 
 /// A server that ignores Range (200 with the whole file) still yields the exact bytes.
@@ -329,8 +343,11 @@ fn server_ignoring_ranges_yields_the_same_bytes() {
             want.len()
         );
     }
-    let requests = site.requests();
-    assert!(requests.iter().any(|r| r.status == 200), "{requests:#?}");
+    // One request a run, each answered 200 with everything (README: one forward pass). A
+    // run that stops reading early is logged once nginx notices: wait for all four.
+    site.nginx.wait_for_requests(4);
+    let requests = site.requests(4);
+    assert!(requests.iter().all(|r| r.status == 200), "{requests:#?}");
 }
 
 /// With gzip on, nginx compresses for clients that ask for it; rangecat asks for identity
@@ -341,6 +358,6 @@ fn gzip_enabled_server_yields_the_raw_bytes() {
     let path = format!("gzip/{NAME}");
     util::assert_bytes_eq(&site.fetch_path(&path, &["0:100"]), &site.data[..100]);
     util::assert_bytes_eq(&site.fetch_path(&path, &["-100:"]), &site.data[LEN - 100..]);
-    let requests = site.requests();
+    let requests = site.requests(2);
     assert!(requests.iter().all(|r| r.status == 206), "{requests:#?}");
 }

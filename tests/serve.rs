@@ -297,9 +297,8 @@ fn an_upstream_stalling_mid_body_ends_the_client_connection_after_the_timeout() 
     let response = client.request("GET", FILE, &[("Range", "bytes=0-99")]);
     assert_eq!(response.status, 206, "{response:?}");
     assert!(!response.complete, "{response:?}");
-    assert!(client.closes_within(Duration::from_secs(2)));
-    let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(5), "ended after {elapsed:?}");
+    assert!(client.closes_within(Duration::from_secs(3)));
+    util::assert_took_about(started.elapsed(), Duration::from_secs(1), "timeout 1 s");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -837,10 +836,7 @@ fn an_upstream_silent_before_headers_gives_504_within_the_timeout() {
     let response = get(proxy.addr, FILE, &[]);
     let elapsed = started.elapsed();
     assert_eq!(response.status, 504, "{response:?}");
-    assert!(
-        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(5),
-        "504 after {elapsed:?}; --timeout 1"
-    );
+    util::assert_took_about(elapsed, Duration::from_secs(1), "504 with --timeout 1");
     assert_eq!(upstream.heads().len(), 1, "{:?}", upstream.heads());
 }
 
@@ -857,23 +853,39 @@ fn a_dropped_first_upstream_connection_is_retried_once() {
 #[test]
 fn with_retries_0_a_dropped_upstream_connection_gives_502() {
     let upstream = dropping_upstream(1);
-    let proxy = Spawned::start(&["-q", "--retries", "0", "--upstream", &upstream.url("")]);
+    let mut proxy = Spawned::start(&["-q", "--retries", "0", "--upstream", &upstream.url("")]);
     let response = get(proxy.addr, FILE, &[]);
     assert_eq!(response.status, 502, "{response:?}");
-    thread::sleep(Duration::from_millis(300));
+    // Once the proxy has exited (SIGTERM lets a request under way finish), no retry can
+    // come any more.
+    proxy.signal("TERM");
+    assert!(
+        proxy.wait_for_exit(Duration::from_secs(5)).is_some(),
+        "still running"
+    );
     assert_eq!(upstream.accepted(), 1, "--retries 0 must not retry");
 }
 
 #[test]
 fn an_upstream_that_always_hangs_up_is_tried_twice_then_502() {
     let upstream = dropping_upstream(usize::MAX);
-    let proxy = proxy(&upstream.url(""));
+    // The access-log line is written once the request is done with, retries included.
+    let (logged, log) = std::sync::mpsc::channel::<String>();
+    let proxy = Running::start(ProxyConfig {
+        log: Some(Arc::new(move |line: &str| {
+            let _ = logged.send(line.to_owned());
+        })),
+        ..config(&upstream.url(""))
+    });
     let started = Instant::now();
     let response = get(proxy.addr, FILE, &[]);
     assert_eq!(response.status, 502, "{response:?}");
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
-    thread::sleep(Duration::from_millis(300));
+    let line = log
+        .recv_timeout(Duration::from_secs(5))
+        .expect("an access-log line for the request");
+    assert!(line.contains(" 502 "), "{line}");
     assert_eq!(upstream.accepted(), 2, "one attempt and one retry, no more");
 }
 
@@ -999,8 +1011,11 @@ fn a_client_that_stops_reading_is_dropped_after_the_timeout() {
     let broken = upstream.broken_within(Duration::from_secs(8));
     let broken = broken.expect("the upstream connection outlived a stalled client by 8 s");
     let after = broken.saturating_duration_since(started);
+    // The timeout counts from the proxy's last write that made progress, and the kernel goes
+    // on taking a little of each write for a while after the client stops reading (about two
+    // timeouts on loopback): so at least the timeout, and at most a few of them.
     assert!(
-        after < Duration::from_secs(5),
+        after >= Duration::from_millis(900) && after < Duration::from_secs(5),
         "released after {after:?} with --timeout 1"
     );
     drop(client);
@@ -1020,10 +1035,12 @@ fn an_idle_keep_alive_connection_is_closed_after_the_timeout() {
             .status,
         206
     );
+    let idle = Instant::now();
     assert!(
-        client.closes_within(Duration::from_secs(4)),
+        client.closes_within(Duration::from_secs(3)),
         "idle connection kept past the timeout"
     );
+    util::assert_took_about(idle.elapsed(), Duration::from_secs(1), "idle, timeout 1 s");
 }
 
 /// Slowloris: a per-read timeout alone lets a client that sends one byte now and then hold
@@ -1061,7 +1078,8 @@ fn a_client_trickling_its_request_head_is_cut_off() {
         thread::sleep(Duration::from_millis(300));
     }
     let closed_after = closed_after.expect("still open 8 s into a trickled head, --timeout 1");
-    assert!(closed_after < Duration::from_secs(6), "{closed_after:?}");
+    // The head's deadline is 1 s; the trickle notices within one 300 ms step.
+    util::assert_took_about(closed_after, Duration::from_secs(1), "trickled head");
     upstream.assert_requests(0, "upstream");
 }
 
@@ -1239,13 +1257,17 @@ fn absolute_form_and_foreign_hosts_never_reach_another_server() {
     upstream.assert_requests(0, "upstream");
 
     // Targets that look like authorities once glued to BASE stay on BASE, or are refused.
+    let mut passed = 0;
     for target in [format!("//{decoy_host}/x"), format!("/@{decoy_host}/x")] {
         let response = get(proxy.addr, &target, &[]);
         assert!(
             response.status == 400 || response.status == 200,
             "{target}: {response:?}"
         );
+        passed += usize::from(response.status == 200);
     }
+    // Each 200 came from BASE: one request there for each, on a path of BASE.
+    upstream.assert_requests(passed, "authority-like targets");
     for seen in upstream.requests() {
         assert!(seen.path.starts_with('/'), "{seen:?}");
     }
@@ -1330,7 +1352,7 @@ fn refusals() -> Vec<(String, String, &'static [u16])> {
                 "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
                 "a".repeat(100_000)
             ),
-            &[431, 400][..],
+            &[431][..],
         ),
         (
             "25 fields of 4 KB".to_owned(),
@@ -1340,7 +1362,7 @@ fn refusals() -> Vec<(String, String, &'static [u16])> {
                     .map(|i| format!("X-Big-{i}: {}\r\n", "a".repeat(4000)))
                     .collect::<String>()
             ),
-            &[431, 400],
+            &[431],
         ),
         (
             "200 header fields".to_owned(),
@@ -1383,6 +1405,93 @@ fn oversized_malformed_and_bodied_requests_are_refused_and_closed() {
             "{what}: still open"
         );
         upstream.assert_requests(0, &what);
+    }
+}
+
+/// The README's head limits, end to end through `rangecat serve` as a process: 8 KiB a line
+/// (a longer request line is 414, a longer field 431), 100 fields and 64 KiB in all (431).
+/// Right at each limit the request goes through to the upstream.
+#[test]
+fn serve_answers_414_and_431_exactly_at_the_readme_head_limits() {
+    const LINE: usize = 8 * 1024;
+    let (upstream, _) = fault_server(Mode::Ranges);
+    let proxy = Spawned::start(&["-q", "--upstream", &upstream.url("")]);
+    // A request line of `len` bytes, CRLF not counted.
+    let request_line = |len: usize| {
+        let target = format!("/{}", "a".repeat(len - "GET / HTTP/1.1".len()));
+        let line = format!("GET {target} HTTP/1.1");
+        assert_eq!(line.len(), len);
+        line
+    };
+    // `Host` and `n - 1` more fields.
+    let fields = |n: usize| -> String { (1..n).map(|i| format!("X-Field-{i}: {i}\r\n")).collect() };
+    // A field line of `len` bytes, CRLF not counted.
+    let field = |len: usize| format!("X-Long: {}", "b".repeat(len - "X-Long: ".len()));
+    let cases: Vec<(&str, String, u16)> = vec![
+        (
+            "request line of 8 KiB",
+            format!("{}\r\nHost: x\r\n\r\n", request_line(LINE)),
+            200,
+        ),
+        (
+            "request line of 8 KiB + 1",
+            format!("{}\r\nHost: x\r\n\r\n", request_line(LINE + 1)),
+            414,
+        ),
+        (
+            "field of 8 KiB",
+            format!("GET /f HTTP/1.1\r\nHost: x\r\n{}\r\n\r\n", field(LINE)),
+            200,
+        ),
+        (
+            "field of 8 KiB + 1",
+            format!("GET /f HTTP/1.1\r\nHost: x\r\n{}\r\n\r\n", field(LINE + 1)),
+            431,
+        ),
+        (
+            "100 fields",
+            format!("GET /f HTTP/1.1\r\nHost: x\r\n{}\r\n", fields(100)),
+            200,
+        ),
+        (
+            "101 fields",
+            format!("GET /f HTTP/1.1\r\nHost: x\r\n{}\r\n", fields(101)),
+            431,
+        ),
+        (
+            "60,000 bytes of fields",
+            format!(
+                "GET /f HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                (0..10)
+                    .map(|i| format!("X-Big-{i}: {}\r\n", "c".repeat(6000 - 9)))
+                    .collect::<String>()
+            ),
+            200,
+        ),
+        (
+            "70,000 bytes of fields",
+            format!(
+                "GET /f HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                (0..10)
+                    .map(|i| format!("X-Big-{i}: {}\r\n", "c".repeat(7000 - 9)))
+                    .collect::<String>()
+            ),
+            431,
+        ),
+    ];
+    let mut forwarded = 0;
+    for (what, request, status) in cases {
+        let (response, mut client) = raw(proxy.addr, request.as_bytes());
+        assert_eq!(response.status, status, "{what}: {response:?}");
+        if status == 200 {
+            forwarded += 1;
+        } else {
+            assert!(
+                client.closes_within(Duration::from_secs(2)),
+                "{what}: still open"
+            );
+        }
+        upstream.assert_requests(forwarded, what);
     }
 }
 

@@ -120,3 +120,15 @@ pub fn assert_bytes_eq_in(case: &str, got: &[u8], want: &[u8]) {
         );
     }
 }
+
+/// Asserts that `elapsed` is what a time option of `limit` makes it: at least 90% of
+/// `limit` (the wait happened) and at most `limit` + 1.5 s (the option bounded it).
+#[track_caller]
+pub fn assert_took_about(elapsed: std::time::Duration, limit: std::time::Duration, what: &str) {
+    let low = limit.mul_f64(0.9);
+    let high = limit + std::time::Duration::from_millis(1500);
+    assert!(
+        low <= elapsed && elapsed <= high,
+        "{what}: took {elapsed:?}, want {low:?}..={high:?}"
+    );
+}

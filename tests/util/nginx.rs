@@ -15,14 +15,19 @@
 
 use std::fmt::Write as _;
 use std::fs;
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use super::fixtures::free_port;
+
+/// How long a test waits for lines in the access log (and for a barrier's answer).
+const LOG_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long nginx may take to accept connections once started.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -40,6 +45,8 @@ pub struct Nginx {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
+    /// Log barriers sent so far, to name each one uniquely.
+    barriers: AtomicUsize,
 }
 
 /// One request as nginx logged it. Header fields are `None` when the request lacked them.
@@ -100,28 +107,75 @@ impl Nginx {
         )
     }
 
-    /// The access log so far: one line per finished request, in [`LOG_FORMAT`].
+    /// The access log of every request finished so far, one line each in [`LOG_FORMAT`],
+    /// oldest first.
     ///
-    /// nginx logs a request just after sending its last byte, so a client can exit before the
-    /// line is written: this waits until the log has stopped growing for a moment.
+    /// nginx logs a request just after sending its last byte, so a client can exit before
+    /// the line is written. This sends a request of its own (a barrier) and waits, bounded,
+    /// for its line: nginx runs one single-threaded worker, so every request whose last byte
+    /// went out before the barrier arrived is logged before it. Barrier lines are left out.
+    /// (A request whose client hung up before nginx sent everything is logged only when nginx
+    /// notices; wait for those with [`Nginx::wait_for_requests`].)
     pub fn access_log(&self) -> String {
-        let path = self.dir.path().join("access.log");
-        let read = || fs::read_to_string(&path).unwrap_or_default();
-        let deadline = Instant::now() + Duration::from_secs(1);
-        let mut log = read();
-        loop {
-            sleep(Duration::from_millis(30));
-            let again = read();
-            if again == log || Instant::now() > deadline {
-                return again;
-            }
-            log = again;
-        }
+        let barrier = format!(
+            "/.rangecat-barrier-{}",
+            self.barriers.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut stream = TcpStream::connect_timeout(
+            &SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)),
+            LOG_TIMEOUT,
+        )
+        .expect("connect to nginx for a log barrier");
+        stream.set_read_timeout(Some(LOG_TIMEOUT)).unwrap();
+        write!(
+            stream,
+            "GET {barrier} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send the log barrier");
+        let mut answer = Vec::new();
+        stream
+            .read_to_end(&mut answer)
+            .expect("read the log barrier's answer");
+        let mine = format!("GET\t{barrier}\t");
+        let log = self.log_until(|log| log.lines().any(|line| line.starts_with(&mine)));
+        without_barriers(&log)
     }
 
-    /// The requests in the access log so far, oldest first.
+    /// The access log as it is now, without waiting for anything: for failure messages.
+    pub fn access_log_now(&self) -> String {
+        fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+
+    /// The requests in the access log so far (see [`Nginx::access_log`]), oldest first.
     pub fn requests(&self) -> Vec<Request> {
         self.access_log().lines().map(parse_log_line).collect()
+    }
+
+    /// Waits, bounded, until the access log holds at least `count` requests (barriers left
+    /// out) and returns them all, oldest first; for requests that a client ended early.
+    pub fn wait_for_requests(&self, count: usize) -> Vec<Request> {
+        let log = self.log_until(|log| without_barriers(log).lines().count() >= count);
+        without_barriers(&log).lines().map(parse_log_line).collect()
+    }
+
+    /// The access log once `done` holds for it (only whole lines); panics after
+    /// `LOG_TIMEOUT`, showing the log.
+    fn log_until(&self, done: impl Fn(&str) -> bool) -> String {
+        let path = self.dir.path().join("access.log");
+        let deadline = Instant::now() + LOG_TIMEOUT;
+        loop {
+            let mut log = fs::read_to_string(&path).unwrap_or_default();
+            // A line being written is not there yet.
+            log.truncate(log.rfind('\n').map_or(0, |at| at + 1));
+            if done(&log) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx's access log did not get the awaited lines within {LOG_TIMEOUT:?}:\n{log}"
+            );
+            sleep(Duration::from_millis(5));
+        }
     }
 
     /// nginx's error log, for failure messages.
@@ -172,7 +226,12 @@ fn try_start(binary: &Path, root: &Path) -> Result<Nginx, String> {
         .spawn()
         .map_err(|e| format!("spawn {}: {e}", binary.display()))?;
     // From here on, dropping `nginx` kills the child, whatever happens.
-    let mut nginx = Nginx { child, port, dir };
+    let mut nginx = Nginx {
+        child,
+        port,
+        dir,
+        barriers: AtomicUsize::new(0),
+    };
     wait_until_ready(&mut nginx)?;
     Ok(nginx)
 }
@@ -270,6 +329,14 @@ http {{
         uwsgi = p("uwsgi_temp"),
         scgi = p("scgi_temp"),
     )
+}
+
+/// `log` without the lines of [`Nginx::access_log`]'s barriers.
+fn without_barriers(log: &str) -> String {
+    log.lines()
+        .filter(|line| !line.starts_with("GET\t/.rangecat-barrier-"))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }
 
 fn parse_log_line(line: &str) -> Request {
