@@ -40,3 +40,6 @@ mod readme;
 mod generated;
 // `rangecat serve`: the Range And Streaming Spec on the wire, limits, backpressure, signals.
 mod serve;
+// The README's memory bounds, from /proc/PID/status: -j, --chunk-size, --max-buffer, spooling,
+// zip bombs.
+mod memory;
