@@ -112,6 +112,7 @@ impl Output {
             }
             Some(dest) => {
                 let temp = temp_path(dest);
+                rangecat::temporaries::register(&temp);
                 let file = OpenOptions::new()
                     .write(true)
                     .create_new(true)
@@ -140,6 +141,7 @@ impl Output {
                 dest.display()
             )))?;
             // Nothing is left to clean up.
+            rangecat::temporaries::forget(temp);
             self.sink = Sink::Stdout(file.try_clone().map_err(Error::io(written))?);
         }
         Ok(())
@@ -152,6 +154,7 @@ impl Drop for Output {
             bar.abandon();
         }
         if let Sink::Temp { temp, .. } = &self.sink {
+            rangecat::temporaries::forget(temp);
             let _ = fs::remove_file(temp);
         }
     }

@@ -252,8 +252,20 @@ struct TempFile {
     committed: bool,
 }
 
+impl TempFile {
+    /// A temporary at `path`, registered (before it is created) for removal on a signal.
+    fn new(path: PathBuf) -> TempFile {
+        crate::temporaries::register(&path);
+        TempFile {
+            path,
+            committed: false,
+        }
+    }
+}
+
 impl Drop for TempFile {
     fn drop(&mut self) {
+        crate::temporaries::forget(&self.path);
         if !self.committed {
             let _ = fs::remove_file(&self.path);
         }
@@ -664,10 +676,7 @@ fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure
         make_dirs(ctx.root, parent, &entry.name)?;
     }
     let dest = ctx.root.join(&job.path);
-    let mut temp = TempFile {
-        path: temp_path(&dest, job.index),
-        committed: false,
-    };
+    let mut temp = TempFile::new(temp_path(&dest, job.index));
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -726,10 +735,7 @@ fn make_link(
             }
         });
     }
-    let mut temp = TempFile {
-        path: temp_path(&dest, job.index),
-        committed: false,
-    };
+    let mut temp = TempFile::new(temp_path(&dest, job.index));
     std::os::unix::fs::symlink(target, &temp.path)
         .map_err(|err| io_failure(err, "create", &temp.path))?;
     // Renaming a link onto a directory fails: a directory is never replaced.
@@ -1100,10 +1106,7 @@ mod tests {
         fs::write(&dest, b"mine").unwrap();
         let path = temp_path(&dest, 0);
         fs::write(&path, b"new").unwrap();
-        let mut temp = TempFile {
-            path,
-            committed: false,
-        };
+        let mut temp = TempFile::new(path);
         let result = commit(&mut temp, &dest, false);
         assert!(matches!(result, Err(Failure::Exists { .. })));
         drop(temp);
@@ -1116,10 +1119,7 @@ mod tests {
 
         let path = temp_path(&dest, 1);
         fs::write(&path, b"new").unwrap();
-        let mut temp = TempFile {
-            path,
-            committed: false,
-        };
+        let mut temp = TempFile::new(path);
         assert!(commit(&mut temp, &dest, true).is_ok());
         drop(temp);
         assert_eq!(fs::read(&dest).unwrap(), b"new");
