@@ -23,7 +23,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -677,9 +677,11 @@ fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure
     }
     let dest = ctx.root.join(&job.path);
     let mut temp = TempFile::new(temp_path(&dest, job.index));
+    // 0600 until complete: the member's own permissions are set once it checks out.
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(&temp.path)
         .map_err(|err| io_failure(err, "create", &temp.path))?;
     let mut out = Counting {
