@@ -292,7 +292,7 @@ fn closed_stdout_ends_quietly_with_success() {
 
 /// A loopback address where connecting hangs: a listener with backlog 0 whose queue is full, so
 /// the kernel drops further SYNs. Returns the listener and the queued sockets, to keep alive.
-fn unanswered_connect() -> (
+pub(crate) fn unanswered_connect() -> (
     socket2::Socket,
     Vec<std::net::TcpStream>,
     std::net::SocketAddr,

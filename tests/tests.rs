@@ -43,3 +43,6 @@ mod serve;
 // The README's memory bounds, from /proc/PID/status: -j, --chunk-size, --max-buffer, spooling,
 // zip bombs.
 mod memory;
+// README promises with no other test: default timeouts, over-long 206 bodies, length changes,
+// `x` defaults, progress and mode bits, interrupted extraction.
+mod promises;

@@ -24,6 +24,8 @@ pub mod memory;
 pub mod mock_log;
 // A real nginx serving a directory, with its access log.
 pub mod nginx;
+// A command on a pseudo-terminal (`script`).
+pub mod pty;
 // A raw HTTP/1.1 client.
 pub mod raw_http;
 // `rangecat serve` as its own process.
