@@ -164,6 +164,7 @@ fn a_206_body_longer_than_its_content_range_is_never_spliced() {
             .output()
             .unwrap();
         assert_prefix_of(case, &output.stdout, &want);
+        assert_eq!(output.status.code(), Some(1), "{case}: exit status");
         let message = assert_runtime_error(&output);
         assert!(
             message.contains("bytes=0-99"),
