@@ -31,6 +31,7 @@ pub mod plan;
 pub mod proxy;
 pub mod range;
 pub mod source;
+pub mod temporaries;
 pub mod transfer;
 pub mod zip;
 

@@ -5,13 +5,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use crate::error::Error;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 /// Transfers at least this large get a progress bar on a terminal: smaller ones finish
 /// before a bar would be worth reading.
@@ -130,7 +127,7 @@ impl Output {
                 "cannot move the download onto {}",
                 dest.display()
             )))?;
-            forget_on_signal(temp);
+            rangecat::temporaries::forget(temp);
             // Nothing is left to clean up.
             self.sink = Sink::Direct(file.try_clone().map_err(Error::io(written))?);
         }
@@ -175,13 +172,13 @@ fn to_path(dest: &Path) -> Result<Sink, Error> {
         _ => {}
     }
     let temp = temp_path(&dest);
-    // Registered before it exists: a signal may come as soon as it does.
-    remove_on_signal(&temp);
+    // Registered before it exists: a signal may come as soon as it does (README, "Output").
+    rangecat::temporaries::register(&temp);
     let created = OpenOptions::new().write(true).create_new(true).open(&temp);
     match created {
         Ok(file) => Ok(Sink::Temp { file, temp, dest }),
         Err(err) => {
-            forget_on_signal(&temp);
+            rangecat::temporaries::forget(&temp);
             Err(Error::io(cannot_create())(err))
         }
     }
@@ -194,42 +191,9 @@ impl Drop for Output {
         }
         if let Sink::Temp { temp, .. } = &self.sink {
             let _ = fs::remove_file(temp);
-            forget_on_signal(temp);
+            rangecat::temporaries::forget(temp);
         }
     }
-}
-
-/// Temporary files to remove when SIGINT or SIGTERM ends the process (README, "Output").
-static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// Removes `temp` if SIGINT or SIGTERM arrives before it is renamed or dropped; the process
-/// then exits 130 or 143, as a shell reports a process those signals ended.
-fn remove_on_signal(temp: &Path) {
-    static HANDLER: Once = Once::new();
-    lock_temporaries().push(temp.to_owned());
-    HANDLER.call_once(|| {
-        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
-            return; // without a handler the signal still ends the process
-        };
-        std::thread::spawn(move || {
-            if let Some(signal) = signals.forever().next() {
-                for temp in lock_temporaries().drain(..) {
-                    let _ = fs::remove_file(temp);
-                }
-                std::process::exit(128 + signal);
-            }
-        });
-    });
-}
-
-/// `temp` was renamed onto its destination or removed: a signal must not touch it.
-fn forget_on_signal(temp: &Path) {
-    lock_temporaries().retain(|t| t != temp);
-}
-
-fn lock_temporaries() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
-    // A thread that panicked while holding the list left it usable.
-    TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Write for Output {

@@ -49,3 +49,9 @@ mod serve;
 // `rangecat serve`: README promises about the process: default address, connect timeout,
 // the loopback warning, the default connection cap, shutdown with a request under way.
 mod serve_promises;
+// The README's memory bounds, from /proc/PID/status: -j, --chunk-size, --max-buffer, spooling,
+// zip bombs.
+mod memory;
+// README promises with no other test: default timeouts, over-long 206 bodies, length changes,
+// `x` defaults, progress and mode bits, interrupted extraction.
+mod promises;

@@ -24,6 +24,10 @@ pub use context::Context;
 /// Runs the command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
     let ctx = Context::new(&cli.net, &cli.report)?;
+    // `serve` stops gracefully on its own; the others remove their temporaries and exit.
+    if !matches!(cli.command, Some(Command::Serve(_))) {
+        exit_on_signal();
+    }
     match &cli.command {
         None => fetch::run(&cli.fetch, &ctx),
         Some(Command::Info(args)) => info::run(args, &ctx),
@@ -38,6 +42,21 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 .map_err(Error::Write)
         }
     }
+}
+
+/// On SIGINT or SIGTERM, removes the temporary files under way and exits 130 or 143 (128 +
+/// the signal), as the README promises.
+fn exit_on_signal() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            rangecat::temporaries::remove_all();
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 /// Opens the archive at `url`: at most two requests.

@@ -84,6 +84,12 @@ pub enum Error {
         /// The `Content-Range` received, `(none)` when there was none.
         got: String,
     },
+    /// A 206 whose body runs past its `Content-Range` (a longer `Content-Length`, or more
+    /// bytes before the connection ends).
+    BodyTooLong {
+        /// The `Range` header sent.
+        asked: String,
+    },
     /// The resource changed between two responses (validators or length differ).
     ResourceChanged {
         /// What differs.
@@ -224,6 +230,10 @@ impl fmt::Display for Error {
             Error::BadContentRange { asked, got } => {
                 write!(f, "server answered {asked} with Content-Range '{got}'")
             }
+            Error::BodyTooLong { asked } => write!(
+                f,
+                "the 206 answering {asked} runs past its Content-Range; not splicing it"
+            ),
             Error::ResourceChanged { what } => write!(
                 f,
                 "the resource changed during the transfer ({what}); not splicing two versions"

@@ -236,9 +236,10 @@ impl Source for HttpSource {
                 if expected.as_ref() != Some(&span) {
                     return Err(client.bad_content_range(range, &response));
                 }
+                client.check_not_too_long(&response, range, &span)?;
                 let body = response.into_body().into_reader();
                 Ok(Opened::Partial {
-                    body: Box::new(SpanReader::new(client.clone(), span.clone(), body)),
+                    body: Box::new(SpanReader::new(client.clone(), span.clone(), body, true)),
                     span,
                 })
             }
@@ -248,7 +249,7 @@ impl Source for HttpSource {
                 self.ignores_ranges = true;
                 let body = response.into_body().into_reader();
                 let body: Body = match len {
-                    Some(len) => Box::new(SpanReader::new(client.clone(), 0..len, body)),
+                    Some(len) => Box::new(SpanReader::new(client.clone(), 0..len, body, true)),
                     None => Box::new(body),
                 };
                 Ok(Opened::Whole { body })
@@ -506,12 +507,29 @@ impl Client {
         if span.is_empty() {
             return Ok(Box::new(io::empty()));
         }
-        let body = client.connect(span.clone())?;
-        Ok(Box::new(SpanReader::new(client.clone(), span, body)))
+        let (body, exact) = client.connect(span.clone())?;
+        Ok(Box::new(SpanReader::new(client.clone(), span, body, exact)))
     }
 
-    /// Requests `span` (within the known length) and returns a body positioned at its start.
-    fn connect(&self, span: Range<u64>) -> Result<BodyReader<'static>, Error> {
+    /// A 206 whose `Content-Length` is longer than its `Content-Range`'s span is refused
+    /// before its body is read.
+    fn check_not_too_long(
+        &self,
+        response: &Response<ureq::Body>,
+        asked: &ByteRange,
+        span: &Range<u64>,
+    ) -> Result<(), Error> {
+        match content_length(response.headers()) {
+            Some(len) if len > span.end - span.start => Err(Error::BodyTooLong {
+                asked: range_header(asked),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Requests `span` (within the known length) and returns a body positioned at its start,
+    /// and whether it is a 206's, which must end where `span` does.
+    fn connect(&self, span: Range<u64>) -> Result<(BodyReader<'static>, bool), Error> {
         let asked = ByteRange::Span(span.clone());
         let response = self.send("GET", Some(&asked))?;
         match response.status() {
@@ -521,7 +539,8 @@ impl Client {
                 if content_range.span.as_ref() != Some(&span) {
                     return Err(self.bad_content_range(&asked, &response));
                 }
-                Ok(response.into_body().into_reader())
+                self.check_not_too_long(&response, &asked, &span)?;
+                Ok((response.into_body().into_reader(), true))
             }
             StatusCode::OK => {
                 // With the same validators, a 200 to If-Range means Range was ignored.
@@ -531,7 +550,7 @@ impl Client {
                 if skipped < span.start {
                     return Err(Error::ClosedWhileSkipping { to: span.start });
                 }
-                Ok(body)
+                Ok((body, false))
             }
             StatusCode::RANGE_NOT_SATISFIABLE => Err(Error::ResourceChanged {
                 what: format!("{} is no longer satisfiable", show_span(&span)),
@@ -548,17 +567,25 @@ struct SpanReader {
     span: Range<u64>,
     pos: u64,
     body: Option<BodyReader<'static>>,
+    /// The body must end with `span` (a 206's); a 200's goes on past it.
+    exact: bool,
     retries_left: u32,
 }
 
 impl SpanReader {
-    fn new(client: Arc<Client>, span: Range<u64>, body: BodyReader<'static>) -> SpanReader {
+    fn new(
+        client: Arc<Client>,
+        span: Range<u64>,
+        body: BodyReader<'static>,
+        exact: bool,
+    ) -> SpanReader {
         SpanReader {
             retries_left: client.config.retries,
             pos: span.start,
             client,
             span,
             body: Some(body),
+            exact,
         }
     }
 
@@ -625,8 +652,11 @@ impl Read for SpanReader {
                         && let Some(mut body) = self.body.take()
                     {
                         // Reading the end of the body hands the connection back to the pool
-                        // for the next request.
-                        let _ = body.read(&mut [0u8; 1]);
+                        // for the next request; a 206's must end there.
+                        if matches!(body.read(&mut [0u8; 1]), Ok(1..)) && self.exact {
+                            let asked = range_header(&ByteRange::Span(self.span.clone()));
+                            return Err(Error::BodyTooLong { asked }.into());
+                        }
                     }
                     return Ok(n);
                 }
@@ -641,7 +671,10 @@ impl Read for SpanReader {
             self.client
                 .log(|| format!("* {cause}; resuming at byte {}", resume.start));
             match self.client.connect(resume) {
-                Ok(body) => self.body = Some(body),
+                Ok((body, exact)) => {
+                    self.body = Some(body);
+                    self.exact = exact;
+                }
                 Err(err) if self.retries_left == 0 => return Err(err.into()),
                 Err(_) => {}
             }

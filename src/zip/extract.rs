@@ -23,7 +23,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -252,8 +252,20 @@ struct TempFile {
     committed: bool,
 }
 
+impl TempFile {
+    /// A temporary at `path`, registered (before it is created) for removal on a signal.
+    fn new(path: PathBuf) -> TempFile {
+        crate::temporaries::register(&path);
+        TempFile {
+            path,
+            committed: false,
+        }
+    }
+}
+
 impl Drop for TempFile {
     fn drop(&mut self) {
+        crate::temporaries::forget(&self.path);
         if !self.committed {
             let _ = fs::remove_file(&self.path);
         }
@@ -664,13 +676,12 @@ fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure
         make_dirs(ctx.root, parent, &entry.name)?;
     }
     let dest = ctx.root.join(&job.path);
-    let mut temp = TempFile {
-        path: temp_path(&dest, job.index),
-        committed: false,
-    };
+    let mut temp = TempFile::new(temp_path(&dest, job.index));
+    // 0600 until complete: the member's own permissions are set once it checks out.
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(&temp.path)
         .map_err(|err| io_failure(err, "create", &temp.path))?;
     let mut out = Counting {
@@ -726,10 +737,7 @@ fn make_link(
             }
         });
     }
-    let mut temp = TempFile {
-        path: temp_path(&dest, job.index),
-        committed: false,
-    };
+    let mut temp = TempFile::new(temp_path(&dest, job.index));
     std::os::unix::fs::symlink(target, &temp.path)
         .map_err(|err| io_failure(err, "create", &temp.path))?;
     // Renaming a link onto a directory fails: a directory is never replaced.
@@ -1100,10 +1108,7 @@ mod tests {
         fs::write(&dest, b"mine").unwrap();
         let path = temp_path(&dest, 0);
         fs::write(&path, b"new").unwrap();
-        let mut temp = TempFile {
-            path,
-            committed: false,
-        };
+        let mut temp = TempFile::new(path);
         let result = commit(&mut temp, &dest, false);
         assert!(matches!(result, Err(Failure::Exists { .. })));
         drop(temp);
@@ -1116,10 +1121,7 @@ mod tests {
 
         let path = temp_path(&dest, 1);
         fs::write(&path, b"new").unwrap();
-        let mut temp = TempFile {
-            path,
-            committed: false,
-        };
+        let mut temp = TempFile::new(path);
         assert!(commit(&mut temp, &dest, true).is_ok());
         drop(temp);
         assert_eq!(fs::read(&dest).unwrap(), b"new");

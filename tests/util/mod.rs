@@ -16,10 +16,16 @@ pub mod fixtures;
 pub mod gate;
 // A gzip member by hand, and CRC-32.
 pub mod gzip;
+// Zip archives byte by byte: special mode bits, zip bombs.
+pub mod handzip;
+// Peak memory of a child from /proc/PID/status.
+pub mod memory;
 // An httpmock server that logs the requests it received.
 pub mod mock_log;
 // A real nginx serving a directory, with its access log.
 pub mod nginx;
+// A command on a pseudo-terminal (`script`).
+pub mod pty;
 // A raw HTTP/1.1 client.
 pub mod raw_http;
 // `rangecat serve` as its own process.
