@@ -65,7 +65,7 @@ _rangecat() {
 
     case "${cmd}" in
         rangecat)
-            opts="-o -j -H -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help --version info ls cat x serve completions help"
+            opts="-o -j -H -k -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --header --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help --version info ls cat x serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -119,6 +119,10 @@ _rangecat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -127,7 +131,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__cat)
-            opts="-H -v -q -h --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-H -k -v -q -h --header --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -154,6 +158,10 @@ _rangecat() {
                     return 0
                     ;;
                 --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -165,7 +173,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__completions)
-            opts="-H -v -q -h --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help bash elvish fish powershell zsh"
+            opts="-H -k -v -q -h --header --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -192,6 +200,10 @@ _rangecat() {
                     return 0
                     ;;
                 --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -315,7 +327,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__info)
-            opts="-H -v -q -h --json --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-H -k -v -q -h --json --header --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,6 +354,10 @@ _rangecat() {
                     return 0
                     ;;
                 --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -353,7 +369,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__ls)
-            opts="-l -h -H -v -q --long --human-readable --json --help --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress"
+            opts="-l -h -H -k -v -q --long --human-readable --json --help --header --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -383,6 +399,10 @@ _rangecat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -391,7 +411,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__serve)
-            opts="-H -v -q -h --upstream --listen --max-connections --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-H -k -v -q -h --upstream --listen --max-connections --header --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -433,6 +453,10 @@ _rangecat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -441,7 +465,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__x)
-            opts="-C -j -H -v -q -h --directory --jobs --overwrite --header --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-C -j -H -k -v -q -h --directory --jobs --overwrite --header --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -484,6 +508,10 @@ _rangecat() {
                     return 0
                     ;;
                 --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

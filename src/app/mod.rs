@@ -24,6 +24,12 @@ pub use context::Context;
 /// Runs the command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
     let ctx = Context::new(&cli.net, &cli.report)?;
+    if ctx.http.insecure && !ctx.quiet {
+        eprintln!(
+            "rangecat: warning: --insecure: https certificates are not verified; \
+             anyone on the path can read and alter the transfer"
+        );
+    }
     match &cli.command {
         None => fetch::run(&cli.fetch, &ctx),
         Some(Command::Info(args)) => info::run(args, &ctx),

@@ -18,6 +18,7 @@ use crate::http::content_range::{
 };
 use crate::http::date::parse_http_date;
 use crate::http::redact::redact_url;
+use crate::http::tls::{CaBundle, certificate_problem, tls_config_for};
 use crate::http::{content_length, header, proxy_env};
 use crate::range::ByteRange;
 
@@ -36,6 +37,10 @@ pub struct HttpConfig {
     pub buffer_size: usize,
     /// Where `-v` lines go, if anywhere.
     pub log: Option<Log>,
+    /// CAs trusted besides the trust store (`--cacert`).
+    pub cacert: Option<CaBundle>,
+    /// Skip certificate verification (`-k/--insecure`).
+    pub insecure: bool,
 }
 
 impl Default for HttpConfig {
@@ -47,6 +52,8 @@ impl Default for HttpConfig {
             retries: 1,
             buffer_size: 256 * 1024,
             log: None,
+            cacert: None,
+            insecure: false,
         }
     }
 }
@@ -142,6 +149,7 @@ impl HttpSource {
                 reason: e.to_string(),
             })?;
         let buffer = config.buffer_size.clamp(16 * 1024, 4 * 1024 * 1024);
+        let tls = tls_config_for(url, config.cacert.as_ref(), config.insecure)?;
         let agent: Agent = Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(config.connect_timeout))
@@ -156,6 +164,7 @@ impl HttpSource {
             // would reopen the rest for every segment or member.
             .max_idle_connections_per_host(64)
             .proxy(proxy_from_env(url)?)
+            .tls_config(tls)
             .build()
             .into();
         Ok(HttpSource {
@@ -305,6 +314,13 @@ impl Source for HttpSource {
 /// The failure to send a request or receive its response.
 fn transport_error(method: &str, url: &str, err: ureq::Error) -> Error {
     let (method, url) = (method.to_owned(), url.to_owned());
+    if let Some(problem) = certificate_problem(&err) {
+        return Error::Certificate {
+            method,
+            url,
+            problem,
+        };
+    }
     match err {
         ureq::Error::Timeout(what) => Error::Timeout {
             method,
