@@ -65,7 +65,7 @@ _rangecat() {
 
     case "${cmd}" in
         rangecat)
-            opts="-o -j -H -u -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help --version info ls cat x serve completions help"
+            opts="-o -j -H -u -k -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help --version info ls cat x serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,6 +127,10 @@ _rangecat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -135,7 +139,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__cat)
-            opts="-H -u -v -q -h --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-H -u -k -v -q -h --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -170,6 +174,10 @@ _rangecat() {
                     return 0
                     ;;
                 --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -181,7 +189,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__completions)
-            opts="-H -u -v -q -h --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help bash elvish fish powershell zsh"
+            opts="-H -u -k -v -q -h --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,6 +224,10 @@ _rangecat() {
                     return 0
                     ;;
                 --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -339,7 +351,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__info)
-            opts="-H -u -v -q -h --json --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-H -u -k -v -q -h --json --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +386,10 @@ _rangecat() {
                     return 0
                     ;;
                 --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -385,7 +401,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__ls)
-            opts="-l -h -H -u -v -q --long --human-readable --json --help --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress"
+            opts="-l -h -H -u -k -v -q --long --human-readable --json --help --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -423,6 +439,10 @@ _rangecat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -431,7 +451,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__serve)
-            opts="-H -u -v -q -h --upstream --listen --max-connections --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-H -u -k -v -q -h --upstream --listen --max-connections --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,6 +501,10 @@ _rangecat() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -489,7 +513,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__x)
-            opts="-C -j -H -u -v -q -h --directory --jobs --overwrite --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --verbose --quiet --progress --help"
+            opts="-C -j -H -u -k -v -q -h --directory --jobs --overwrite --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -540,6 +564,10 @@ _rangecat() {
                     return 0
                     ;;
                 --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rangecat_global_optspecs
-    string join \n o/output= strict gap= max-buffer= no-coalesce j/jobs= H/header= u/user= location-trusted allow-insecure-redirect connect-timeout= timeout= retries= chunk-size= v/verbose q/quiet progress h/help V/version
+    string join \n o/output= strict gap= max-buffer= no-coalesce j/jobs= H/header= u/user= location-trusted allow-insecure-redirect connect-timeout= timeout= retries= chunk-size= cacert= k/insecure v/verbose q/quiet progress h/help V/version
 end
 
 function __fish_rangecat_needs_command
@@ -34,10 +34,12 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -l connect-timeout -d 'S
 complete -c rangecat -n "__fish_rangecat_needs_command" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_needs_command" -l strict -d 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l no-coalesce -d 'Send one request per RANGE as given: no merging, no reuse'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_needs_command" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_needs_command" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -56,9 +58,11 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l connect-timeo
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l json -d 'Print one JSON object instead of text'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -69,12 +73,14 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l connect-timeout
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s l -l long -d 'Long listing: size, compressed size, method, modified, CRC-32, name, and a total'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s h -l human-readable -d 'With -l, sizes in human-readable units (KiB, MiB, ...)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l json -d 'One JSON object per entry per line'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l help -d 'Print help'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -84,8 +90,10 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l connect-timeou
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -98,9 +106,11 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l connect-timeout 
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l overwrite -d 'Replace files that already exist'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -114,8 +124,10 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l connect-time
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -126,8 +138,10 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l connec
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l retries -d 'Resume attempts per request after a broken connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l chunk-size -d 'Read and write in pieces of BYTES' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l progress -d 'Draw the progress bar even when stderr is not a terminal'

@@ -135,6 +135,14 @@ pub struct NetArgs {
     /// Read and write in pieces of BYTES
     #[arg(long, value_name = "BYTES", default_value = "256KiB", value_parser = parse_chunk_size, global = true)]
     pub chunk_size: u64,
+
+    /// Also trust the CA certificates in FILE (PEM) for https
+    #[arg(long, value_name = "FILE", global = true)]
+    pub cacert: Option<PathBuf>,
+
+    /// Do not verify https certificates (anyone on the path can read and alter the transfer)
+    #[arg(short = 'k', long, global = true)]
+    pub insecure: bool,
 }
 
 /// Options for what rangecat prints on stderr, shared by all commands.

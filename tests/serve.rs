@@ -60,6 +60,8 @@ fn config(upstream: &str) -> ProxyConfig {
         retries: 1,
         max_connections: 1024,
         log: None,
+        cacert: None,
+        insecure: false,
     }
 }
 

@@ -30,6 +30,8 @@ mod secrets;
 mod redirects;
 // `rangecat info`.
 mod info;
+// TLS trust: --cacert, SSL_CERT_FILE/SSL_CERT_DIR, -k, for every command and serve's upstream.
+mod tls;
 // Byte-exact ranges against a real nginx (skipped without nginx unless CI=true).
 mod interop;
 // Zip: `ls` (listing, formats, request counts, bad archives).

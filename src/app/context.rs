@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rangecat::Log;
 use rangecat::http::parse_header_line;
+use rangecat::http::tls::CaBundle;
 use rangecat::source::HttpConfig;
 
 use crate::cli::{NetArgs, ReportArgs};
@@ -25,7 +26,8 @@ pub struct Context {
 }
 
 impl Context {
-    /// Resolves the shared options; a malformed `-H` is a usage error.
+    /// Resolves the shared options; a malformed `-H` and an unreadable `--cacert` are usage
+    /// errors.
     pub fn new(net: &NetArgs, report: &ReportArgs) -> Result<Context, Error> {
         let headers = net
             .headers
@@ -42,6 +44,12 @@ impl Context {
             Some(user) => [basic_auth(user)].into_iter().chain(headers).collect(),
             None => headers,
         };
+        let cacert = net
+            .cacert
+            .as_deref()
+            .map(CaBundle::load)
+            .transpose()
+            .map_err(|err| Error::Usage(rangecat::one_line(&err)))?;
         let chunk_size = usize::try_from(net.chunk_size).unwrap_or(usize::MAX);
         let progress = if report.quiet {
             ProgressPolicy::Never
@@ -59,6 +67,8 @@ impl Context {
             log: report.verbose.then(stderr_log),
             location_trusted: net.location_trusted,
             allow_insecure_redirect: net.allow_insecure_redirect,
+            cacert,
+            insecure: net.insecure,
         };
         Ok(Context {
             http,

@@ -28,6 +28,12 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     if !matches!(cli.command, Some(Command::Serve(_))) {
         exit_on_signal();
     }
+    if ctx.http.insecure && !ctx.quiet {
+        eprintln!(
+            "rangecat: warning: --insecure: https certificates are not verified; \
+             anyone on the path can read and alter the transfer"
+        );
+    }
     match &cli.command {
         None => fetch::run(&cli.fetch, &ctx),
         Some(Command::Info(args)) => info::run(args, &ctx),

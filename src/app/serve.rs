@@ -23,6 +23,8 @@ pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
         retries: ctx.http.retries,
         max_connections: args.max_connections.max(1),
         log: (!ctx.quiet).then(stderr_log),
+        cacert: ctx.http.cacert.clone(),
+        insecure: ctx.http.insecure,
     };
     let proxy = Proxy::bind(&args.listen, config)?;
     let addr = proxy

@@ -1,8 +1,8 @@
 //! HTTP details shared by the sources, the proxy and the command line: token characters
 //! (RFC 9110 §5.6.2), header lookups, `Content-Length`, `Content-Range` and `Range`
 //! ([`content_range`]), HTTP dates ([`date`]), reason phrases, and the proxy the environment
-//! names for a URL ([`proxy_env`]), redirect targets and origins ([`location`]), and URLs with
-//! their secrets redacted ([`redact`]).
+//! names for a URL ([`proxy_env`]), redirect targets and origins ([`location`]), URLs with
+//! their secrets redacted ([`redact`]), and the certificates that https trusts ([`tls`]).
 //!
 //! ```
 //! use rangecat::http::content_range::{ContentRange, parse_content_range};
@@ -17,6 +17,7 @@ pub mod date;
 pub mod location;
 pub mod proxy_env;
 pub mod redact;
+pub mod tls;
 
 use std::fmt;
 

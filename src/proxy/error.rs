@@ -5,6 +5,7 @@ use std::io;
 
 use crate::http::proxy_env::InvalidProxy;
 use crate::http::redact::redact_url;
+use crate::http::tls::TlsError;
 
 /// Why `serve` could not start.
 #[derive(Debug)]
@@ -19,6 +20,8 @@ pub enum Error {
     },
     /// A proxy variable of the environment holds no usable proxy URL.
     InvalidProxy(InvalidProxy),
+    /// The certificates to trust for an https upstream could not be gathered.
+    Tls(TlsError),
     /// The listen address could not be bound.
     Listen {
         /// The address as given.
@@ -35,6 +38,7 @@ impl fmt::Display for Error {
                 write!(f, "invalid --upstream '{}': {reason}", redact_url(base))
             }
             Error::InvalidProxy(err) => write!(f, "{err}"),
+            Error::Tls(err) => write!(f, "{err}"),
             Error::Listen { address, .. } => write!(f, "cannot listen on {address}"),
         }
     }
@@ -44,6 +48,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Listen { source, .. } => Some(source),
+            Error::Tls(err) => err.source(),
             _ => None,
         }
     }

@@ -15,6 +15,8 @@
 //!     retries: 1,
 //!     max_connections: 256,
 //!     log: None,
+//!     cacert: None,
+//!     insecure: false,
 //! };
 //! let proxy = Proxy::bind("127.0.0.1:8080", config)?;
 //! let stopper = proxy.stopper()?; // stopper.stop() from another thread ends `run`

@@ -20,6 +20,7 @@ use super::request::{self, Refusal, Request, check_target, read_request};
 use crate::Log;
 use crate::http::content_range::parse_content_range;
 use crate::http::redact::redact_url;
+use crate::http::tls::{CaBundle, tls_config_for};
 use crate::http::{header, proxy_env, reason};
 
 /// How the proxy runs.
@@ -39,6 +40,10 @@ pub struct ProxyConfig {
     pub max_connections: usize,
     /// Where access-log lines go, if anywhere.
     pub log: Option<Log>,
+    /// CAs trusted besides the trust store for an https upstream (`--cacert`).
+    pub cacert: Option<CaBundle>,
+    /// Skip verification of the upstream's certificate (`-k/--insecure`).
+    pub insecure: bool,
 }
 
 /// A bound, not yet running proxy.
@@ -80,6 +85,8 @@ impl Proxy {
     pub fn bind(listen: &str, config: ProxyConfig) -> Result<Proxy, Error> {
         let (origin, base_path) = split_base(&config.upstream)?;
         let upstream_proxy = proxy_env::from_env(&config.upstream).map_err(Error::InvalidProxy)?;
+        let tls = tls_config_for(&config.upstream, config.cacert.as_ref(), config.insecure)
+            .map_err(Error::Tls)?;
         let listener = TcpListener::bind(listen).map_err(|source| Error::Listen {
             address: listen.to_owned(),
             source,
@@ -98,6 +105,7 @@ impl Proxy {
             .max_idle_connections_per_host(256)
             .input_buffer_size(config.chunk_size.clamp(16 * 1024, 4 * 1024 * 1024))
             .proxy(upstream_proxy)
+            .tls_config(tls)
             .build()
             .into();
         Ok(Proxy {

@@ -7,6 +7,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::http::redact::redact_url;
+use crate::http::tls::TlsError;
 
 /// Why a source could not be opened or read. Messages show URLs with their secrets redacted
 /// ([`redact_url`](crate::http::redact::redact_url)); the fields keep them as given.
@@ -132,6 +133,15 @@ pub enum Error {
         /// The URL being read.
         url: String,
     },
+    /// The server's certificate was rejected (not trusted, expired, for another name).
+    Certificate {
+        /// `GET` or `HEAD`.
+        method: String,
+        /// The URL.
+        url: String,
+        /// The problem, as rustls words it (`invalid peer certificate: UnknownIssuer`).
+        problem: String,
+    },
     /// A request could not be sent or its response not received.
     Request {
         /// `GET` or `HEAD`.
@@ -164,6 +174,8 @@ pub enum Error {
     },
     /// The length of the resource is needed but the server never gave it.
     UnknownLength,
+    /// The certificates to trust could not be gathered (`--cacert`, `SSL_CERT_FILE`).
+    Tls(TlsError),
     /// Any other I/O failure.
     Io(io::Error),
 }
@@ -261,6 +273,15 @@ impl fmt::Display for Error {
                 "timed out: no data for {secs}s after {got} of {expected} bytes from {}",
                 redact_url(url)
             ),
+            Error::Certificate {
+                method,
+                url,
+                problem,
+            } => write!(
+                f,
+                "{method} {}: {problem} (--cacert FILE trusts its CA; -k skips the check)",
+                redact_url(url)
+            ),
             Error::Request { method, url, .. } => write!(f, "{method} {}", redact_url(url)),
             Error::Read { url, .. } => write!(f, "reading {}", redact_url(url)),
             Error::TooManyRedirects { url, limit } => {
@@ -273,6 +294,7 @@ impl fmt::Display for Error {
                 redact_url(to)
             ),
             Error::UnknownLength => write!(f, "the server did not say how long the resource is"),
+            Error::Tls(err) => write!(f, "{err}"),
             Error::Io(err) => write!(f, "{err}"),
         }
     }
@@ -283,10 +305,17 @@ impl std::error::Error for Error {
         match self {
             Error::File { source, .. } | Error::Read { source, .. } => Some(source),
             Error::Request { source, .. } => Some(source.as_ref()),
+            Error::Tls(err) => err.source(),
             // The I/O error's own message is this one's: go on with what lies beneath it.
             Error::Io(err) => err.source(),
             _ => None,
         }
+    }
+}
+
+impl From<TlsError> for Error {
+    fn from(err: TlsError) -> Error {
+        Error::Tls(err)
     }
 }
 

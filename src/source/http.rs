@@ -18,6 +18,7 @@ use crate::http::content_range::{
 };
 use crate::http::date::parse_http_date;
 use crate::http::redact::redact_url;
+use crate::http::tls::{CaBundle, certificate_problem, tls_config_for};
 use crate::http::{content_length, header, is_downgrade, proxy_env, resolve_location, same_origin};
 use crate::range::ByteRange;
 
@@ -41,6 +42,10 @@ pub struct HttpConfig {
     pub location_trusted: bool,
     /// Follow a redirect from https to plain http (`--allow-insecure-redirect`).
     pub allow_insecure_redirect: bool,
+    /// CAs trusted besides the trust store (`--cacert`).
+    pub cacert: Option<CaBundle>,
+    /// Skip certificate verification (`-k/--insecure`).
+    pub insecure: bool,
 }
 
 impl Default for HttpConfig {
@@ -54,6 +59,8 @@ impl Default for HttpConfig {
             log: None,
             location_trusted: false,
             allow_insecure_redirect: false,
+            cacert: None,
+            insecure: false,
         }
     }
 }
@@ -149,6 +156,7 @@ impl HttpSource {
                 reason: e.to_string(),
             })?;
         let buffer = config.buffer_size.clamp(16 * 1024, 4 * 1024 * 1024);
+        let tls = tls_config_for(url, config.cacert.as_ref(), config.insecure)?;
         let agent: Agent = Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(config.connect_timeout))
@@ -164,6 +172,7 @@ impl HttpSource {
             // would reopen the rest for every segment or member.
             .max_idle_connections_per_host(64)
             .proxy(proxy_from_env(url)?)
+            .tls_config(tls)
             .build()
             .into();
         Ok(HttpSource {
@@ -327,6 +336,13 @@ fn is_credential(name: &str) -> bool {
 /// The failure to send a request or receive its response.
 fn transport_error(method: &str, url: &str, err: ureq::Error) -> Error {
     let (method, url) = (method.to_owned(), url.to_owned());
+    if let Some(problem) = certificate_problem(&err) {
+        return Error::Certificate {
+            method,
+            url,
+            problem,
+        };
+    }
     match err {
         ureq::Error::Timeout(what) => Error::Timeout {
             method,

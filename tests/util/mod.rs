@@ -32,6 +32,8 @@ pub mod raw_http;
 pub mod serve_process;
 // The fault-injecting server (`Mode`).
 pub mod server;
+// An https server with a CA made at run time (rcgen, rustls).
+pub mod tls_server;
 // Hand-written upstreams for `rangecat serve`.
 pub mod upstream;
 // Zip archives built with the zip crate's writer.

@@ -1,0 +1,260 @@
+//! TLS trust: which certificates a server may present. The platform's trust store, or the
+//! one that `SSL_CERT_FILE` / `SSL_CERT_DIR` name (read as OpenSSL and curl read them), plus
+//! the CAs of `--cacert`; or, with `-k/--insecure`, no verification at all.
+//!
+//! The HTTP source and the proxy's upstream client both build their agent's TLS settings
+//! with [`tls_config`], so every command trusts the same certificates.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, parse_pem};
+
+/// The CA certificates of a `--cacert` PEM bundle, read once.
+#[derive(Clone)]
+pub struct CaBundle {
+    path: PathBuf,
+    certs: Arc<Vec<Certificate<'static>>>,
+}
+
+impl fmt::Debug for CaBundle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaBundle")
+            .field("path", &self.path)
+            .field("certs", &self.certs.len())
+            .finish()
+    }
+}
+
+impl CaBundle {
+    /// Reads the PEM bundle at `path`; it must hold at least one certificate.
+    pub fn load(path: &Path) -> Result<CaBundle, TlsError> {
+        let pem = std::fs::read(path).map_err(|source| TlsError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut certs = Vec::new();
+        for item in parse_pem(&pem) {
+            match item {
+                Ok(PemItem::Certificate(cert)) => certs.push(cert),
+                // A private key in the same file is not a CA; skip it, as curl does.
+                Ok(_) => {}
+                Err(err) => {
+                    return Err(TlsError::BadPem {
+                        path: path.to_owned(),
+                        reason: err.to_string(),
+                    });
+                }
+            }
+        }
+        if certs.is_empty() {
+            return Err(TlsError::NoCertificates {
+                path: path.to_owned(),
+            });
+        }
+        Ok(CaBundle {
+            path: path.to_owned(),
+            certs: Arc::new(certs),
+        })
+    }
+
+    /// How many certificates the bundle holds.
+    pub fn len(&self) -> usize {
+        self.certs.len()
+    }
+
+    /// Whether the bundle holds no certificate (never, once loaded).
+    pub fn is_empty(&self) -> bool {
+        self.certs.is_empty()
+    }
+}
+
+/// Why the certificates to trust could not be gathered.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// A `--cacert` file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: io::Error,
+    },
+    /// A `--cacert` file is not valid PEM.
+    BadPem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A `--cacert` file holds no certificate.
+    NoCertificates {
+        /// The file.
+        path: PathBuf,
+    },
+    /// `SSL_CERT_FILE` or `SSL_CERT_DIR` is set but gives no usable certificate.
+    Environment {
+        /// What went wrong, as rustls-native-certs says it.
+        reason: String,
+    },
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::Read { path, .. } => write!(f, "cannot read --cacert {}", path.display()),
+            TlsError::BadPem { path, reason } => {
+                write!(
+                    f,
+                    "--cacert {} is not a PEM bundle: {reason}",
+                    path.display()
+                )
+            }
+            TlsError::NoCertificates { path } => write!(
+                f,
+                "--cacert {} holds no PEM certificate ('-----BEGIN CERTIFICATE-----')",
+                path.display()
+            ),
+            TlsError::Environment { reason } => {
+                write!(
+                    f,
+                    "no CA certificates from SSL_CERT_FILE/SSL_CERT_DIR: {reason}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TlsError::Read { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// The TLS settings of an agent: verification against the trust store plus `cacert`, or
+/// none with `insecure`.
+pub(crate) fn tls_config(cacert: Option<&CaBundle>, insecure: bool) -> Result<TlsConfig, TlsError> {
+    let builder = TlsConfig::builder();
+    if insecure {
+        return Ok(builder.disable_verification(true).build());
+    }
+    let store = trust_store()?;
+    let roots = match (store, cacert) {
+        // No platform store at all (a bare container without ca-certificates): the
+        // built-in Mozilla roots, as before there was a platform store.
+        (None, None) => RootCerts::WebPki,
+        (None, Some(extra)) => RootCerts::Specific(extra.certs.clone()),
+        (Some(store), None) => RootCerts::Specific(store.clone()),
+        (Some(store), Some(extra)) => RootCerts::Specific(Arc::new(
+            store.iter().chain(extra.certs.iter()).cloned().collect(),
+        )),
+    };
+    Ok(builder.root_certs(roots).build())
+}
+
+/// [`tls_config`] for an agent whose first request goes to `url`. A trust store that the
+/// environment spoils matters only for https: an http URL gets an agent that trusts no
+/// certificate, so that a redirect to https fails instead of trusting other roots.
+pub(crate) fn tls_config_for(
+    url: &str,
+    cacert: Option<&CaBundle>,
+    insecure: bool,
+) -> Result<TlsConfig, TlsError> {
+    match tls_config(cacert, insecure) {
+        Err(TlsError::Environment { .. })
+            if !url
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://")) =>
+        {
+            let none: Vec<Certificate<'static>> = Vec::new();
+            Ok(TlsConfig::builder().root_certs(none.into()).build())
+        }
+        other => other,
+    }
+}
+
+/// The certificate rejection that made a request fail, as rustls words it
+/// (`invalid peer certificate: UnknownIssuer`), if that is what it was. rustls reports it
+/// through the handshake's I/O error, which ureq passes on as `Error::Io`.
+pub(crate) fn certificate_problem(err: &ureq::Error) -> Option<String> {
+    let tls = match err {
+        ureq::Error::Rustls(tls) => Some(tls),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        _ => None,
+    }?;
+    matches!(tls, rustls::Error::InvalidCertificate(_)).then(|| tls.to_string())
+}
+
+/// The trust store, read once per process (it is a few hundred files on Linux): `None`
+/// when the platform has none.
+fn trust_store() -> Result<Option<&'static Arc<Vec<Certificate<'static>>>>, TlsError> {
+    static STORE: OnceLock<Result<Option<Arc<Vec<Certificate<'static>>>>, String>> =
+        OnceLock::new();
+    STORE
+        .get_or_init(load_trust_store)
+        .as_ref()
+        .map(Option::as_ref)
+        .map_err(|reason| TlsError::Environment {
+            reason: reason.clone(),
+        })
+}
+
+fn load_trust_store() -> Result<Option<Arc<Vec<Certificate<'static>>>>, String> {
+    let from_env = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()));
+    // With either variable set only those locations are read (rustls-native-certs), as
+    // OpenSSL replaces its default file and directory with them.
+    let found = rustls_native_certs::load_native_certs();
+    if found.certs.is_empty() {
+        if from_env {
+            // A variable that names nothing usable is a mistake to report, not a reason to
+            // fall back to other roots (curl fails the same way).
+            return Err(match found.errors.first() {
+                Some(err) => err.to_string(),
+                None => "no certificates found".to_owned(),
+            });
+        }
+        return Ok(None);
+    }
+    let certs = found
+        .certs
+        .iter()
+        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+        .collect();
+    Ok(Some(Arc::new(certs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_cacert_file_names_it() {
+        let err = CaBundle::load(Path::new("/nonexistent/ca.pem")).unwrap_err();
+        assert!(matches!(err, TlsError::Read { .. }), "{err:?}");
+        assert_eq!(err.to_string(), "cannot read --cacert /nonexistent/ca.pem");
+    }
+
+    #[test]
+    fn a_file_without_certificates_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let err = CaBundle::load(&path).unwrap_err();
+        assert!(matches!(err, TlsError::NoCertificates { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn insecure_disables_verification() {
+        let config = tls_config(None, true).unwrap();
+        assert!(config.disable_verification());
+    }
+}
