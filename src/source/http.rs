@@ -5,12 +5,13 @@
 use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ureq::http::{HeaderMap, Response, StatusCode};
 use ureq::{Agent, BodyReader, ResponseExt};
 
 use super::parallel::SpanFetcher;
+use super::retry;
 use super::{Body, Error, Opened, Source};
 use crate::Log;
 use crate::http::content_range::{
@@ -30,7 +31,8 @@ pub struct HttpConfig {
     pub connect_timeout: Duration,
     /// Longest stall of a read or a write.
     pub timeout: Duration,
-    /// Resume attempts per request after a broken connection.
+    /// Retries per request after a failure: a broken body resumed, a 429/502/503/504 or a
+    /// connection that broke before the answer sent again ([`retry`](super::retry)).
     pub retries: u32,
     /// Size of the socket read buffer.
     pub buffer_size: usize,
@@ -182,21 +184,25 @@ impl HttpSource {
 
     /// Sends `GET` with `Range: bytes=0-0` and returns the raw response, for `info`.
     pub(crate) fn get_first_byte(&mut self) -> Result<Response<ureq::Body>, Error> {
-        let response = self.client.send("GET", Some(&ByteRange::Span(0..1)))?;
+        let mut budget = self.client.config.retries;
+        let response = self
+            .client
+            .send("GET", Some(&ByteRange::Span(0..1)), &mut budget)?;
         self.client.learn_url(&response);
         Ok(response)
     }
 
     /// Sends `HEAD` and returns the raw response, for `info`.
     pub(crate) fn head(&mut self) -> Result<Response<ureq::Body>, Error> {
-        let response = self.client.send("HEAD", None)?;
+        let mut budget = self.client.config.retries;
+        let response = self.client.send("HEAD", None, &mut budget)?;
         self.client.learn_url(&response);
         Ok(response)
     }
 
     /// The error for a response whose status is not a success for the request.
     pub(crate) fn status_error(&self, response: &Response<ureq::Body>) -> Error {
-        self.client.status_error(response)
+        self.client.status_error(response, None)
     }
 }
 
@@ -211,7 +217,8 @@ impl Source for HttpSource {
 
     fn open(&mut self, range: &ByteRange) -> Result<Opened, Error> {
         let client = &self.client;
-        let response = client.send("GET", Some(range))?;
+        let mut budget = client.config.retries;
+        let response = client.send("GET", Some(range), &mut budget)?;
         client.learn_url(&response);
         match response.status() {
             StatusCode::PARTIAL_CONTENT => {
@@ -233,7 +240,7 @@ impl Source for HttpSource {
                 }
                 let body = response.into_body().into_reader();
                 Ok(Opened::Partial {
-                    body: Box::new(SpanReader::new(client.clone(), span.clone(), body)),
+                    body: Box::new(SpanReader::new(client.clone(), span.clone(), body, budget)),
                     span,
                 })
             }
@@ -243,7 +250,7 @@ impl Source for HttpSource {
                 self.ignores_ranges = true;
                 let body = response.into_body().into_reader();
                 let body: Body = match len {
-                    Some(len) => Box::new(SpanReader::new(client.clone(), 0..len, body)),
+                    Some(len) => Box::new(SpanReader::new(client.clone(), 0..len, body, budget)),
                     None => Box::new(body),
                 };
                 Ok(Opened::Whole { body })
@@ -261,13 +268,14 @@ impl Source for HttpSource {
                 }
                 Ok(Opened::Unsatisfiable)
             }
-            _ => Err(client.status_error(&response)),
+            _ => Err(client.status_error(&response, Some(range))),
         }
     }
 
     fn probe(&mut self) -> Result<u64, Error> {
         let client = &self.client;
-        let head = client.send("HEAD", None)?;
+        let mut budget = client.config.retries;
+        let head = client.send("HEAD", None, &mut budget)?;
         if head.status().is_success()
             && let Some(len) = content_length(head.headers())
         {
@@ -276,7 +284,7 @@ impl Source for HttpSource {
             return Ok(len);
         }
         // HEAD refused (presigned S3 URLs answer 403) or without a length: ask for one byte.
-        let response = client.send("GET", Some(&ByteRange::Span(0..1)))?;
+        let response = client.send("GET", Some(&ByteRange::Span(0..1)), &mut budget)?;
         client.learn_url(&response);
         let len = match response.status() {
             StatusCode::PARTIAL_CONTENT | StatusCode::RANGE_NOT_SATISFIABLE => client
@@ -287,7 +295,7 @@ impl Source for HttpSource {
                 self.ignores_ranges = true;
                 content_length(response.headers()).ok_or(Error::UnknownLength)?
             }
-            _ => return Err(client.status_error(&response)),
+            _ => return Err(client.status_error(&response, Some(&ByteRange::Span(0..1)))),
         };
         client.check(&response, Some(len))?;
         Ok(len)
@@ -357,8 +365,66 @@ impl Client {
         }
     }
 
-    /// Sends one request; `If-Range` once the first response is known.
-    fn send(&self, method: &str, range: Option<&ByteRange>) -> Result<Response<ureq::Body>, Error> {
+    /// Sends a request, and sends it again after a 429/502/503/504 answer or a connection
+    /// that broke before any answer, while `budget` (retries left) lasts: after the server's
+    /// `Retry-After` or a backoff ([`retry::delay`]), each retry logged under `-v`. Any other
+    /// answer, and the last one, is returned as it is.
+    fn send(
+        &self,
+        method: &str,
+        range: Option<&ByteRange>,
+        budget: &mut u32,
+    ) -> Result<Response<ureq::Body>, Error> {
+        let mut retry = 0;
+        // Bounded: every iteration returns or spends one of `budget`.
+        loop {
+            let (what, retry_after) = match self.send_once(method, range)? {
+                Ok(response)
+                    if *budget > 0 && retry::retries_status(response.status().as_u16()) =>
+                {
+                    let status = response.status();
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                    let retry_after = header(response.headers(), "retry-after")
+                        .and_then(|value| retry::retry_after(&value, now));
+                    discard(response);
+                    let what = format!(
+                        "{} {}",
+                        status.as_u16(),
+                        status.canonical_reason().unwrap_or("")
+                    );
+                    (what, retry_after)
+                }
+                Ok(response) => return Ok(response),
+                Err(err) if *budget > 0 && retry::retries_transport(&err) => {
+                    (err.to_string(), None)
+                }
+                Err(err) => return Err(transport_error(method, self.url(), err)),
+            };
+            let wait = retry::delay(retry, retry_after, retry::jitter());
+            *budget -= 1;
+            retry += 1;
+            let total = self.config.retries;
+            let nth = total - *budget;
+            self.log(|| {
+                format!(
+                    "* {what}; retrying in {:.1} s ({nth} of {total})",
+                    wait.as_secs_f64()
+                )
+            });
+            std::thread::sleep(wait);
+        }
+    }
+
+    /// Sends one request; `If-Range` once the first response is known. The outer `Err` is a
+    /// request that cannot be built; the inner one, a failure to send it or to receive the
+    /// answer.
+    fn send_once(
+        &self,
+        method: &str,
+        range: Option<&ByteRange>,
+    ) -> Result<Result<Response<ureq::Body>, ureq::Error>, Error> {
         let url = self.url();
         let range_value = range.map(range_header);
         let if_range = self
@@ -389,10 +455,10 @@ impl Client {
         let request = request.body(()).map_err(|e| Error::InvalidHeader {
             reason: e.to_string(),
         })?;
-        let response = self
-            .agent
-            .run(request)
-            .map_err(|e| transport_error(method, url, e))?;
+        let response = match self.agent.run(request) {
+            Ok(response) => response,
+            Err(err) => return Ok(Err(err)),
+        };
         self.log(|| {
             let status = response.status();
             let mut line = format!(
@@ -407,7 +473,7 @@ impl Client {
             }
             line
         });
-        Ok(response)
+        Ok(Ok(response))
     }
 
     /// Records the first response's identity, or checks a later one against it.
@@ -437,11 +503,17 @@ impl Client {
         }
     }
 
-    fn status_error(&self, response: &Response<ureq::Body>) -> Error {
+    /// The error for an answer that is no success; it names the range asked for when an
+    /// earlier response was fine (a presigned URL that expired between two requests), so
+    /// that the first request's failure reads as it always did.
+    fn status_error(&self, response: &Response<ureq::Body>, range: Option<&ByteRange>) -> Error {
         let status = response.status();
         Error::Status {
             code: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("").to_owned(),
+            range: range
+                .filter(|_| self.first.get().is_some())
+                .map(range_header),
             url: self.url().to_owned(),
         }
     }
@@ -452,14 +524,21 @@ impl Client {
         if span.is_empty() {
             return Ok(Box::new(io::empty()));
         }
-        let body = client.connect(span.clone())?;
-        Ok(Box::new(SpanReader::new(client.clone(), span, body)))
+        let mut budget = client.config.retries;
+        let body = client.connect(span.clone(), &mut budget)?;
+        Ok(Box::new(SpanReader::new(
+            client.clone(),
+            span,
+            body,
+            budget,
+        )))
     }
 
-    /// Requests `span` (within the known length) and returns a body positioned at its start.
-    fn connect(&self, span: Range<u64>) -> Result<BodyReader<'static>, Error> {
+    /// Requests `span` (within the known length) and returns a body positioned at its start,
+    /// spending retries from `budget`.
+    fn connect(&self, span: Range<u64>, budget: &mut u32) -> Result<BodyReader<'static>, Error> {
         let asked = ByteRange::Span(span.clone());
-        let response = self.send("GET", Some(&asked))?;
+        let response = self.send("GET", Some(&asked), budget)?;
         match response.status() {
             StatusCode::PARTIAL_CONTENT => {
                 let content_range = self.content_range(&response, &asked)?;
@@ -482,13 +561,20 @@ impl Client {
             StatusCode::RANGE_NOT_SATISFIABLE => Err(Error::ResourceChanged {
                 what: format!("{} is no longer satisfiable", show_span(&span)),
             }),
-            _ => Err(self.status_error(&response)),
+            _ => Err(self.status_error(&response, Some(&asked))),
         }
     }
 }
 
+/// Reads what is left of an answer that will be retried, up to a few KiB, so that its
+/// connection can serve the retry; a longer or broken body just closes it.
+fn discard(response: Response<ureq::Body>) {
+    let mut body = response.into_body().into_reader();
+    let _ = io::copy(&mut (&mut body).take(16 * 1024), &mut io::sink());
+}
+
 /// Yields exactly the bytes of `span`, resuming from the first missing byte when the
-/// connection breaks, up to `retries` times.
+/// connection breaks, while the request's retries last.
 struct SpanReader {
     client: Arc<Client>,
     span: Range<u64>,
@@ -498,9 +584,15 @@ struct SpanReader {
 }
 
 impl SpanReader {
-    fn new(client: Arc<Client>, span: Range<u64>, body: BodyReader<'static>) -> SpanReader {
+    /// A reader of `span` from `body`, with the retries its request left.
+    fn new(
+        client: Arc<Client>,
+        span: Range<u64>,
+        body: BodyReader<'static>,
+        retries_left: u32,
+    ) -> SpanReader {
         SpanReader {
-            retries_left: client.config.retries,
+            retries_left,
             pos: span.start,
             client,
             span,
@@ -586,7 +678,7 @@ impl Read for SpanReader {
             let resume = self.pos..self.span.end;
             self.client
                 .log(|| format!("* {cause}; resuming at byte {}", resume.start));
-            match self.client.connect(resume) {
+            match self.client.connect(resume, &mut self.retries_left) {
                 Ok(body) => self.body = Some(body),
                 Err(err) if self.retries_left == 0 => return Err(err.into()),
                 Err(_) => {}
