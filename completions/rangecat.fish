@@ -31,7 +31,7 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -s j -l jobs -d 'Fetch t
 complete -c rangecat -n "__fish_rangecat_needs_command" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_needs_command" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l strict -d 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l no-coalesce -d 'Send one request per RANGE as given: no merging, no reuse'
@@ -50,7 +50,7 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -a "help" -d 'Print this
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l json -d 'Print one JSON object instead of text'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s v -l verbose -d 'Log each request and response on stderr'
@@ -60,7 +60,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s h -l help -d 
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s l -l long -d 'Long listing: size, compressed size, method, modified, CRC-32, name, and a total'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s h -l human-readable -d 'With -l, sizes in human-readable units (KiB, MiB, ...)'
@@ -72,7 +72,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l progress -d 'Dr
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -83,7 +83,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s j -l jobs -d 'Me
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l overwrite -d 'Replace files that already exist'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s v -l verbose -d 'Log each request and response on stderr'
@@ -96,7 +96,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l max-connecti
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
@@ -105,7 +105,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s h -l help -d
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
