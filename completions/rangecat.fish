@@ -32,7 +32,7 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -s H -l header -d 'Add a
 complete -c rangecat -n "__fish_rangecat_needs_command" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_needs_command" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_needs_command" -l strict -d 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything'
@@ -56,7 +56,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s H -l header -
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l json -d 'Print one JSON object instead of text'
@@ -71,7 +71,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s H -l header -d 
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s l -l long -d 'Long listing: size, compressed size, method, modified, CRC-32, name, and a total'
@@ -88,7 +88,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s H -l header -d
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
@@ -104,7 +104,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s H -l header -d '
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l overwrite -d 'Replace files that already exist'
@@ -122,7 +122,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s H -l header 
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
@@ -136,7 +136,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s H -l h
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l timeout -d 'Seconds a read or write may stall before the transfer fails' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l retries -d 'Resume attempts per request after a broken connection' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'

@@ -128,7 +128,7 @@ pub struct NetArgs {
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_seconds, global = true)]
     pub timeout: Duration,
 
-    /// Resume attempts per request after a broken connection
+    /// Retries per request after a failure: a broken connection, a 429/502/503/504 answer
     #[arg(long, value_name = "N", default_value_t = 1, global = true)]
     pub retries: u32,
 

@@ -187,6 +187,7 @@ mod tests {
                 Error::Source(source::Error::Status {
                     code: 404,
                     reason: "Not Found".into(),
+                    range: None,
                     url: "http://x/".into(),
                 })
                 .context("fetching"),

@@ -12,6 +12,8 @@ mod fetch;
 // Behaviour against the fault-injecting server: 200s, refused HEAD, cut connections,
 // changed validators, stalls, 416.
 mod faults;
+// Retries: 429/502/503/504 and broken connections, Retry-After, backoff, a 403 mid-operation.
+mod retries;
 // Bad input: malformed RANGE, unknown option, 404, refused connection, --strict, -o targets.
 mod errors;
 // -j: segments over several connections.

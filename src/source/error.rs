@@ -74,6 +74,9 @@ pub enum Error {
         code: u16,
         /// Its reason phrase.
         reason: String,
+        /// The `Range` asked for, when the answer came in the middle of an operation (an
+        /// earlier response was fine: a presigned URL that expired, say).
+        range: Option<String>,
         /// The URL that answered.
         url: String,
     },
@@ -236,9 +239,18 @@ impl fmt::Display for Error {
             Error::InvalidHeader { reason } => write!(f, "invalid request header: {reason}"),
             Error::File { verb, path, .. } => write!(f, "cannot {verb} {}", path.display()),
             Error::IsADirectory { path } => write!(f, "{} is a directory", path.display()),
-            Error::Status { code, reason, url } => {
-                write!(f, "HTTP {code} {reason}: {}", redact_url(url))
-            }
+            Error::Status {
+                code,
+                reason,
+                range: None,
+                url,
+            } => write!(f, "HTTP {code} {reason}: {}", redact_url(url)),
+            Error::Status {
+                code,
+                reason,
+                range: Some(range),
+                url,
+            } => write!(f, "HTTP {code} {reason} for {range}: {}", redact_url(url)),
             Error::BadContentRange { asked, got } => {
                 write!(f, "server answered {asked} with Content-Range '{got}'")
             }

@@ -5,12 +5,13 @@
 use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ureq::http::{HeaderMap, Response, StatusCode};
 use ureq::{Agent, BodyReader};
 
 use super::parallel::SpanFetcher;
+use super::retry;
 use super::{Body, Error, Opened, Source};
 use crate::Log;
 use crate::http::content_range::{
@@ -31,7 +32,8 @@ pub struct HttpConfig {
     pub connect_timeout: Duration,
     /// Longest stall of a read or a write.
     pub timeout: Duration,
-    /// Resume attempts per request after a broken connection.
+    /// Retries per request after a failure: a broken body resumed, a 429/502/503/504 or a
+    /// connection that broke before the answer sent again ([`retry`](super::retry)).
     pub retries: u32,
     /// Size of the socket read buffer.
     pub buffer_size: usize,
@@ -199,19 +201,23 @@ impl HttpSource {
 
     /// Sends `GET` with `Range: bytes=0-0` and returns the raw response, for `info`.
     pub(crate) fn get_first_byte(&mut self) -> Result<Response<ureq::Body>, Error> {
-        let response = self.client.send("GET", Some(&ByteRange::Span(0..1)))?;
+        let mut budget = self.client.config.retries;
+        let response = self
+            .client
+            .send("GET", Some(&ByteRange::Span(0..1)), &mut budget)?;
         Ok(response)
     }
 
     /// Sends `HEAD` and returns the raw response, for `info`.
     pub(crate) fn head(&mut self) -> Result<Response<ureq::Body>, Error> {
-        let response = self.client.send("HEAD", None)?;
+        let mut budget = self.client.config.retries;
+        let response = self.client.send("HEAD", None, &mut budget)?;
         Ok(response)
     }
 
     /// The error for a response whose status is not a success for the request.
     pub(crate) fn status_error(&self, response: &Response<ureq::Body>) -> Error {
-        self.client.status_error(response)
+        self.client.status_error(response, None)
     }
 }
 
@@ -226,7 +232,8 @@ impl Source for HttpSource {
 
     fn open(&mut self, range: &ByteRange) -> Result<Opened, Error> {
         let client = &self.client;
-        let response = client.send("GET", Some(range))?;
+        let mut budget = client.config.retries;
+        let response = client.send("GET", Some(range), &mut budget)?;
         match response.status() {
             StatusCode::PARTIAL_CONTENT => {
                 let content_range = client.content_range(&response, range)?;
@@ -248,7 +255,13 @@ impl Source for HttpSource {
                 client.check_not_too_long(&response, range, &span)?;
                 let body = response.into_body().into_reader();
                 Ok(Opened::Partial {
-                    body: Box::new(SpanReader::new(client.clone(), span.clone(), body, true)),
+                    body: Box::new(SpanReader::new(
+                        client.clone(),
+                        span.clone(),
+                        body,
+                        true,
+                        budget,
+                    )),
                     span,
                 })
             }
@@ -258,7 +271,9 @@ impl Source for HttpSource {
                 self.ignores_ranges = true;
                 let body = response.into_body().into_reader();
                 let body: Body = match len {
-                    Some(len) => Box::new(SpanReader::new(client.clone(), 0..len, body, true)),
+                    Some(len) => {
+                        Box::new(SpanReader::new(client.clone(), 0..len, body, true, budget))
+                    }
                     None => Box::new(body),
                 };
                 Ok(Opened::Whole { body })
@@ -276,13 +291,14 @@ impl Source for HttpSource {
                 }
                 Ok(Opened::Unsatisfiable)
             }
-            _ => Err(client.status_error(&response)),
+            _ => Err(client.status_error(&response, Some(range))),
         }
     }
 
     fn probe(&mut self) -> Result<u64, Error> {
         let client = &self.client;
-        let head = client.send("HEAD", None)?;
+        let mut budget = client.config.retries;
+        let head = client.send("HEAD", None, &mut budget)?;
         if head.status().is_success()
             && let Some(len) = content_length(head.headers())
         {
@@ -290,7 +306,7 @@ impl Source for HttpSource {
             return Ok(len);
         }
         // HEAD refused (presigned S3 URLs answer 403) or without a length: ask for one byte.
-        let response = client.send("GET", Some(&ByteRange::Span(0..1)))?;
+        let response = client.send("GET", Some(&ByteRange::Span(0..1)), &mut budget)?;
         let len = match response.status() {
             StatusCode::PARTIAL_CONTENT | StatusCode::RANGE_NOT_SATISFIABLE => client
                 .content_range(&response, &ByteRange::Span(0..1))?
@@ -300,7 +316,7 @@ impl Source for HttpSource {
                 self.ignores_ranges = true;
                 content_length(response.headers()).ok_or(Error::UnknownLength)?
             }
-            _ => return Err(client.status_error(&response)),
+            _ => return Err(client.status_error(&response, Some(&ByteRange::Span(0..1)))),
         };
         client.check(&response, Some(len))?;
         Ok(len)
@@ -393,7 +409,12 @@ impl Client {
 
     /// Sends one request, following redirects (at most [`MAX_REDIRECTS`]); `If-Range` once the
     /// first response is known. The first answer that is not a redirect fixes the final URL.
-    fn send(&self, method: &str, range: Option<&ByteRange>) -> Result<Response<ureq::Body>, Error> {
+    fn send(
+        &self,
+        method: &str,
+        range: Option<&ByteRange>,
+        budget: &mut u32,
+    ) -> Result<Response<ureq::Body>, Error> {
         let range_value = range.map(range_header);
         let if_range = self
             .first
@@ -402,7 +423,8 @@ impl Client {
             .filter(|_| range.is_some());
         let mut url = self.url().to_owned();
         for hops in 0.. {
-            let response = self.send_to(&url, method, range_value.as_deref(), if_range)?;
+            let response =
+                self.send_retrying(&url, method, range_value.as_deref(), if_range, budget)?;
             let Some(next) = redirect_target(&response, &url) else {
                 let _ = self.final_url.set(url);
                 return Ok(response);
@@ -431,7 +453,7 @@ impl Client {
         method: &str,
         range: Option<&str>,
         if_range: Option<&str>,
-    ) -> Result<Response<ureq::Body>, Error> {
+    ) -> Result<Result<Response<ureq::Body>, ureq::Error>, Error> {
         self.log(|| {
             let mut line = format!("> {method} {}", redact_url(url));
             if let Some(value) = range {
@@ -458,10 +480,10 @@ impl Client {
         let request = request.body(()).map_err(|e| Error::InvalidHeader {
             reason: e.to_string(),
         })?;
-        let response = self
-            .agent
-            .run(request)
-            .map_err(|e| transport_error(method, url, e))?;
+        let response = match self.agent.run(request) {
+            Ok(response) => response,
+            Err(err) => return Ok(Err(err)),
+        };
         self.log(|| {
             let status = response.status();
             let mut line = format!(
@@ -478,7 +500,61 @@ impl Client {
             }
             line
         });
-        Ok(response)
+        Ok(Ok(response))
+    }
+
+    /// Sends a request to `url`, and sends it again after a 429/502/503/504 answer or a
+    /// connection that broke before any answer, while `budget` (retries left) lasts: after the
+    /// server's `Retry-After` or a backoff ([`retry::delay`]), each retry logged under `-v`.
+    /// Any other answer, and the last one, is returned as it is.
+    fn send_retrying(
+        &self,
+        url: &str,
+        method: &str,
+        range: Option<&str>,
+        if_range: Option<&str>,
+        budget: &mut u32,
+    ) -> Result<Response<ureq::Body>, Error> {
+        let mut retry = 0;
+        // Bounded: every iteration returns or spends one of `budget`.
+        loop {
+            let (what, retry_after) = match self.send_to(url, method, range, if_range)? {
+                Ok(response)
+                    if *budget > 0 && retry::retries_status(response.status().as_u16()) =>
+                {
+                    let status = response.status();
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                    let retry_after = header(response.headers(), "retry-after")
+                        .and_then(|value| retry::retry_after(&value, now));
+                    discard(response);
+                    let what = format!(
+                        "{} {}",
+                        status.as_u16(),
+                        status.canonical_reason().unwrap_or("")
+                    );
+                    (what, retry_after)
+                }
+                Ok(response) => return Ok(response),
+                Err(err) if *budget > 0 && retry::retries_transport(&err) => {
+                    (err.to_string(), None)
+                }
+                Err(err) => return Err(transport_error(method, url, err)),
+            };
+            let wait = retry::delay(retry, retry_after, retry::jitter());
+            *budget -= 1;
+            retry += 1;
+            let total = self.config.retries;
+            let nth = total - *budget;
+            self.log(|| {
+                format!(
+                    "* {what}; retrying in {:.1} s ({nth} of {total})",
+                    wait.as_secs_f64()
+                )
+            });
+            std::thread::sleep(wait);
+        }
     }
 
     /// Records the first response's identity, or checks a later one against it.
@@ -508,11 +584,17 @@ impl Client {
         }
     }
 
-    fn status_error(&self, response: &Response<ureq::Body>) -> Error {
+    /// The error for an answer that is no success; it names the range asked for when an
+    /// earlier response was fine (a presigned URL that expired between two requests), so
+    /// that the first request's failure reads as it always did.
+    fn status_error(&self, response: &Response<ureq::Body>, range: Option<&ByteRange>) -> Error {
         let status = response.status();
         Error::Status {
             code: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("").to_owned(),
+            range: range
+                .filter(|_| self.first.get().is_some())
+                .map(range_header),
             url: self.url().to_owned(),
         }
     }
@@ -523,8 +605,15 @@ impl Client {
         if span.is_empty() {
             return Ok(Box::new(io::empty()));
         }
-        let (body, exact) = client.connect(span.clone())?;
-        Ok(Box::new(SpanReader::new(client.clone(), span, body, exact)))
+        let mut budget = client.config.retries;
+        let (body, exact) = client.connect(span.clone(), &mut budget)?;
+        Ok(Box::new(SpanReader::new(
+            client.clone(),
+            span,
+            body,
+            exact,
+            budget,
+        )))
     }
 
     /// A 206 whose `Content-Length` is longer than its `Content-Range`'s span is refused
@@ -545,9 +634,14 @@ impl Client {
 
     /// Requests `span` (within the known length) and returns a body positioned at its start,
     /// and whether it is a 206's, which must end where `span` does.
-    fn connect(&self, span: Range<u64>) -> Result<(BodyReader<'static>, bool), Error> {
+    /// Retries come out of `budget`.
+    fn connect(
+        &self,
+        span: Range<u64>,
+        budget: &mut u32,
+    ) -> Result<(BodyReader<'static>, bool), Error> {
         let asked = ByteRange::Span(span.clone());
-        let response = self.send("GET", Some(&asked))?;
+        let response = self.send("GET", Some(&asked), budget)?;
         match response.status() {
             StatusCode::PARTIAL_CONTENT => {
                 let content_range = self.content_range(&response, &asked)?;
@@ -571,13 +665,20 @@ impl Client {
             StatusCode::RANGE_NOT_SATISFIABLE => Err(Error::ResourceChanged {
                 what: format!("{} is no longer satisfiable", show_span(&span)),
             }),
-            _ => Err(self.status_error(&response)),
+            _ => Err(self.status_error(&response, Some(&asked))),
         }
     }
 }
 
+/// Reads what is left of an answer that will be retried, up to a few KiB, so that its
+/// connection can serve the retry; a longer or broken body just closes it.
+fn discard(response: Response<ureq::Body>) {
+    let mut body = response.into_body().into_reader();
+    let _ = io::copy(&mut (&mut body).take(16 * 1024), &mut io::sink());
+}
+
 /// Yields exactly the bytes of `span`, resuming from the first missing byte when the
-/// connection breaks, up to `retries` times.
+/// connection breaks, while the request's retries last.
 struct SpanReader {
     client: Arc<Client>,
     span: Range<u64>,
@@ -589,14 +690,16 @@ struct SpanReader {
 }
 
 impl SpanReader {
+    /// A reader of `span` from `body`, with the retries its request left.
     fn new(
         client: Arc<Client>,
         span: Range<u64>,
         body: BodyReader<'static>,
         exact: bool,
+        retries_left: u32,
     ) -> SpanReader {
         SpanReader {
-            retries_left: client.config.retries,
+            retries_left,
             pos: span.start,
             client,
             span,
@@ -686,7 +789,7 @@ impl Read for SpanReader {
             let resume = self.pos..self.span.end;
             self.client
                 .log(|| format!("* {cause}; resuming at byte {}", resume.start));
-            match self.client.connect(resume) {
+            match self.client.connect(resume, &mut self.retries_left) {
                 Ok((body, exact)) => {
                     self.body = Some(body);
                     self.exact = exact;

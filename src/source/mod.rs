@@ -31,6 +31,7 @@ pub mod http;
 pub mod info;
 pub mod parallel;
 pub mod reader;
+mod retry;
 
 pub use error::Error;
 pub use http::{HttpConfig, HttpSource};

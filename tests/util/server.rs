@@ -38,12 +38,34 @@ pub enum Mode {
     Always416,
     /// Every request is answered with this status and a short body.
     Status(u16),
+    /// The first `times` requests are answered with `status` (and `Retry-After:
+    /// retry_after` when given) and a short body; later ones are served normally.
+    StatusThen {
+        status: u16,
+        times: usize,
+        retry_after: Option<String>,
+    },
+    /// The first `after` requests are served normally; every later one is answered with
+    /// `status` (a presigned URL that expired in the middle of an operation).
+    StatusAfter { status: u16, after: usize },
+    /// The first `times` requests are read and the connection closed without an answer;
+    /// later ones are served normally.
+    HangUpThen { times: usize },
 }
 
 impl Mode {
     /// `DropAfter { bytes, times }`: the first `times` GETs are cut after `bytes` body bytes.
     pub fn drop_after(bytes: usize, times: usize) -> Mode {
         Mode::DropAfter { bytes, times }
+    }
+
+    /// `StatusThen`: the first `times` requests get `status`, with `Retry-After` if given.
+    pub fn status_then(status: u16, times: usize, retry_after: Option<&str>) -> Mode {
+        Mode::StatusThen {
+            status,
+            times,
+            retry_after: retry_after.map(str::to_owned),
+        }
     }
 }
 
@@ -56,6 +78,8 @@ pub struct Recorded {
     pub path: String,
     /// Header names lowercased, values trimmed, in the order received.
     pub headers: Vec<(String, String)>,
+    /// When the request head was complete.
+    pub at: Instant,
 }
 
 impl Recorded {
@@ -148,6 +172,14 @@ impl Server {
         self.shared.requests.lock().unwrap().clone()
     }
 
+    /// The time between the arrival of each request and the next, in order.
+    pub fn gaps(&self) -> Vec<Duration> {
+        self.requests()
+            .windows(2)
+            .map(|pair| pair[1].at.duration_since(pair[0].at))
+            .collect()
+    }
+
     /// The `Range` header of each request received so far, in order.
     pub fn ranges(&self) -> Vec<Option<String>> {
         self.requests()
@@ -223,6 +255,7 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) {
                 method: request.method.clone(),
                 path: request.path.clone(),
                 headers: request.headers.clone(),
+                at: Instant::now(),
             });
             requests.len() - 1
         };
@@ -391,6 +424,31 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
     if let Mode::Status(code) = shared.mode {
         return send_short(stream, code, &format!("status {code}\n"), is_head, &[]);
     }
+    match &shared.mode {
+        Mode::StatusThen {
+            status,
+            times,
+            retry_after,
+        } if index < *times => {
+            let extra: Vec<(&str, String)> = retry_after
+                .iter()
+                .map(|value| ("Retry-After", value.clone()))
+                .collect();
+            return send_short(
+                stream,
+                *status,
+                &format!("status {status}\n"),
+                is_head,
+                &extra,
+            );
+        }
+        Mode::StatusAfter { status, after } if index >= *after => {
+            return send_short(stream, *status, &format!("status {status}\n"), is_head, &[]);
+        }
+        // Closing without a word: the client sees the connection end before any answer.
+        Mode::HangUpThen { times } if index < *times => return false,
+        _ => {}
+    }
     if request.method != "GET" && request.method != "HEAD" {
         return send_short(
             stream,
@@ -514,19 +572,23 @@ fn reason(status: u16) -> &'static str {
         301 => "Moved Permanently",
         302 => "Found",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         416 => "Range Not Satisfiable",
         500 => "Internal Server Error",
+        429 => "Too Many Requests",
         501 => "Not Implemented",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         _ => "Status",
     }
 }
 
 /// An IMF-fixdate (RFC 9110 §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
-fn http_date(time: SystemTime) -> String {
+pub fn http_date(time: SystemTime) -> String {
     let secs = time
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
