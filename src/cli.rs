@@ -332,7 +332,12 @@ pub fn recognise_options_first(args: Vec<OsString>) -> Vec<OsString> {
         } else {
             if positionals.is_empty() && command.get_subcommands().any(|sub| sub.get_name() == text)
             {
-                return args;
+                // A subcommand: the global options given before it go after it, where clap
+                // takes them (before it they would make it the default command's URL).
+                let mut reordered = vec![program.clone(), arg.clone()];
+                reordered.extend(options.into_iter().skip(1));
+                reordered.extend(rest.cloned());
+                return reordered;
             }
             positionals.push(arg.clone());
         }
@@ -402,12 +407,26 @@ mod tests {
             ("rc URL -- -x", "rc -- URL -x"),
             ("rc --frobnicate URL", "rc --frobnicate -- URL"),
             ("rc info URL -v", "rc info URL -v"),
-            ("rc -v info URL", "rc -v info URL"),
+            ("rc -v info URL", "rc info -v URL"),
+            ("rc -q -H X:1 ls URL a*", "rc ls -q -H X:1 URL a*"),
             ("rc completions bash", "rc completions bash"),
         ];
         for (args, want) in cases {
             assert_eq!(normalised(args), want, "{args}");
         }
+    }
+
+    #[test]
+    fn global_options_before_a_subcommand_belong_to_it() {
+        let args = ["rangecat", "-q", "-H", "X: 1", "info", "http://h/f"];
+        let cli = Cli::try_parse_from(recognise_options_first(args.map(OsString::from).to_vec()))
+            .unwrap();
+        assert!(cli.report.quiet);
+        assert_eq!(cli.net.headers, ["X: 1"]);
+        let Some(Command::Info(info)) = cli.command else {
+            panic!("not info: {:?}", cli.command);
+        };
+        assert_eq!(info.url, "http://h/f");
     }
 
     #[test]

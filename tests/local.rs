@@ -107,3 +107,19 @@ fn strict_range_inside_a_local_file_succeeds() {
     );
     assert_bytes_eq(&got, &[&data[..], &data[990..]].concat());
 }
+
+#[test]
+fn global_options_may_come_before_a_subcommand() {
+    let sample = util::repo_root().join("examples/sample.zip");
+    let before = TestCommand::new()
+        .args(["-q", "-H", "X-Test: 1", "ls"])
+        .arg(&sample)
+        .stdout();
+    let after = TestCommand::new()
+        .arg("ls")
+        .arg(&sample)
+        .args(["-q", "-H", "X-Test: 1"])
+        .stdout();
+    assert!(!before.is_empty(), "ls listed nothing");
+    assert_eq!(before, after, "the options' place changes nothing");
+}
