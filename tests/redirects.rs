@@ -1,13 +1,16 @@
 //! Redirects and credentials, as curl does them (README, "What goes on the wire"): a redirect
 //! to another origin (127.0.0.2) carries no `Authorization`, `Cookie` or `Proxy-Authorization`,
 //! neither on the redirect nor on the later requests that go straight to the final URL, unless
-//! `--location-trusted`; a redirect within the origin keeps them; `-u` is Basic auth.
+//! `--location-trusted`; a redirect within the origin keeps them; `-u` is Basic auth; a
+//! redirect from https to http is refused unless `--allow-insecure-redirect`.
 
 use httpmock::prelude::*;
 
 use crate::util::command::TestCommand;
+use crate::util::errors::assert_runtime_error;
 use crate::util::mock_log::LoggedMockServer;
 use crate::util::server::{Mode, Server};
+use crate::util::tls_server::TlsServer;
 use crate::util::{self, assert_bytes_eq};
 
 const LEN: usize = 1000;
@@ -136,4 +139,29 @@ fn user_sends_basic_credentials() {
         .stdout();
     assert_bytes_eq(&out, &data[..10]);
     served.assert_calls(1);
+}
+
+#[test]
+fn a_redirect_from_https_to_http_is_refused_unless_allowed() {
+    let https = TlsServer::start(util::data(LEN));
+    let http = Server::start(util::data(LEN), Mode::Ranges);
+    let url = https.url(&format!("/to/{}", http.url("/f")));
+    let ca = https.pki.ca_pem();
+    let refused = util::rangecat()
+        .arg("--cacert")
+        .arg(&ca)
+        .args([&url, "0:10"])
+        .output()
+        .unwrap();
+    let message = assert_runtime_error(&refused);
+    assert!(message.contains("plain http"), "{message}");
+    assert!(refused.stdout.is_empty());
+    http.assert_requests(0, "refused before any request to the http origin");
+    let out = TestCommand::against(&http)
+        .arg("--cacert")
+        .arg(&ca)
+        .args(["--allow-insecure-redirect", &url, "0:10"])
+        .stdout();
+    assert_bytes_eq(&out, &util::data(LEN)[..10]);
+    http.assert_requests(1, "allowed");
 }

@@ -1,8 +1,8 @@
 //! An https server for the TLS tests: a CA and a server certificate for 127.0.0.1 (an IP
 //! SAN) and localhost, made with rcgen when the server starts, and rustls over a std
 //! `TcpStream` in a thread per connection, serving one byte buffer with single ranges
-//! (RFC 9110 §14.2: `a-b`, `a-`, `-n`), HEAD and keep-alive. Loops are bounded and the
-//! server stops when dropped.
+//! (RFC 9110 §14.2: `a-b`, `a-`, `-n`), HEAD and keep-alive, and a redirect to URL at
+//! `/to/URL`. Loops are bounded and the server stops when dropped.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -185,11 +185,15 @@ fn read_head(tls: &mut impl Read, buf: &mut Vec<u8>) -> Option<String> {
 /// Answers one request; `false` when the connection should end.
 fn respond(tls: &mut impl Write, head: &str, body: &[u8]) -> bool {
     let mut lines = head.split("\r\n");
-    let method = lines
-        .next()
-        .and_then(|l| l.split(' ').next())
-        .unwrap_or("")
-        .to_owned();
+    let request_line = lines.next().unwrap_or("");
+    let method = request_line.split(' ').next().unwrap_or("").to_owned();
+    // `/to/URL` answers a redirect to URL, for the redirect tests.
+    let target = request_line.split(' ').nth(1).unwrap_or("");
+    if let Some(location) = target.strip_prefix("/to/") {
+        let answer =
+            format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n");
+        return tls.write_all(answer.as_bytes()).is_ok() && tls.flush().is_ok();
+    }
     let mut range = None;
     let mut close = false;
     for line in lines {
