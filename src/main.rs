@@ -11,6 +11,7 @@ mod error;
 #[allow(dead_code)]
 mod generate;
 mod output;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_quiet(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("rangecat: {}", rangecat::one_line(&err));
+            terminal::eprint_line(&format!("rangecat: {}", rangecat::one_line(&err)));
             exit_code(&err)
         }
     }

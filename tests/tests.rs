@@ -30,6 +30,8 @@ mod output;
 mod secrets;
 // Redirects across origins: credentials stay with their origin; -u.
 mod redirects;
+// Control characters from archives and servers never reach a terminal raw.
+mod terminal;
 // `rangecat info`.
 mod info;
 // TLS trust: --cacert, SSL_CERT_FILE/SSL_CERT_DIR, -k, for every command and serve's upstream.

@@ -93,7 +93,7 @@ fn basic_auth(user: &str) -> (String, String) {
 
 /// A log that writes each line to stderr (`-v`, `serve`'s access log).
 pub fn stderr_log() -> Log {
-    Arc::new(|line: &str| eprintln!("{line}"))
+    Arc::new(crate::terminal::eprint_line)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::{Context, open_archive};
 use crate::cli::ExtractArgs;
 use crate::error::Error;
 use crate::output::progress_bar;
+use crate::terminal::eprint_line;
 
 /// Runs `rangecat x`: nothing on stdout; one `rangecat: ...` line on stderr per entry not
 /// extracted, and then exit status 1.
@@ -73,8 +74,8 @@ struct Printer {
 impl Printer {
     fn say(&self, line: &str) {
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("rangecat: {line}")),
-            None => eprintln!("rangecat: {line}"),
+            Some(bar) => bar.suspend(|| eprint_line(&format!("rangecat: {line}"))),
+            None => eprint_line(&format!("rangecat: {line}")),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `rangecat ls`: a zip archive's entries from its central directory, as names, an `-l`
 //! table or `--json` lines, written as the entries are parsed.
 
-use std::io::Write;
+use std::borrow::Cow;
+use std::io::{IsTerminal, Write};
 
 use rangecat::http::redact::redact_url;
 use rangecat::zip::Entry;
@@ -11,6 +12,7 @@ use super::listing::{Table, json_line};
 use super::{Context, open_archive};
 use crate::cli::LsArgs;
 use crate::error::Error;
+use crate::terminal::escape_controls;
 
 /// How each entry is shown.
 enum Format {
@@ -30,10 +32,16 @@ pub fn run(args: &LsArgs, ctx: &Context) -> Result<(), Error> {
     } else {
         Format::Names
     };
+    // On a terminal a name's control characters are shown escaped, as GNU ls does; in a
+    // pipe names stay as they are, and --json always escapes.
+    let escape = !args.json && std::io::stdout().is_terminal();
     let mut shown = 0u64;
-    archive.for_each_entry(|entry| {
+    archive.for_each_entry(|mut entry| {
         if !any_matches(&args.patterns, &entry.name) {
             return Ok(());
+        }
+        if escape && let Cow::Owned(name) = escape_controls(&entry.name) {
+            entry.name = name;
         }
         // The header waits for the first match, so a listing that matches nothing writes
         // nothing to stdout before its error.

@@ -12,6 +12,7 @@ use super::Context;
 use super::context::stderr_log;
 use crate::cli::ServeArgs;
 use crate::error::Error;
+use crate::terminal::eprint_line;
 
 /// Runs `rangecat serve`.
 pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
@@ -32,10 +33,10 @@ pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
         .map_err(Error::io("cannot read the listening address"))?;
     if !ctx.quiet {
         if let Some(warning) = exposure_warning(&addr, &args.upstream) {
-            eprintln!("{warning}");
+            eprint_line(&warning);
         }
         let upstream = redact_url(&args.upstream);
-        eprintln!("rangecat: serving {upstream} on http://{addr}");
+        eprint_line(&format!("rangecat: serving {upstream} on http://{addr}"));
     }
     let stopper = proxy
         .stopper()

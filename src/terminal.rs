@@ -1,0 +1,52 @@
+//! What rangecat writes for a person to read: control characters that came from the network
+//! or an archive (entry names, header values, URLs) are shown escaped, so that no byte of
+//! theirs can move the cursor, recolour or retitle the user's terminal.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// `text` with C0 controls, DEL and C1 controls written as `\xNN` (C1: `\u{NN}`); tabs too,
+/// so that one line stays one line of columns.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\0'..='\x1f' | '\x7f' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Writes `line` and a newline to stderr, its control characters escaped.
+pub fn eprint_line(line: &str) {
+    eprintln!("{}", escape_controls(line));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_escaped_and_the_rest_kept() {
+        let cases = [
+            ("plain ünïcödé name.txt", "plain ünïcödé name.txt"),
+            ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+            ("a\nb\rc\td", "a\\x0ab\\x0dc\\x09d"),
+            ("bell\x07 del\x7f", "bell\\x07 del\\x7f"),
+            ("c1 \u{9b}2J", "c1 \\u{9b}2J"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(escape_controls(text), want, "{text:?}");
+        }
+        assert!(matches!(escape_controls("clean"), Cow::Borrowed(_)));
+    }
+}
