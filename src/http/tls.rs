@@ -157,25 +157,22 @@ pub(crate) fn tls_config(cacert: Option<&CaBundle>, insecure: bool) -> Result<Tl
     Ok(builder.root_certs(roots).build())
 }
 
-/// [`tls_config`] for an agent whose first request goes to `url`. A trust store that the
-/// environment spoils matters only for https: an http URL gets an agent that trusts no
-/// certificate, so that a redirect to https fails instead of trusting other roots.
+/// [`tls_config`] for an agent that only ever talks to `url` (`serve`'s upstream, which
+/// follows no redirect): for plain http no certificate is trusted and the trust store is not
+/// read.
 pub(crate) fn tls_config_for(
     url: &str,
     cacert: Option<&CaBundle>,
     insecure: bool,
 ) -> Result<TlsConfig, TlsError> {
-    match tls_config(cacert, insecure) {
-        Err(TlsError::Environment { .. })
-            if !url
-                .get(..8)
-                .is_some_and(|s| s.eq_ignore_ascii_case("https://")) =>
-        {
-            let none: Vec<Certificate<'static>> = Vec::new();
-            Ok(TlsConfig::builder().root_certs(none.into()).build())
-        }
-        other => other,
+    if url
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    {
+        return tls_config(cacert, insecure);
     }
+    let none: Vec<Certificate<'static>> = Vec::new();
+    Ok(TlsConfig::builder().root_certs(none.into()).build())
 }
 
 /// The certificate rejection that made a request fail, as rustls words it

@@ -19,7 +19,7 @@ use crate::http::content_range::{
 };
 use crate::http::date::parse_http_date;
 use crate::http::redact::redact_url;
-use crate::http::tls::{CaBundle, certificate_problem, tls_config_for};
+use crate::http::tls::{CaBundle, certificate_problem, tls_config};
 use crate::http::{content_length, header, is_downgrade, proxy_env, resolve_location, same_origin};
 use crate::range::ByteRange;
 
@@ -75,7 +75,10 @@ pub struct HttpSource {
 
 /// What is shared between the source and the readers it hands out.
 struct Client {
-    agent: Agent,
+    /// The agent for http URLs and the one for https, each made for its first request: the
+    /// trust store (hundreds of files) is read only when an https URL is asked for.
+    plain: OnceLock<Agent>,
+    secure: OnceLock<Agent>,
     url: String,
     /// The URL after redirects, learned from the first response, so later requests skip them.
     final_url: OnceLock<String>,
@@ -157,29 +160,12 @@ impl HttpSource {
                 url: url.to_owned(),
                 reason: e.to_string(),
             })?;
-        let buffer = config.buffer_size.clamp(16 * 1024, 4 * 1024 * 1024);
-        let tls = tls_config_for(url, config.cacert.as_ref(), config.insecure)?;
-        let agent: Agent = Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_recv_response(Some(config.timeout))
-            .timeout_per_read(Some(config.timeout))
-            .timeout_per_write(Some(config.timeout))
-            // Redirects are followed by `send`, which decides what crosses origins.
-            .max_redirects(0)
-            .accept_encoding("identity")
-            .user_agent(concat!("rangecat/", env!("CARGO_PKG_VERSION")))
-            .input_buffer_size(buffer)
-            // -j and `x -j` keep up to 64 connections busy; the default pool of 3 per host
-            // would reopen the rest for every segment or member.
-            .max_idle_connections_per_host(64)
-            .proxy(proxy_from_env(url)?)
-            .tls_config(tls)
-            .build()
-            .into();
+        // The proxy variables are checked now, before any request (a usage error).
+        proxy_from_env(url)?;
         Ok(HttpSource {
             client: Arc::new(Client {
-                agent,
+                plain: OnceLock::new(),
+                secure: OnceLock::new(),
                 url: url.to_owned(),
                 final_url: OnceLock::new(),
                 config: config.clone(),
@@ -349,6 +335,31 @@ fn is_credential(name: &str) -> bool {
         .any(|credential| name.eq_ignore_ascii_case(credential))
 }
 
+/// An agent for requests to `url` (the proxy its scheme calls for; for https, the trust
+/// store and `--cacert`, or none with `-k`).
+fn build_agent(url: &str, config: &HttpConfig, https: bool) -> Result<Agent, Error> {
+    let buffer = config.buffer_size.clamp(16 * 1024, 4 * 1024 * 1024);
+    let mut builder = Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(config.connect_timeout))
+        .timeout_recv_response(Some(config.timeout))
+        .timeout_per_read(Some(config.timeout))
+        .timeout_per_write(Some(config.timeout))
+        // Redirects are followed by `send`, which decides what crosses origins.
+        .max_redirects(0)
+        .accept_encoding("identity")
+        .user_agent(concat!("rangecat/", env!("CARGO_PKG_VERSION")))
+        .input_buffer_size(buffer)
+        // -j and `x -j` keep up to 64 connections busy; the default pool of 3 per host
+        // would reopen the rest for every segment or member.
+        .max_idle_connections_per_host(64)
+        .proxy(proxy_from_env(url)?);
+    if https {
+        builder = builder.tls_config(tls_config(config.cacert.as_ref(), config.insecure)?);
+    }
+    Ok(builder.build().into())
+}
+
 /// The failure to send a request or receive its response.
 fn transport_error(method: &str, url: &str, err: ureq::Error) -> Error {
     let (method, url) = (method.to_owned(), url.to_owned());
@@ -397,6 +408,19 @@ impl SpanFetcher for Fetcher {
 }
 
 impl Client {
+    /// The agent for `url`'s scheme, made at its first use.
+    fn agent_for(&self, url: &str) -> Result<&Agent, Error> {
+        let https = url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+        let slot = if https { &self.secure } else { &self.plain };
+        if let Some(agent) = slot.get() {
+            return Ok(agent);
+        }
+        let agent = build_agent(url, &self.config, https)?;
+        Ok(slot.get_or_init(|| agent))
+    }
+
     fn url(&self) -> &str {
         self.final_url.get().unwrap_or(&self.url)
     }
@@ -480,7 +504,7 @@ impl Client {
         let request = request.body(()).map_err(|e| Error::InvalidHeader {
             reason: e.to_string(),
         })?;
-        let response = match self.agent.run(request) {
+        let response = match self.agent_for(url)?.run(request) {
             Ok(response) => response,
             Err(err) => return Ok(Err(err)),
         };
