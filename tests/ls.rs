@@ -902,3 +902,60 @@ fn ls_rejects_local_non_archives() {
         assert_runtime_error(&output);
     }
 }
+
+/// The last bytes of a "9 GiB" archive whose Zip64 end record claims an 8 GiB central
+/// directory holding one entry, and the length claimed.
+fn huge_directory_tail() -> (Vec<u8>, u64) {
+    let len: u64 = (9 << 30) + 98;
+    let record_at = len - 98;
+    let cd_size: u64 = 8 << 30;
+    let mut end = Vec::new();
+    end.extend_from_slice(b"PK\x06\x06");
+    end.extend_from_slice(&44u64.to_le_bytes());
+    end.extend_from_slice(&[45, 0, 45, 0]);
+    end.extend_from_slice(&[0; 8]); // this disk, the directory's disk
+    end.extend_from_slice(&1u64.to_le_bytes()); // entries on this disk
+    end.extend_from_slice(&1u64.to_le_bytes()); // entries
+    end.extend_from_slice(&cd_size.to_le_bytes());
+    end.extend_from_slice(&(record_at - cd_size).to_le_bytes());
+    end.extend_from_slice(b"PK\x06\x07");
+    end.extend_from_slice(&[0; 4]);
+    end.extend_from_slice(&record_at.to_le_bytes());
+    end.extend_from_slice(&1u32.to_le_bytes());
+    end.extend_from_slice(b"PK\x05\x06");
+    end.extend_from_slice(&[0; 4]);
+    end.extend_from_slice(&[0xff; 12]);
+    end.extend_from_slice(&[0; 2]);
+    assert_eq!(end.len(), 98);
+    let mut tail = vec![0u8; TAIL - 98];
+    tail.extend_from_slice(&end);
+    (tail, len)
+}
+
+#[test]
+fn a_central_directory_larger_than_its_entries_can_be_is_refused_before_it_is_fetched() {
+    use httpmock::prelude::*;
+    let (tail, len) = huge_directory_tail();
+    let server = crate::util::mock_log::LoggedMockServer::start();
+    let first = server.mock(|when, then| {
+        when.method(GET)
+            .path(PATH)
+            .header("range", format!("bytes=-{TAIL}"));
+        then.status(206)
+            .header(
+                "content-range",
+                format!("bytes {}-{}/{len}", len - TAIL as u64, len - 1),
+            )
+            .body(tail);
+    });
+    let output = ls(&server.url(PATH), &[], &[]);
+    let message = assert_runtime_error(&output);
+    assert!(message.contains("central directory"), "{message}");
+    first.assert_calls(1);
+    assert_eq!(
+        server.log().lines().count(),
+        1,
+        "no request for the claimed directory:\n{}",
+        server.log()
+    );
+}

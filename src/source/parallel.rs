@@ -1,11 +1,11 @@
 //! `-j N`: one large span read as consecutive segments over N connections at once, and
 //! yielded strictly in order. The win on servers and links that throttle each connection.
 
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 
 use super::{Body, Error};
@@ -27,19 +27,24 @@ type Chunk = io::Result<Vec<u8>>;
 
 /// The segments of `span`, in order.
 pub fn segments(span: Range<u64>, segment: u64) -> Vec<Range<u64>> {
-    let mut out = Vec::new();
-    let mut at = span.start;
-    while at < span.end {
-        let end = at.saturating_add(segment).min(span.end);
-        out.push(at..end);
-        at = end;
-    }
-    out
+    (0..segment_count(&span, segment))
+        .map(|i| segment_at(&span, segment, i))
+        .collect()
+}
+
+fn segment_count(span: &Range<u64>, segment: u64) -> u64 {
+    (span.end.saturating_sub(span.start)).div_ceil(segment.max(1))
+}
+
+fn segment_at(span: &Range<u64>, segment: u64, index: u64) -> Range<u64> {
+    let start = span.start + index * segment.max(1);
+    start..start.saturating_add(segment.max(1)).min(span.end)
 }
 
 /// A reader of `span` fetched by `jobs` threads, `segment` bytes per request, read in
-/// `chunk`-byte pieces. A thread may run ahead of the reader by at most one whole segment,
-/// so memory stays under `jobs x (segment + chunk)`.
+/// `chunk`-byte pieces. Segments are started only within a window of `jobs` from the one
+/// being read, so memory stays under `jobs x (segment + chunk)` however long the span (its
+/// length may be a number a server made up: nothing is sized by it).
 pub fn parallel_body(
     fetcher: Arc<dyn SpanFetcher>,
     span: Range<u64>,
@@ -48,48 +53,131 @@ pub fn parallel_body(
     chunk: usize,
 ) -> Body {
     let chunk = chunk.max(1);
+    let segment = segment.max(1);
+    let count = segment_count(&span, segment);
+    let jobs = u64::try_from(jobs.max(1))
+        .unwrap_or(u64::MAX)
+        .min(count.max(1));
     let depth = usize::try_from(segment.div_ceil(chunk as u64)).unwrap_or(usize::MAX);
-    let mut queue = VecDeque::new();
-    let mut receivers = VecDeque::new();
-    for piece in segments(span, segment) {
-        let (sender, receiver) = sync_channel(depth);
-        queue.push_back((piece, sender));
-        receivers.push_back(receiver);
-    }
-    let workers = jobs.clamp(1, queue.len().max(1));
-    let queue = Arc::new(Mutex::new(queue));
-    for _ in 0..workers {
-        let queue = queue.clone();
+    let window = Arc::new(Window::new(count, jobs));
+    for _ in 0..jobs {
+        let window = window.clone();
         let fetcher = fetcher.clone();
-        thread::spawn(move || work(&queue, fetcher.as_ref(), chunk));
+        let span = span.clone();
+        thread::spawn(move || {
+            while let Some(index) = window.next_to_start() {
+                let (sender, receiver) = sync_channel(depth);
+                window.started(index, receiver);
+                let piece = segment_at(&span, segment, index);
+                let mut body = match fetcher.fetch(piece) {
+                    Ok(body) => body,
+                    Err(err) => {
+                        let _ = sender.send(Err(err.into()));
+                        return;
+                    }
+                };
+                if !pump(&mut body, &sender, chunk) {
+                    return;
+                }
+            }
+        });
     }
     Box::new(ParallelBody {
-        receivers,
+        window,
+        receiver: None,
         current: Vec::new(),
         at: 0,
     })
 }
 
-/// Takes segments in order until none is left or the reader has gone away.
-fn work(
-    queue: &Mutex<VecDeque<(Range<u64>, SyncSender<Chunk>)>>,
-    fetcher: &dyn SpanFetcher,
-    chunk: usize,
-) {
-    loop {
-        let Some((span, sender)) = queue.lock().ok().and_then(|mut q| q.pop_front()) else {
-            return;
-        };
-        let mut body = match fetcher.fetch(span) {
-            Ok(body) => body,
-            Err(err) => {
-                let _ = sender.send(Err(err.into()));
-                return;
-            }
-        };
-        if !pump(&mut body, &sender, chunk) {
-            return;
+/// Which segments are started, and which one the reader is at.
+struct Window {
+    state: Mutex<WindowState>,
+    changed: Condvar,
+}
+
+struct WindowState {
+    /// Segments in all.
+    count: u64,
+    /// How far ahead of the reader a segment may start.
+    jobs: u64,
+    /// The next segment to start.
+    next: u64,
+    /// The segment the reader reads (or waits for): segments start only below
+    /// `reading + jobs`, so at most `jobs` are held at once.
+    reading: u64,
+    /// The next segment the reader will take.
+    taken: u64,
+    /// Started segments the reader has not taken yet.
+    ready: BTreeMap<u64, Receiver<Chunk>>,
+    /// The reader is gone.
+    closed: bool,
+}
+
+impl Window {
+    fn new(count: u64, jobs: u64) -> Window {
+        Window {
+            state: Mutex::new(WindowState {
+                count,
+                jobs,
+                next: 0,
+                reading: 0,
+                taken: 0,
+                ready: BTreeMap::new(),
+                closed: false,
+            }),
+            changed: Condvar::new(),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, WindowState> {
+        // A thread that panicked left the state consistent: every change is one statement.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next segment to start, waiting until it lies within the window; `None` when all
+    /// are started or the reader is gone.
+    fn next_to_start(&self) -> Option<u64> {
+        let mut state = self.lock();
+        loop {
+            if state.closed || state.next >= state.count {
+                return None;
+            }
+            if state.next < state.reading.saturating_add(state.jobs) {
+                state.next += 1;
+                return Some(state.next - 1);
+            }
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn started(&self, index: u64, receiver: Receiver<Chunk>) {
+        self.lock().ready.insert(index, receiver);
+        self.changed.notify_all();
+    }
+
+    /// The reader's next segment, waiting until it is started; `None` past the last.
+    fn take_next(&self) -> Option<Receiver<Chunk>> {
+        let mut state = self.lock();
+        if state.taken >= state.count {
+            return None;
+        }
+        // The segment before is read: the window moves on.
+        state.reading = state.taken;
+        self.changed.notify_all();
+        loop {
+            let want = state.taken;
+            if let Some(receiver) = state.ready.remove(&want) {
+                state.taken += 1;
+                return Some(receiver);
+            }
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
     }
 }
 
@@ -122,15 +210,22 @@ pub fn read_ahead(mut body: Body, chunk: usize, depth: usize) -> Body {
     let chunk = chunk.max(1);
     let (sender, receiver) = sync_channel::<Chunk>(depth.max(1));
     thread::spawn(move || pump(&mut body, &sender, chunk));
+    let window = Arc::new(Window::new(1, 1));
+    window.lock().next = 1;
+    window.started(0, receiver);
     Box::new(ParallelBody {
-        receivers: VecDeque::from([receiver]),
+        window,
+        receiver: None,
         current: Vec::new(),
         at: 0,
     })
 }
 
+/// The reader side: segments' pieces in order.
 struct ParallelBody {
-    receivers: VecDeque<Receiver<Chunk>>,
+    window: Arc<Window>,
+    /// The segment being read.
+    receiver: Option<Receiver<Chunk>>,
     current: Vec<u8>,
     at: usize,
 }
@@ -144,18 +239,26 @@ impl Read for ParallelBody {
                 self.at += n;
                 return Ok(n);
             }
-            let Some(receiver) = self.receivers.front() else {
-                return Ok(0);
-            };
+            if self.receiver.is_none() {
+                match self.window.take_next() {
+                    Some(receiver) => self.receiver = Some(receiver),
+                    None => return Ok(0),
+                }
+            }
+            let receiver = self.receiver.as_ref().expect("set above");
             match receiver.recv() {
                 Ok(Ok(piece)) => (self.current, self.at) = (piece, 0),
                 Ok(Err(err)) => return Err(err),
                 // The segment's sender is dropped once the segment is complete.
-                Err(_) => {
-                    self.receivers.pop_front();
-                }
+                Err(_) => self.receiver = None,
             }
         }
+    }
+}
+
+impl Drop for ParallelBody {
+    fn drop(&mut self) {
+        self.window.close();
     }
 }
 
@@ -228,6 +331,37 @@ mod tests {
             assert_eq!(out, source.data[100..6500], "jobs {jobs}");
             assert_eq!(source.requests.load(Ordering::SeqCst), 7);
         }
+    }
+
+    /// Serves any span of a made-up resource, counting the requests started.
+    struct Endless {
+        started: AtomicUsize,
+    }
+
+    impl SpanFetcher for Endless {
+        fn fetch(&self, span: Range<u64>) -> Result<Body, Error> {
+            self.started.fetch_add(1, Ordering::SeqCst);
+            Ok(Box::new(io::repeat(7).take(span.end - span.start)))
+        }
+    }
+
+    #[test]
+    fn a_span_of_any_claimed_length_starts_only_jobs_segments_ahead() {
+        let fetcher = Arc::new(Endless {
+            started: AtomicUsize::new(0),
+        });
+        // 2^62 bytes, as a hostile Content-Range may claim: nothing is sized by it.
+        let mut body = parallel_body(fetcher.clone(), 0..1 << 62, 4, 1000, 100);
+        let mut first = vec![0u8; 2500];
+        body.read_exact(&mut first).unwrap();
+        assert!(first.iter().all(|&b| b == 7));
+        // Segments 0-2 are read or being read; at most 4 from the one being read are started.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while fetcher.started.load(Ordering::SeqCst) < 6 && std::time::Instant::now() < deadline {
+            thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(fetcher.started.load(Ordering::SeqCst), 6, "segments 0-5");
+        drop(body);
     }
 
     #[test]

@@ -23,6 +23,12 @@ const EOCD_SIGNATURE: [u8; 4] = *b"PK\x05\x06";
 const ZIP64_LOCATOR_SIGNATURE: [u8; 4] = *b"PK\x06\x07";
 const ZIP64_EOCD_SIGNATURE: [u8; 4] = *b"PK\x06\x06";
 const EOCD_LEN: usize = 22;
+/// The largest central directory header: 46 fixed bytes and a name, an extra field and a
+/// comment of at most 65,535 bytes each.
+const MAX_ENTRY_HEADER: u64 = 46 + 3 * 65_535;
+/// The largest central directory rangecat holds in memory: 1 GiB, over ten million entries
+/// of typical names (100,000 entries take about 7.6 MB).
+pub const MAX_CENTRAL_DIRECTORY: u64 = 1 << 30;
 const ZIP64_LOCATOR_LEN: usize = 20;
 const ZIP64_EOCD_LEN: u64 = 56;
 
@@ -213,6 +219,16 @@ pub fn locate(tail: &[u8], tail_start: u64, len: u64) -> Result<Layout, Error> {
     if end > end_records || end > len {
         return Err(Error::Damaged(format!(
             "central directory ({start}..{end}) runs past its end record or the file ({len} bytes)"
+        )));
+    }
+    // The central directory is held in memory, so its claimed size is checked before a byte
+    // of it is asked for: a header takes 46 to 46 + 3 x 65,535 bytes (name, extra field and
+    // comment of at most 65,535 each), and no directory may exceed MAX_CENTRAL_DIRECTORY.
+    if cd_size > entries.saturating_mul(MAX_ENTRY_HEADER) || cd_size > MAX_CENTRAL_DIRECTORY {
+        return Err(Error::Damaged(format!(
+            "the archive claims a {cd_size}-byte central directory for {entries} entries \
+             (at most {} bytes an entry, {MAX_CENTRAL_DIRECTORY} in all)",
+            MAX_ENTRY_HEADER
         )));
     }
     // A central directory header takes at least 46 bytes: a larger count is a lie.
