@@ -618,3 +618,47 @@ fn x_batches_small_neighbours_exactly_and_fetches_a_large_member_alone() {
         assert_eq!(got, want, "-j {jobs} {patterns:?}:\n{}", server.summary());
     }
 }
+
+#[test]
+fn x_sets_attributes_only_on_directories_it_created() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    let time = zip::DateTime::from_date_and_time(2001, 2, 3, 4, 5, 6).unwrap();
+    let open = zips::options(CompressionMethod::Stored)
+        .unix_permissions(0o777)
+        .last_modified_time(time);
+    let closed = open.unix_permissions(0o700);
+    writer.add_directory("existing/", open).unwrap();
+    writer.start_file("existing/f.txt", open).unwrap();
+    writer.write_all(b"f").unwrap();
+    writer.add_directory("new/", closed).unwrap();
+    let bytes = writer.finish().unwrap().into_inner();
+    let (parent, dir) = target();
+    let existing = dir.join("existing");
+    fs::create_dir_all(&existing).unwrap();
+    fs::set_permissions(&existing, fs::Permissions::from_mode(0o750)).unwrap();
+    let (_archive_dir, archive) = crate::util::fixtures::local_file("a.zip", &bytes);
+    x_ok(&archive.display().to_string(), &dir, &[], &[]);
+    let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+    // An existing directory keeps its mode and its time (as unzip leaves it).
+    assert_eq!(
+        mode(&existing),
+        0o750,
+        "an existing directory was opened up"
+    );
+    // 2001-02-03T04:05:06Z, the archive's time (read as UTC).
+    const ARCHIVE_TIME: u64 = 981_173_106;
+    assert_ne!(
+        mtime(&existing),
+        ARCHIVE_TIME,
+        "an existing directory got the archive's time"
+    );
+    assert_eq!(mtime(&dir.join("new")), ARCHIVE_TIME);
+    assert_eq!(fs::read(existing.join("f.txt")).unwrap(), b"f");
+    // One that x made gets the archive's.
+    assert_eq!(mode(&dir.join("new")), 0o700);
+    // --overwrite replaces files, and still never opens up a directory that was there.
+    x_ok(&archive.display().to_string(), &dir, &["--overwrite"], &[]);
+    assert_eq!(mode(&existing), 0o750, "--overwrite opened up a directory");
+    drop(parent);
+}

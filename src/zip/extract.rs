@@ -161,7 +161,8 @@ pub struct Summary {
 /// Makes sure every component of `rel` under `root` is a real directory, creating the missing
 /// ones. A component that is a symbolic link refuses the entry `name`: nothing is written
 /// through a link, wherever it points.
-fn make_dirs(root: &Path, rel: &Path, name: &str) -> Result<(), Failure> {
+fn make_dirs(ctx: &Shared<'_>, rel: &Path, name: &str) -> Result<(), Failure> {
+    let root = ctx.root;
     let mut at = root.to_path_buf();
     let mut shown = PathBuf::new();
     for part in rel.iter() {
@@ -185,8 +186,13 @@ fn make_dirs(root: &Path, rel: &Path, name: &str) -> Result<(), Failure> {
                 }
                 Err(err) if err.kind() == io::ErrorKind::NotFound && !created => {
                     match fs::create_dir(&at) {
+                        Ok(()) => {
+                            ctx.created_dirs
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(at.clone());
+                        }
                         // Another worker may have made it meanwhile: look again.
-                        Ok(()) => {}
                         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
                         Err(err) => return Err(io_failure(err, "create", &at)),
                     }
@@ -338,6 +344,10 @@ struct Shared<'a> {
     root: &'a Path,
     config: &'a ExtractConfig,
     reporter: &'a dyn Reporter,
+    /// The directories this extraction created: only they get the archive's permissions, and
+    /// without `--overwrite` its times, as unzip does (an entry `.ssh/` must not open up an
+    /// existing `~/.ssh`).
+    created_dirs: Mutex<HashSet<PathBuf>>,
 }
 
 /// Extracts `members` (entries with the span each one's bytes lie in) under `root`, which is
@@ -361,6 +371,7 @@ pub fn extract(
         root,
         config,
         reporter,
+        created_dirs: Mutex::new(HashSet::new()),
     };
     let summary = Tally::default();
     let fail = |failure: Failure| {
@@ -413,8 +424,20 @@ pub fn extract(
     // Directories' times and permissions, deepest first.
     let mut dirs: Vec<(PathBuf, &Entry)> = dirs.into_iter().collect();
     dirs.sort_by_key(|(path, _)| std::cmp::Reverse(path.iter().count()));
+    let created = ctx
+        .created_dirs
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     for (path, entry) in dirs {
-        match finish_dir(&root.join(&path), entry) {
+        let path = root.join(&path);
+        let ours = created.contains(&path);
+        if !ours && !config.overwrite {
+            // It was there before: left as it was.
+            summary.extracted.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        // With --overwrite an existing directory gets the archive's time, never its mode.
+        match finish_dir(&path, entry, ours) {
             Ok(()) => {
                 summary.extracted.fetch_add(1, Ordering::Relaxed);
             }
@@ -451,7 +474,7 @@ fn plan<'a>(
             if path.as_os_str().is_empty() {
                 continue; // `./`: the directory itself
             }
-            match make_dirs(ctx.root, &path, &entry.name) {
+            match make_dirs(ctx, &path, &entry.name) {
                 Ok(()) => {
                     dirs.insert(path, entry);
                 }
@@ -525,7 +548,7 @@ fn prepare(job: &Job<'_>, ctx: &Shared<'_>) -> Result<(), Failure> {
         ));
     }
     if let Some(parent) = job.path.parent() {
-        make_dirs(ctx.root, parent, &job.entry.name)?;
+        make_dirs(ctx, parent, &job.entry.name)?;
     }
     let dest = ctx.root.join(&job.path);
     match fs::symlink_metadata(&dest) {
@@ -673,7 +696,7 @@ fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure
     let entry = job.entry;
     // Looked at again right before writing: nothing is written through a link.
     if let Some(parent) = job.path.parent() {
-        make_dirs(ctx.root, parent, &entry.name)?;
+        make_dirs(ctx, parent, &entry.name)?;
     }
     let dest = ctx.root.join(&job.path);
     let mut temp = TempFile::new(temp_path(&dest, job.index));
@@ -724,7 +747,7 @@ fn make_link(
     })?;
     // Links made earlier in this loop may sit on the way.
     if let Some(parent) = job.path.parent() {
-        make_dirs(ctx.root, parent, name)?;
+        make_dirs(ctx, parent, name)?;
     }
     let dest = ctx.root.join(&job.path);
     let target = Path::new(OsStr::from_bytes(target));
@@ -747,13 +770,13 @@ fn make_link(
 }
 
 /// Sets an extracted directory's modification time and permissions.
-fn finish_dir(path: &Path, entry: &Entry) -> Result<(), Failure> {
+fn finish_dir(path: &Path, entry: &Entry, with_permissions: bool) -> Result<(), Failure> {
     if let Some(time) = modified_time(entry) {
         File::open(path)
             .and_then(|dir| dir.set_modified(time))
             .map_err(|err| io_failure(err, "set the time of", path))?;
     }
-    if let Some(perms) = permissions(entry) {
+    if let Some(perms) = permissions(entry).filter(|_| with_permissions) {
         fs::set_permissions(path, perms)
             .map_err(|err| io_failure(err, "set the permissions of", path))?;
     }
