@@ -160,6 +160,37 @@ fn a_crc_mismatch_is_an_error_that_says_so() {
 }
 
 #[test]
+fn a_small_member_that_fails_its_crc_writes_nothing_and_a_large_one_streams() {
+    // README: members up to 1 MiB are held until their CRC-32 checks out.
+    let small = noise(30_000, 5);
+    let large = noise(1_500_000, 6);
+    let mut bytes = zips::archive(&[
+        Item::stored("small.bin", &small),
+        Item::stored("large.bin", &large),
+    ]);
+    for data in [&small, &large] {
+        let at = bytes
+            .windows(64)
+            .position(|w| w == &data[20_000..20_064])
+            .unwrap();
+        bytes[at + 10] ^= 0xff;
+    }
+    let server = Server::start(bytes, Mode::Ranges);
+    let output = run(&server, &["small.bin"]);
+    let stderr = failure(&output);
+    assert!(stderr.contains("CRC"), "{stderr}");
+    assert!(
+        output.stdout.is_empty(),
+        "wrote {} bytes",
+        output.stdout.len()
+    );
+    let output = run(&server, &["large.bin"]);
+    let stderr = failure(&output);
+    assert!(stderr.contains("CRC"), "{stderr}");
+    assert_eq!(output.stdout.len(), large.len(), "a large member streams");
+}
+
+#[test]
 fn an_encrypted_member_is_refused_clearly() {
     use zip::unstable::write::FileOptionsExt;
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));

@@ -1,10 +1,11 @@
 //! `rangecat cat`: members' decompressed bytes to stdout, one request each.
 
 use std::collections::HashSet;
+use std::io::Write;
 
 use rangecat::http::redact::redact_url;
 use rangecat::source::parallel::read_ahead;
-use rangecat::zip::member::{check_span, check_supported, copy_member};
+use rangecat::zip::member::{check_span, check_supported, copy_member, read_member};
 
 use super::{Context, open_archive};
 use crate::cli::CatArgs;
@@ -42,7 +43,18 @@ pub fn run(args: &CatArgs, ctx: &Context) -> Result<(), Error> {
         if entry.compressed_size >= READ_AHEAD_THRESHOLD {
             body = read_ahead(body, ctx.chunk_size, 4);
         }
-        copy_member(body, entry, &mut out, ctx.chunk_size)?;
+        if entry.size <= HOLD_BACK {
+            // Small members are checked before a byte of them is written: a corrupt one
+            // writes nothing (larger ones stream, and a mismatch is reported at the end).
+            let checked = read_member(body, entry, HOLD_BACK, ctx.chunk_size)?;
+            out.write_all(&checked).map_err(Error::Write)?;
+        } else {
+            copy_member(body, entry, &mut out, ctx.chunk_size)?;
+        }
     }
     out.finish()
 }
+
+/// Members up to this size (uncompressed, as the central directory says; the decompressor
+/// stops there) are held in memory until their CRC-32 checks out.
+const HOLD_BACK: u64 = 1024 * 1024;

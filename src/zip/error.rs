@@ -82,6 +82,14 @@ pub enum Error {
         /// Bytes the central directory says.
         expected: u64,
     },
+    /// A member held in memory (a link target, a small member `cat` checks first) is larger
+    /// than its limit.
+    TooLarge {
+        /// The member's name.
+        name: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// Fetching a member's bytes failed.
     Fetch {
         /// The member's name.
@@ -150,6 +158,9 @@ impl fmt::Display for Error {
                 f,
                 "{name}: decompressed to {got} bytes, but the central directory says {expected}"
             ),
+            Error::TooLarge { name, limit } => {
+                write!(f, "{name}: decompresses to more than {limit} bytes")
+            }
             Error::Fetch { name, .. } => write!(f, "cannot fetch member {name}"),
             Error::Spool { what, .. } => write!(f, "{what}"),
             Error::Write(_) => write!(f, "cannot write the output"),

@@ -32,7 +32,7 @@ use std::time::{Duration, SystemTime};
 
 use super::Error;
 use super::entry::Entry;
-use super::member::{check_supported, copy_member};
+use super::member::{check_supported, copy_member, read_member};
 use super::path::{check_link_target, safe_path};
 use crate::civil::days_from_civil;
 use crate::source::parallel::SpanFetcher;
@@ -726,10 +726,10 @@ fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure
 
 /// A link member's target, held in memory (at most [`MAX_LINK_TARGET`] bytes).
 fn read_link(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<Vec<u8>, Failure> {
-    let mut target = Bounded(Vec::new());
-    copy_member(body, job.entry, &mut target, ctx.config.chunk_size).map_err(Failure::Member)?;
-    ctx.reporter.progress(target.0.len() as u64);
-    Ok(target.0)
+    let target = read_member(body, job.entry, MAX_LINK_TARGET, ctx.config.chunk_size)
+        .map_err(Failure::Member)?;
+    ctx.reporter.progress(target.len() as u64);
+    Ok(target)
 }
 
 /// Creates a symbolic link whose target checked out: directly at its name (which fails if
@@ -798,23 +798,6 @@ impl Write for Counting<'_> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
-    }
-}
-
-/// Memory that refuses more than [`MAX_LINK_TARGET`] bytes, whatever the member claims.
-struct Bounded(Vec<u8>);
-
-impl Write for Bounded {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.0.len() + data.len() > MAX_LINK_TARGET as usize {
-            return Err(io::Error::other("symbolic link target too long"));
-        }
-        self.0.extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

@@ -137,6 +137,54 @@ pub fn copy_member(
     Ok(written)
 }
 
+/// Reads `entry`'s decompressed bytes into memory, checked against its CRC-32, for a member
+/// of at most `limit` bytes: more is an error, whatever the data would decompress to, so no
+/// archive can make it hold more than `limit`.
+pub fn read_member(
+    body: impl Read,
+    entry: &Entry,
+    limit: u64,
+    chunk_size: usize,
+) -> Result<Vec<u8>, Error> {
+    let too_large = || Error::TooLarge {
+        name: entry.name.clone(),
+        limit,
+    };
+    if entry.size > limit {
+        return Err(too_large());
+    }
+    let mut held = Held {
+        bytes: Vec::with_capacity(entry.size as usize),
+        limit: limit as usize,
+    };
+    match copy_member(body, entry, &mut held, chunk_size) {
+        Ok(_) => Ok(held.bytes),
+        // Holding it is the only write, and its only failure is the limit.
+        Err(Error::Write(_)) => Err(too_large()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Bytes held in memory, refused past `limit`.
+struct Held {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl Write for Held {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.bytes.len() + data.len() > self.limit {
+            return Err(io::Error::other("over the limit"));
+        }
+        self.bytes.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A failure while decompressing: a CRC mismatch, or anything else that broke the read.
 fn read_error(entry: &Entry, err: io::Error) -> Error {
     let name = entry.name.clone();
