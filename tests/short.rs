@@ -1,6 +1,9 @@
-//! Short answers (issue 9, item 1): a 206 that ends before what was asked (CDNs and media
-//! servers cap large and open-ended ranges) is completed from where it ended, each byte still
-//! fetched once; one that starts elsewhere or runs long is still an error.
+//! Short and length-less answers (issue 9, items 1 and 2): a 206 that ends before what was
+//! asked (CDNs and media servers cap large and open-ended ranges) is completed from where it
+//! ended, each byte still fetched once; `Content-Range: bytes a-b/*` (length unknown) serves
+//! absolute ranges exactly and the whole resource until the server says it ended; a chunked
+//! 200 without a length serves every RANGE from forward passes, end-relative ones through a
+//! bounded tail window. rangecat never exits 0 with fewer bytes than a RANGE selects.
 
 use httpmock::Method::GET;
 
@@ -182,8 +185,7 @@ fn answer(server: &LoggedMockServer, range: &str, span: std::ops::Range<usize>, 
 #[test]
 fn a_continuation_that_starts_elsewhere_or_runs_long_is_an_error() {
     for (case, rest) in [("starts elsewhere", 20..100), ("runs long", 10..200)] {
-        {
-            let total = "1000";
+        for total in ["1000", "*"] {
             let server = LoggedMockServer::start();
             answer(&server, "bytes=0-99", 0..10, total);
             answer(&server, "bytes=10-99", rest.clone(), total);
@@ -204,8 +206,7 @@ fn a_continuation_that_starts_elsewhere_or_runs_long_is_an_error() {
 #[test]
 fn a_first_answer_that_starts_elsewhere_or_runs_long_is_an_error() {
     for (case, span) in [("starts elsewhere", 10..100), ("runs long", 0..200)] {
-        {
-            let total = "1000";
+        for total in ["1000", "*"] {
             let server = LoggedMockServer::start();
             answer(&server, "bytes=0-99", span.clone(), total);
             let output = TestCommand::against(&server)
@@ -216,4 +217,157 @@ fn a_first_answer_that_starts_elsewhere_or_runs_long_is_an_error() {
             assert!(output.stdout.is_empty(), "{case}: wrote bytes");
         }
     }
+}
+
+// ---- Item 1: `Content-Range: bytes a-b/*`, the length unknown ----
+
+#[test]
+fn an_unknown_length_whole_file_is_read_until_the_server_says_it_ended() {
+    let data = util::random_bytes(3 * MIB);
+    let server = Server::start(data.clone(), Mode::CapsUnknownLength(256 * KIB));
+    let got = command(&server, &[], &[]).stdout();
+    assert_bytes_eq(&got, &data);
+    let mut expected = open_chain(0, 3 * MIB, 256 * KIB);
+    // The request past the last byte is answered 416: the end.
+    expected.push(format!("bytes={}-", 3 * MIB));
+    assert_eq!(ranges(&server), expected);
+}
+
+#[test]
+fn unknown_length_absolute_ranges_are_served_exactly() {
+    let data = util::data(10_000);
+    let server = Server::start(data.clone(), Mode::CapsUnknownLength(300));
+    let got = command(&server, &[], &["0:1000"]).stdout();
+    assert_bytes_eq(&got, &data[..1000]);
+    assert_eq!(ranges(&server), chain(0, 1000, 300));
+
+    let server = Server::start(data.clone(), Mode::CapsUnknownLength(256));
+    let got = command(&server, &[], &["2000:2600", "0:500", "100+50", "9000:"]).stdout();
+    let want = [
+        &data[2000..2600],
+        &data[..500],
+        &data[100..150],
+        &data[9000..],
+    ]
+    .concat();
+    assert_bytes_eq(&got, &want);
+}
+
+#[test]
+fn unknown_length_under_j2_reads_everything() {
+    let data = util::random_bytes(6 * MIB);
+    let server = Server::start(data.clone(), Mode::CapsUnknownLength(MIB));
+    let got = command(&server, &["-j", "2"], &[]).stdout();
+    assert_bytes_eq(&got, &data);
+    let got = command(&server, &["-j", "2"], &["1000:5000000"]).stdout();
+    assert_bytes_eq(&got, &data[1000..5_000_000]);
+}
+
+#[test]
+fn unknown_length_end_relative_ranges_are_an_error_that_says_so() {
+    let server = Server::start(util::data(10_000), Mode::CapsUnknownLength(300));
+    for range in ["-1000:", ":-10"] {
+        let output = command(&server, &[], &["0:10", range]).output();
+        let message = assert_runtime_error(&output);
+        assert!(
+            message.contains("did not say how long"),
+            "{range}: {message}"
+        );
+        assert!(output.stdout.is_empty(), "{range}: wrote bytes");
+    }
+}
+
+#[test]
+fn an_unknown_length_range_past_the_end_never_exits_0_short() {
+    let data = util::data(10_000);
+    let server = Server::start(data.clone(), Mode::CapsUnknownLength(300));
+    let output = command(&server, &[], &["9000:11000"]).output();
+    assert_runtime_error(&output);
+    assert!(output.stdout.len() <= 1000);
+}
+
+// ---- Item 2: a chunked 200 without any length, Range ignored ----
+
+#[test]
+fn no_length_absolute_ranges_in_order_are_one_forward_pass() {
+    let data = util::random_bytes(MIB);
+    let server = Server::start(data.clone(), Mode::ChunkedNoLength);
+    let got = command(&server, &[], &[]).stdout();
+    assert_bytes_eq(&got, &data);
+    server.assert_requests(1, "whole file");
+
+    let server = Server::start(data.clone(), Mode::ChunkedNoLength);
+    let got = command(&server, &[], &["0:1000"]).stdout();
+    assert_bytes_eq(&got, &data[..1000]);
+    server.assert_requests(1, "0:1000");
+
+    let server = Server::start(data.clone(), Mode::ChunkedNoLength);
+    let got = command(&server, &[], &["0:100", "5000+100", "900000:"]).stdout();
+    let want = [&data[..100], &data[5000..5100], &data[900_000..]].concat();
+    assert_bytes_eq(&got, &want);
+    server.assert_requests(1, "ascending ranges");
+}
+
+#[test]
+fn no_length_ranges_out_of_order_request_the_body_again() {
+    let data = util::data(10_000);
+    let server = Server::start(data.clone(), Mode::ChunkedNoLength);
+    let got = command(&server, &[], &["5000:5100", "0:100", "-50:"]).stdout();
+    let want = [&data[5000..5100], &data[..100], &data[9950..]].concat();
+    assert_bytes_eq(&got, &want);
+    // 0:100 lies behind the pass: a second one; -50: then reads that pass to its end.
+    server.assert_requests(2, "out of order");
+}
+
+#[test]
+fn no_length_end_relative_ranges_read_to_the_end_through_a_tail_window() {
+    let data = util::random_bytes(MIB);
+    for (range, want) in [
+        ("-1000:", &data[MIB - 1000..]),
+        (":-1000", &data[..MIB - 1000]),
+        ("-1000:-10", &data[MIB - 1000..MIB - 10]),
+        ("10:-1000", &data[10..MIB - 1000]),
+        ("-3000+100", &data[MIB - 3000..MIB - 2900]),
+        ("-2000000:", &data[..]),
+    ] {
+        let server = Server::start(data.clone(), Mode::ChunkedNoLength);
+        let got = command(&server, &[], &[range]).case(range).stdout();
+        assert_bytes_eq(&got, want);
+        if range.starts_with('-') && range.ends_with(':') {
+            // `-N:` is asked as `bytes=-N` without the length: its 200 is the pass.
+            assert_eq!(ranges(&server), [range_header_of_suffix(range)], "{range}");
+        } else {
+            // No request can be formed without the length: a probe (HEAD, then GET
+            // bytes=0-0, both without a length), then the pass.
+            assert_eq!(ranges(&server), ["-", "bytes=0-0", "bytes=0-"], "{range}");
+        }
+    }
+}
+
+/// The `Range` sent first for a RANGE that starts `-N`: `bytes=-N`.
+fn range_header_of_suffix(range: &str) -> String {
+    let n = range[1..].trim_end_matches(':');
+    format!("bytes=-{n}")
+}
+
+#[test]
+fn no_length_tail_windows_are_bounded_by_max_buffer() {
+    let server = Server::start(util::data(10_000), Mode::ChunkedNoLength);
+    for range in ["-5000:", ":-5000"] {
+        let output = command(&server, &["--max-buffer", "4096"], &[range]).output();
+        let message = assert_runtime_error(&output);
+        assert!(message.contains("--max-buffer"), "{range}: {message}");
+        assert!(output.stdout.is_empty(), "{range}: wrote bytes");
+    }
+}
+
+#[test]
+fn no_length_ranges_past_the_end_clip_or_fail_under_strict() {
+    let data = util::data(10_000);
+    let server = Server::start(data.clone(), Mode::ChunkedNoLength);
+    let got = command(&server, &[], &["9000:20000", "30000:"]).stdout();
+    assert_bytes_eq(&got, &data[9000..]);
+    let output = command(&server, &["--strict"], &["9000:20000"]).output();
+    let message = assert_runtime_error(&output);
+    assert!(message.contains("10000"), "{message}");
 }

@@ -8,6 +8,7 @@ mod info;
 mod listing;
 mod ls;
 mod serve;
+mod unknown_length;
 
 use std::io::Write;
 
