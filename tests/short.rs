@@ -170,7 +170,7 @@ fn ls_and_cat_work_through_a_capping_server() {
 
 /// A mock answering `range` with a 206 of `content_range` and the bytes it names.
 fn answer(server: &LoggedMockServer, range: &str, span: std::ops::Range<usize>, total: &str) {
-    let body = util::data(1000)[span.clone()].to_vec();
+    let body = util::data(span.end)[span.clone()].to_vec();
     let content_range = format!("bytes {}-{}/{total}", span.start, span.end - 1);
     let range = range.to_owned();
     server.mock(move |when, then| {
@@ -205,15 +205,27 @@ fn a_continuation_that_starts_elsewhere_or_runs_long_is_an_error() {
 
 #[test]
 fn a_first_answer_that_starts_elsewhere_or_runs_long_is_an_error() {
-    for (case, span) in [("starts elsewhere", 10..100), ("runs long", 0..200)] {
-        for total in ["1000", "*"] {
+    let cases = [
+        ("starts elsewhere", "0:100", 10..100, "1000"),
+        ("runs long", "0:100", 0..200, "1000"),
+    ];
+    for (case, range, span, total) in cases {
+        for total in [total, "*"] {
             let server = LoggedMockServer::start();
-            answer(&server, "bytes=0-99", span.clone(), total);
+            let (start, end) = range.split_once(':').unwrap();
+            let end: usize = end.parse().unwrap();
+            let asked = format!("bytes={start}-{}", end - 1);
+            answer(&server, &asked, span.clone(), total);
             let output = TestCommand::against(&server)
                 .case(format!("{case}, length {total}"))
-                .args([&server.url(PATH), "0:100"])
+                .args([&server.url(PATH), range])
                 .output();
-            assert_runtime_error(&output);
+            let message = assert_runtime_error(&output);
+            // Refused on its head, for its Content-Range, not only once the body ran long.
+            assert!(
+                message.contains(&format!("answered {asked} with Content-Range")),
+                "{case}: {message}"
+            );
             assert!(output.stdout.is_empty(), "{case}: wrote bytes");
         }
     }
