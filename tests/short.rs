@@ -298,6 +298,22 @@ fn an_unknown_length_range_past_the_end_never_exits_0_short() {
     assert!(output.stdout.len() <= 1000);
 }
 
+#[test]
+fn an_unknown_length_open_range_past_the_end_outputs_nothing() {
+    let server = Server::start(util::data(10_000), Mode::CapsUnknownLength(300));
+    let output = command(&server, &[], &["20000:"]).success();
+    assert!(
+        output.stdout.is_empty(),
+        "wrote {} bytes",
+        output.stdout.len()
+    );
+    // The 416 tells no length, nor does the probe; the range is asked for again (416).
+    assert_eq!(
+        ranges(&server),
+        ["bytes=20000-", "-", "bytes=0-0", "bytes=20000-"]
+    );
+}
+
 // ---- Item 2: a chunked 200 without any length, Range ignored ----
 
 #[test]

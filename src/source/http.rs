@@ -289,9 +289,11 @@ impl Source for HttpSource {
                     Some(ContentRange { len: Some(len), .. }) => {
                         client.check(&response, Some(len))?
                     }
-                    _ => {
-                        self.probe()?;
-                    }
+                    // A resource that tells no length anywhere still has nothing there.
+                    _ => match self.probe() {
+                        Ok(_) | Err(Error::UnknownLength) => {}
+                        Err(err) => return Err(err),
+                    },
                 }
                 Ok(Opened::Unsatisfiable)
             }
