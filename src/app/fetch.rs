@@ -127,16 +127,23 @@ fn first_of(source: &dyn Source, opened: Opened) -> Option<First> {
 fn resolve(ranges: &[RangeExpr], len: u64, strict: bool) -> Result<Vec<Range<u64>>, Error> {
     ranges
         .iter()
-        .map(|range| {
-            if strict {
-                range.resolve_strict(len).map_err(|_| {
-                    Error::Message(format!(
-                        "range {range} is outside the resource of {len} bytes (--strict)"
-                    ))
-                })
-            } else {
-                Ok(range.resolve(len))
-            }
-        })
+        .map(|range| resolve_range(range, len, strict))
         .collect()
+}
+
+/// Resolves one RANGE against `len`; under `--strict` one outside the resource is an error.
+pub(super) fn resolve_range(
+    range: &RangeExpr,
+    len: u64,
+    strict: bool,
+) -> Result<Range<u64>, Error> {
+    if strict {
+        range.resolve_strict(len).map_err(|_| {
+            Error::Message(format!(
+                "range {range} is outside the resource of {len} bytes (--strict)"
+            ))
+        })
+    } else {
+        Ok(range.resolve(len))
+    }
 }

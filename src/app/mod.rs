@@ -4,6 +4,7 @@ mod cat;
 mod context;
 mod extract;
 mod fetch;
+mod forward_pass;
 mod info;
 mod listing;
 mod ls;
