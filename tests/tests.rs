@@ -12,6 +12,8 @@ mod fetch;
 // Behaviour against the fault-injecting server: 200s, refused HEAD, cut connections,
 // changed validators, stalls, 416.
 mod faults;
+// Short and length-less answers: capped 206s, `bytes a-b/*`, a chunked 200 without a length.
+mod short;
 // Retries: 429/502/503/504 and broken connections, Retry-After, backoff, a 403 mid-operation.
 mod retries;
 // Bad input: malformed RANGE, unknown option, 404, refused connection, --strict, -o targets.

@@ -1,7 +1,6 @@
 //! `rangecat URL [RANGE]...`: learn the length (from the first byte request when possible),
 //! resolve the ranges, plan the requests, stream the bytes.
 
-use std::io::{Read, Write};
 use std::ops::Range;
 
 use rangecat::plan::{PlanConfig, first_request, plan};
@@ -10,7 +9,7 @@ use rangecat::source::parallel::SEGMENT;
 use rangecat::source::{self, Body, Opened, Source};
 use rangecat::transfer::{self, TransferConfig};
 
-use super::Context;
+use super::{Context, unknown_length};
 use crate::cli::FetchArgs;
 use crate::error::Error;
 use crate::output::{Output, progress_bar};
@@ -39,13 +38,11 @@ pub fn run(args: &FetchArgs, ctx: &Context) -> Result<(), Error> {
     };
 
     let Some(len) = source.len() else {
-        // A 200 without a length (chunked): only the whole resource can be served.
-        let whole = ranges.iter().all(|r| *r == RangeExpr::whole());
-        let (Some(first), true) = (first, whole) else {
-            return Err(source::Error::UnknownLength.into());
-        };
-        let mut body = first.body;
-        copy_whole(&mut body, &mut output)?;
+        // `Content-Range: bytes a-b/*`, or a 200 without a length (chunked).
+        let out = &mut output;
+        let strict = args.strict;
+        let first_config = (&plan_config, transfer_config);
+        unknown_length::fetch(source.as_mut(), &ranges, first, first_config, out, strict)?;
         return output.finish();
     };
 
@@ -71,25 +68,12 @@ pub fn run(args: &FetchArgs, ctx: &Context) -> Result<(), Error> {
     output.finish()
 }
 
-/// Streams a body of unknown length to the output: read errors are the source's, write
-/// errors the output's.
-fn copy_whole(body: &mut Body, out: &mut Output) -> Result<(), Error> {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match body.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(source::Error::from(e).into()),
-        };
-        out.write_all(&buf[..n]).map_err(Error::Write)?;
-    }
-}
-
 /// The response already open when planning starts.
-struct First {
-    span: Range<u64>,
-    body: Body,
+pub(super) struct First {
+    /// The bytes it answers (ending at `u64::MAX` while the length is unknown).
+    pub(super) span: Range<u64>,
+    /// Its body.
+    pub(super) body: Body,
 }
 
 /// Sends the first request: a byte request for the first RANGE when it can be formed without
@@ -104,8 +88,16 @@ fn start(
         return Ok(None);
     }
     let Some(request) = first_request(ranges, config, limit) else {
-        source.probe()?;
-        return Ok(None);
+        return match source.probe() {
+            Ok(_) => Ok(None),
+            // No answer gives a length (a chunked 200, `bytes 0-0/*`): read from the start,
+            // to find the end by reaching it.
+            Err(source::Error::UnknownLength) => {
+                let opened = source.open(&ByteRange::From(0))?;
+                Ok(first_of(source, opened))
+            }
+            Err(err) => Err(err),
+        };
     };
     let opened = match source.open(&request) {
         Ok(opened) => opened,
@@ -116,30 +108,42 @@ fn start(
         }
         Err(err) => return Err(err),
     };
-    Ok(match opened {
+    Ok(first_of(source, opened))
+}
+
+/// The first response, as planning takes it.
+fn first_of(source: &dyn Source, opened: Opened) -> Option<First> {
+    match opened {
         Opened::Partial { span, body } => Some(First { span, body }),
         Opened::Whole { body } => Some(First {
             span: 0..source.len().unwrap_or(u64::MAX),
             body,
         }),
         Opened::Unsatisfiable => None,
-    })
+    }
 }
 
 /// Resolves every RANGE against `len`; under `--strict` one outside the resource is an error.
 fn resolve(ranges: &[RangeExpr], len: u64, strict: bool) -> Result<Vec<Range<u64>>, Error> {
     ranges
         .iter()
-        .map(|range| {
-            if strict {
-                range.resolve_strict(len).map_err(|_| {
-                    Error::Message(format!(
-                        "range {range} is outside the resource of {len} bytes (--strict)"
-                    ))
-                })
-            } else {
-                Ok(range.resolve(len))
-            }
-        })
+        .map(|range| resolve_range(range, len, strict))
         .collect()
+}
+
+/// Resolves one RANGE against `len`; under `--strict` one outside the resource is an error.
+pub(super) fn resolve_range(
+    range: &RangeExpr,
+    len: u64,
+    strict: bool,
+) -> Result<Range<u64>, Error> {
+    if strict {
+        range.resolve_strict(len).map_err(|_| {
+            Error::Message(format!(
+                "range {range} is outside the resource of {len} bytes (--strict)"
+            ))
+        })
+    } else {
+        Ok(range.resolve(len))
+    }
 }

@@ -4,10 +4,12 @@ mod cat;
 mod context;
 mod extract;
 mod fetch;
+mod forward_pass;
 mod info;
 mod listing;
 mod ls;
 mod serve;
+mod unknown_length;
 
 use std::io::Write;
 

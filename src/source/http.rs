@@ -85,6 +85,9 @@ struct Client {
     config: HttpConfig,
     /// The first response's validators and length; every later response must match.
     first: OnceLock<Identity>,
+    /// The length, when the first response did not give it (`bytes a-b/*`) and a later
+    /// one did; every later response must match it too.
+    learned: OnceLock<u64>,
 }
 
 /// What identifies one version of the resource.
@@ -170,6 +173,7 @@ impl HttpSource {
                 final_url: OnceLock::new(),
                 config: config.clone(),
                 first: OnceLock::new(),
+                learned: OnceLock::new(),
             }),
             ignores_ranges: false,
         })
@@ -209,7 +213,7 @@ impl HttpSource {
 
 impl Source for HttpSource {
     fn len(&self) -> Option<u64> {
-        self.client.first.get().and_then(|first| first.len)
+        self.client.known_len()
     }
 
     fn serves_ranges(&self) -> bool {
@@ -223,31 +227,31 @@ impl Source for HttpSource {
         match response.status() {
             StatusCode::PARTIAL_CONTENT => {
                 let content_range = client.content_range(&response, range)?;
-                let Some(span) = content_range.span else {
+                let Some(got) = content_range.span else {
                     return Err(client.bad_content_range(range, &response));
                 };
                 client.check(&response, content_range.len)?;
-                // With the length known the span is fully determined; without it, at least
-                // the start must be the one asked for.
-                let expected = match (content_range.len, range) {
+                // What the request selects: with the length known it is fully determined;
+                // without it (`bytes a-b/*`), an open-ended request runs to wherever the
+                // resource ends (`u64::MAX` until then).
+                let asked = match (content_range.len, range) {
                     (Some(len), _) => served_span(range, len),
-                    (None, ByteRange::Span(asked)) => Some(asked.start..span.end),
-                    (None, ByteRange::From(start)) => Some(*start..span.end),
-                    (None, ByteRange::Suffix(_)) => Some(span.clone()),
+                    (None, ByteRange::Span(asked)) => Some(asked.clone()),
+                    (None, ByteRange::From(start)) => Some(*start..u64::MAX),
+                    (None, ByteRange::Suffix(_)) => Some(got.clone()),
                 };
-                if expected.as_ref() != Some(&span) {
+                // It must start where asked and lie inside what was asked; it may end early
+                // (CDNs and media servers cap large ranges): the reader asks for the rest.
+                let Some(span) = asked.filter(|a| a.start == got.start && got.end <= a.end) else {
                     return Err(client.bad_content_range(range, &response));
-                }
-                client.check_not_too_long(&response, range, &span)?;
+                };
+                client.check_not_too_long(&response, range, &got)?;
                 let body = response.into_body().into_reader();
+                let mut reader = SpanReader::new(client.clone(), span.clone(), body, true, budget);
+                reader.body_end = got.end;
+                reader.open_ended = matches!(range, ByteRange::From(_));
                 Ok(Opened::Partial {
-                    body: Box::new(SpanReader::new(
-                        client.clone(),
-                        span.clone(),
-                        body,
-                        true,
-                        budget,
-                    )),
+                    body: Box::new(reader),
                     span,
                 })
             }
@@ -271,9 +275,11 @@ impl Source for HttpSource {
                     Some(ContentRange { len: Some(len), .. }) => {
                         client.check(&response, Some(len))?
                     }
-                    _ => {
-                        self.probe()?;
-                    }
+                    // A resource that tells no length anywhere still has nothing there.
+                    _ => match self.probe() {
+                        Ok(_) | Err(Error::UnknownLength) => {}
+                        Err(err) => return Err(err),
+                    },
                 }
                 Ok(Opened::Unsatisfiable)
             }
@@ -585,10 +591,17 @@ impl Client {
     fn check(&self, response: &Response<ureq::Body>, len: Option<u64>) -> Result<(), Error> {
         let now = Identity::of(response.headers(), len);
         let first = self.first.get_or_init(|| now.clone());
-        match first.difference(&now) {
-            Some(what) => Err(Error::ResourceChanged { what }),
-            None => Ok(()),
+        if let Some(what) = first.difference(&now) {
+            return Err(Error::ResourceChanged { what });
         }
+        if let (None, Some(len)) = (first.len, len) {
+            let learned = *self.learned.get_or_init(|| len);
+            if learned != len {
+                let what = format!("length {learned} became {len}");
+                return Err(Error::ResourceChanged { what });
+            }
+        }
+        Ok(())
     }
 
     fn content_range(
@@ -624,20 +637,29 @@ impl Client {
     }
 
     /// A resumable reader of exactly `span`; an empty span costs no request (and is never
-    /// sent: `bytes=5-4` is not a range).
+    /// sent: `bytes=5-4` is not a range). A span that ends at `u64::MAX` runs to the end of a
+    /// resource whose length is unknown, asked for as `bytes=N-`.
     fn fetch_span(client: &Arc<Client>, span: Range<u64>) -> Result<Body, Error> {
         if span.is_empty() {
             return Ok(Box::new(io::empty()));
         }
         let mut budget = client.config.retries;
-        let (body, exact) = client.connect(span.clone(), &mut budget)?;
-        Ok(Box::new(SpanReader::new(
-            client.clone(),
-            span,
+        let open_ended = span.end == u64::MAX;
+        let to = (!open_ended).then_some(span.end);
+        let Connected::Body {
             body,
             exact,
-            budget,
-        )))
+            end,
+            len,
+        } = client.connect(span.start, to, &mut budget)?
+        else {
+            return Ok(Box::new(io::empty()));
+        };
+        let mut reader = SpanReader::new(client.clone(), span, body, exact, budget);
+        reader.body_end = end;
+        reader.open_ended = open_ended;
+        reader.learn(len);
+        Ok(Box::new(reader))
     }
 
     /// A 206 whose `Content-Length` is longer than its `Content-Range`'s span is refused
@@ -656,42 +678,86 @@ impl Client {
         }
     }
 
-    /// Requests `span` (within the known length) and returns a body positioned at its start,
-    /// and whether it is a 206's, which must end where `span` does.
-    /// Retries come out of `budget`.
-    fn connect(
-        &self,
-        span: Range<u64>,
-        budget: &mut u32,
-    ) -> Result<(BodyReader<'static>, bool), Error> {
-        let asked = ByteRange::Span(span.clone());
+    /// Requests the bytes from `from` up to `to` (`None`: to the end, `bytes=N-`) and returns
+    /// a body positioned at `from`. A 206 must start at `from` and lie inside what was asked;
+    /// it may end early (a capped answer), and says where. Retries come out of `budget`.
+    fn connect(&self, from: u64, to: Option<u64>, budget: &mut u32) -> Result<Connected, Error> {
+        let asked = match to {
+            Some(end) => ByteRange::Span(from..end),
+            None => ByteRange::From(from),
+        };
         let response = self.send("GET", Some(&asked), budget)?;
         match response.status() {
             StatusCode::PARTIAL_CONTENT => {
                 let content_range = self.content_range(&response, &asked)?;
                 self.check(&response, content_range.len)?;
-                if content_range.span.as_ref() != Some(&span) {
+                let inside =
+                    |got: &Range<u64>| got.start == from && to.is_none_or(|end| got.end <= end);
+                let Some(got) = content_range.span.filter(inside) else {
                     return Err(self.bad_content_range(&asked, &response));
-                }
-                self.check_not_too_long(&response, &asked, &span)?;
-                Ok((response.into_body().into_reader(), true))
+                };
+                self.check_not_too_long(&response, &asked, &got)?;
+                Ok(Connected::Body {
+                    body: response.into_body().into_reader(),
+                    exact: true,
+                    end: got.end,
+                    len: content_range.len,
+                })
             }
             StatusCode::OK => {
                 // With the same validators, a 200 to If-Range means Range was ignored.
-                self.check(&response, content_length(response.headers()))?;
+                let len = content_length(response.headers());
+                self.check(&response, len)?;
                 let mut body = response.into_body().into_reader();
-                let skipped = io::copy(&mut (&mut body).take(span.start), &mut io::sink())?;
-                if skipped < span.start {
-                    return Err(Error::ClosedWhileSkipping { to: span.start });
+                let skipped = io::copy(&mut (&mut body).take(from), &mut io::sink())?;
+                if skipped < from {
+                    return Err(Error::ClosedWhileSkipping { to: from });
                 }
-                Ok((body, false))
+                Ok(Connected::Body {
+                    body,
+                    exact: false,
+                    end: u64::MAX,
+                    len,
+                })
+            }
+            // Without a known length, a 416 is how the server says the resource ends here
+            // (RFC 9110 §15.5.17); with one, the range was inside it before.
+            StatusCode::RANGE_NOT_SATISFIABLE if self.known_len().is_none() => {
+                discard(response);
+                Ok(Connected::Ended)
             }
             StatusCode::RANGE_NOT_SATISFIABLE => Err(Error::ResourceChanged {
-                what: format!("{} is no longer satisfiable", show_span(&span)),
+                what: format!(
+                    "{} is no longer satisfiable",
+                    show_span(&(from..to.unwrap_or(u64::MAX)))
+                ),
             }),
             _ => Err(self.status_error(&response, Some(&asked))),
         }
     }
+
+    /// The length the first response (or a later one) gave, if any.
+    fn known_len(&self) -> Option<u64> {
+        let first = self.first.get().and_then(|first| first.len);
+        first.or_else(|| self.learned.get().copied())
+    }
+}
+
+/// What a request for the rest of a span brought back.
+enum Connected {
+    /// A body positioned at the start asked for.
+    Body {
+        /// The bytes.
+        body: BodyReader<'static>,
+        /// A 206's: it must end exactly at `end`.
+        exact: bool,
+        /// Where its bytes end (`u64::MAX` for a 200's, which goes on to the end).
+        end: u64,
+        /// The complete length, when the answer gave it.
+        len: Option<u64>,
+    },
+    /// A 416 to a resource of unknown length: it ends where the request started.
+    Ended,
 }
 
 /// Reads what is left of an answer that will be retried, up to a few KiB, so that its
@@ -702,19 +768,27 @@ fn discard(response: Response<ureq::Body>) {
 }
 
 /// Yields exactly the bytes of `span`, resuming from the first missing byte when the
-/// connection breaks, while the request's retries last.
+/// connection breaks, while the request's retries last, and asking for the rest, without
+/// spending a retry, when a 206 ends early where its `Content-Range` said (a capped answer).
 struct SpanReader {
     client: Arc<Client>,
+    /// Ends at `u64::MAX` while the length is unknown and the span runs to the end.
     span: Range<u64>,
     pos: u64,
     body: Option<BodyReader<'static>>,
-    /// The body must end with `span` (a 206's); a 200's goes on past it.
+    /// Where the current body's bytes end: a 206's `Content-Range` end, which may come
+    /// before `span.end`; `u64::MAX` for a 200's.
+    body_end: u64,
+    /// The body must end at `body_end` (a 206's); a 200's goes on past it.
     exact: bool,
+    /// The rest is asked for as `bytes=N-` (the request was open-ended), else `bytes=N-M`.
+    open_ended: bool,
     retries_left: u32,
 }
 
 impl SpanReader {
-    /// A reader of `span` from `body`, with the retries its request left.
+    /// A reader of `span` from `body`, which holds all of it, with the retries its request
+    /// left.
     fn new(
         client: Arc<Client>,
         span: Range<u64>,
@@ -725,10 +799,44 @@ impl SpanReader {
         SpanReader {
             retries_left,
             pos: span.start,
+            body_end: span.end,
             client,
             span,
             body: Some(body),
             exact,
+            open_ended: false,
+        }
+    }
+
+    /// Takes a length an answer gave: a span that ran to an unknown end now ends there.
+    fn learn(&mut self, len: Option<u64>) {
+        if let Some(len) = len
+            && self.span.end == u64::MAX
+        {
+            self.span.end = len.max(self.pos);
+        }
+    }
+
+    /// Requests the rest of the span, from `pos`; false when the resource ended there.
+    fn connect_rest(&mut self) -> Result<bool, Error> {
+        let to = (!self.open_ended).then_some(self.span.end);
+        match self.client.connect(self.pos, to, &mut self.retries_left)? {
+            Connected::Body {
+                body,
+                exact,
+                end,
+                len,
+            } => {
+                self.body = Some(body);
+                self.exact = exact;
+                self.body_end = end;
+                self.learn(len);
+                Ok(true)
+            }
+            Connected::Ended => {
+                self.span.end = self.pos;
+                Ok(false)
+            }
         }
     }
 
@@ -749,6 +857,19 @@ impl SpanReader {
                 other => return other,
             }
         }
+    }
+
+    /// Ends the current body, which has given all it announced. Reading its end hands the
+    /// connection back to the pool for the next request; a 206's must end there.
+    fn finish_body(&mut self) -> Result<(), Error> {
+        if let Some(mut body) = self.body.take()
+            && matches!(body.read(&mut [0u8; 1]), Ok(1..))
+            && self.exact
+        {
+            let asked = range_header(&ByteRange::Span(self.span.start..self.body_end));
+            return Err(Error::BodyTooLong { asked });
+        }
+        Ok(())
     }
 
     fn give_up(&self, cause: io::Error) -> io::Error {
@@ -782,24 +903,35 @@ impl SpanReader {
 
 impl Read for SpanReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.span.end - self.pos;
-        if left == 0 || buf.is_empty() {
+        if buf.is_empty() {
             return Ok(0);
         }
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        // Bounded: each iteration returns, or spends a retry, or (a capped 206 that ended
+        // where it said) sends a request that must bring at least one new byte.
         loop {
+            let left = self.span.end - self.pos;
+            if left == 0 {
+                return Ok(0);
+            }
+            if self.body.is_none() && self.pos == self.body_end {
+                self.client.log(|| {
+                    format!(
+                        "* the answer ended at byte {}; asking for the rest",
+                        self.pos
+                    )
+                });
+                if !self.connect_rest()? {
+                    return Ok(0);
+                }
+                continue;
+            }
+            let left = left.min(self.body_end - self.pos);
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
             let cause = match self.read_some(&mut buf[..want]) {
                 Ok(n) => {
                     self.pos += n as u64;
-                    if self.pos == self.span.end
-                        && let Some(mut body) = self.body.take()
-                    {
-                        // Reading the end of the body hands the connection back to the pool
-                        // for the next request; a 206's must end there.
-                        if matches!(body.read(&mut [0u8; 1]), Ok(1..)) && self.exact {
-                            let asked = range_header(&ByteRange::Span(self.span.clone()));
-                            return Err(Error::BodyTooLong { asked }.into());
-                        }
+                    if self.pos == self.span.end || self.pos == self.body_end {
+                        self.finish_body()?;
                     }
                     return Ok(n);
                 }
@@ -810,14 +942,11 @@ impl Read for SpanReader {
                 return Err(self.give_up(cause));
             }
             self.retries_left -= 1;
-            let resume = self.pos..self.span.end;
             self.client
-                .log(|| format!("* {cause}; resuming at byte {}", resume.start));
-            match self.client.connect(resume, &mut self.retries_left) {
-                Ok((body, exact)) => {
-                    self.body = Some(body);
-                    self.exact = exact;
-                }
+                .log(|| format!("* {cause}; resuming at byte {}", self.pos));
+            match self.connect_rest() {
+                Ok(true) => {}
+                Ok(false) => return Ok(0),
                 Err(err) if self.retries_left == 0 => return Err(err.into()),
                 Err(_) => {}
             }

@@ -51,6 +51,17 @@ pub enum Mode {
     /// The first `times` requests are read and the connection closed without an answer;
     /// later ones are served normally.
     HangUpThen { times: usize },
+    /// Answers every range with a 206 of at most this many bytes from the start asked for,
+    /// with the real length (`bytes 0-262143/3145728`), as CDNs and media servers cap
+    /// open-ended and large ranges.
+    CapsAt(usize),
+    /// As `CapsAt`, with the length unknown (`bytes 0-262143/*`); a range past the end gets a
+    /// 416 without `Content-Range`, and HEAD and a GET without Range carry no length (the
+    /// latter chunked).
+    CapsUnknownLength(usize),
+    /// Every GET is a chunked 200 with the whole body and no `Content-Length` (Range
+    /// ignored); HEAD carries no length either.
+    ChunkedNoLength,
 }
 
 impl Mode {
@@ -462,7 +473,12 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
         if shared.mode == Mode::RefusesHead {
             return send_short(stream, 405, "", true, &[("Allow", "GET".into())]);
         }
-        headers.push(("Content-Length", len.to_string()));
+        if !matches!(
+            shared.mode,
+            Mode::CapsUnknownLength(_) | Mode::ChunkedNoLength
+        ) {
+            headers.push(("Content-Length", len.to_string()));
+        }
         return write_head(stream, 200, &headers);
     }
 
@@ -474,7 +490,7 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
         .header("if-range")
         .is_none_or(|v| v == etag || v == last_modified);
     let wanted = match (&shared.mode, range) {
-        (Mode::IgnoresRange, _) | (_, None) => Wanted::Whole,
+        (Mode::IgnoresRange | Mode::ChunkedNoLength, _) | (_, None) => Wanted::Whole,
         (_, Some(_)) if !if_range_ok => Wanted::Whole,
         (Mode::Always416, Some(_)) => Wanted::Unsatisfiable,
         (Mode::RefusesSuffix, Some(r)) if is_suffix(r) => {
@@ -482,11 +498,31 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
         }
         (_, Some(r)) => parse_range(r, len),
     };
+    let (cap, total) = match shared.mode {
+        Mode::CapsAt(cap) => (cap, len.to_string()),
+        Mode::CapsUnknownLength(cap) => (cap, "*".to_string()),
+        _ => (usize::MAX, len.to_string()),
+    };
+    let unknown_length = matches!(
+        shared.mode,
+        Mode::CapsUnknownLength(_) | Mode::ChunkedNoLength
+    );
     let (status, span) = match wanted {
+        Wanted::Whole if unknown_length => {
+            headers.push(("Transfer-Encoding", "chunked".to_string()));
+            if !write_head(stream, 200, &headers) {
+                return false;
+            }
+            return write_chunked(stream, &shared.body, shared);
+        }
         Wanted::Whole => (200, 0..len),
         Wanted::Span(a, b) => {
-            headers.push(("Content-Range", format!("bytes {a}-{b}/{len}")));
+            let b = b.min(a.saturating_add(cap.max(1) - 1));
+            headers.push(("Content-Range", format!("bytes {a}-{b}/{total}")));
             (206, a..b + 1)
+        }
+        Wanted::Unsatisfiable if unknown_length => {
+            return send_short(stream, 416, "", false, &headers);
         }
         Wanted::Unsatisfiable => {
             headers.push(("Content-Range", format!("bytes */{len}")));
@@ -525,6 +561,20 @@ fn write_all(stream: &mut TcpStream, body: &[u8], shared: &Shared) -> bool {
         }
     }
     stream.flush().is_ok()
+}
+
+/// Writes the body as HTTP/1.1 chunks (RFC 9112 §7.1) and the last chunk; `false` on any
+/// error.
+fn write_chunked(stream: &mut TcpStream, body: &[u8], shared: &Shared) -> bool {
+    for piece in body.chunks(16 * 1024) {
+        let mut chunk = format!("{:x}\r\n", piece.len()).into_bytes();
+        chunk.extend_from_slice(piece);
+        chunk.extend_from_slice(b"\r\n");
+        if shared.stop.load(Ordering::SeqCst) || stream.write_all(&chunk).is_err() {
+            return false;
+        }
+    }
+    stream.write_all(b"0\r\n\r\n").is_ok() && stream.flush().is_ok()
 }
 
 fn write_head(stream: &mut TcpStream, status: u16, headers: &[(&str, String)]) -> bool {
