@@ -37,15 +37,21 @@ fn assert_no_secret(what: &str, text: &str) {
 fn errors_and_verbose_lines_redact_secrets() {
     let server = Server::start(util::data(100), Mode::Status(404));
     let url = secret_url(&server, "/f");
-    for args in [vec![url.as_str()], vec!["ls", &url], vec!["info", &url]] {
-        let output = util::rangecat().args(&args).arg("-v").output().unwrap();
+    let cases = [vec![url.as_str()], vec!["ls", &url], vec!["info", &url]];
+    for (args, verbose) in cases.iter().flat_map(|a| [(a, true), (a, false)]) {
+        let mut command = util::rangecat();
+        command.args(args);
+        if verbose {
+            command.arg("-v");
+        }
+        let output = command.output().unwrap();
         let stderr = assert_exit(&output, 1);
         let message = stderr.lines().last().unwrap_or_default();
         assert!(
             message.starts_with("rangecat: ") && message.contains("404"),
             "{args:?}: {stderr}"
         );
-        assert_no_secret(&format!("{args:?} on stderr"), &stderr);
+        assert_no_secret(&format!("{args:?} (-v: {verbose}) on stderr"), &stderr);
     }
 }
 
