@@ -145,15 +145,21 @@ fn every_method_the_writer_can_write_round_trips() {
     }
 }
 
+/// Flips a byte of a stored member's data in `archive`, found by the 64 bytes of `data` at
+/// `offset`.
+fn corrupt(archive: &mut [u8], data: &[u8], offset: usize) {
+    let at = archive
+        .windows(64)
+        .position(|w| w == &data[offset..offset + 64])
+        .unwrap();
+    archive[at + 10] ^= 0xff;
+}
+
 #[test]
 fn a_crc_mismatch_is_an_error_that_says_so() {
     let (mut bytes, a, _) = sample();
     // Flip a byte in the middle of the stored member's data.
-    let at = bytes
-        .windows(64)
-        .position(|w| w == &a[15_000..15_064])
-        .unwrap();
-    bytes[at + 10] ^= 0xff;
+    corrupt(&mut bytes, &a, 15_000);
     let server = Server::start(bytes, Mode::Ranges);
     let stderr = failure(&run(&server, &["dir/a.bin"]));
     assert!(stderr.contains("CRC"), "{stderr}");
@@ -169,11 +175,7 @@ fn a_small_member_that_fails_its_crc_writes_nothing_and_a_large_one_streams() {
         Item::stored("large.bin", &large),
     ]);
     for data in [&small, &large] {
-        let at = bytes
-            .windows(64)
-            .position(|w| w == &data[20_000..20_064])
-            .unwrap();
-        bytes[at + 10] ^= 0xff;
+        corrupt(&mut bytes, data, 20_000);
     }
     let server = Server::start(bytes, Mode::Ranges);
     let output = run(&server, &["small.bin"]);

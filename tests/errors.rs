@@ -10,7 +10,7 @@ use crate::util::command::TestCommand;
 use crate::util::errors::{
     assert_exit, assert_runtime_error, assert_strict_refuses, assert_usage_error,
 };
-use crate::util::fixtures::{unanswered_connect, unused_url};
+use crate::util::fixtures::{names_in, unanswered_connect, unused_url};
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
 
@@ -196,20 +196,10 @@ fn output_file_is_written_on_success() {
     let want: Vec<u8> = [&data[..10], &data[990..]].concat();
     assert_bytes_eq(&std::fs::read(&out).unwrap(), &want);
     assert_eq!(
-        entries(dir.path()),
+        names_in(dir.path()),
         ["out.bin"],
         "temporary files left behind"
     );
-}
-
-/// The names in `dir`, sorted.
-fn entries(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
@@ -227,9 +217,9 @@ fn failed_transfer_creates_no_output_file_and_leaves_no_temporary() {
         .unwrap();
     assert_runtime_error(&output);
     assert!(
-        entries(dir.path()).is_empty(),
+        names_in(dir.path()).is_empty(),
         "left behind: {:?}",
-        entries(dir.path())
+        names_in(dir.path())
     );
 }
 
@@ -248,7 +238,7 @@ fn failed_transfer_leaves_an_existing_output_file_untouched() {
     assert_runtime_error(&output);
     assert_eq!(std::fs::read(&out).unwrap(), b"old contents");
     assert_eq!(
-        entries(dir.path()),
+        names_in(dir.path()),
         ["out.bin"],
         "temporary files left behind"
     );

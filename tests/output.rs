@@ -5,26 +5,21 @@
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::FileTypeExt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::command::TestCommand;
 use crate::util::errors::assert_runtime_error;
-use crate::util::fixtures::local_file;
+use crate::util::fixtures::{local_file, names_in};
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
 
 const LEN: usize = 5000;
 
-/// The names in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+/// Asserts that `dir` holds exactly `want` (sorted names): nothing replaced, nothing left.
+#[track_caller]
+fn assert_holds(dir: &std::path::Path, want: &[&str], what: &str) {
+    assert_eq!(names_in(dir), want, "{what}");
 }
 
 #[test]
@@ -35,7 +30,7 @@ fn dash_is_stdout() {
     command.current_dir(dir.path());
     let got = command.arg(&path).args(["0:100", "-o", "-"]).stdout();
     assert_bytes_eq(&got, &data[..100]);
-    assert_eq!(names(dir.path()), ["in.bin"], "no file named '-' was made");
+    assert_holds(dir.path(), &["in.bin"], "no file named '-' was made");
 }
 
 #[test]
@@ -74,7 +69,7 @@ fn a_fifo_is_written_into_and_stays_a_fifo() {
         fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
         "the FIFO was replaced"
     );
-    assert_eq!(names(dir.path()), ["in.bin", "pipe"], "no temporary left");
+    assert_holds(dir.path(), &["in.bin", "pipe"], "no temporary left");
 }
 
 #[test]
@@ -94,7 +89,7 @@ fn a_symbolic_link_keeps_pointing_at_its_target() {
     let meta = fs::symlink_metadata(&link).unwrap();
     assert!(meta.file_type().is_symlink(), "the link was replaced");
     assert_bytes_eq(&fs::read(&target).unwrap(), &data[..50]);
-    assert_eq!(names(dir.path()), ["in.bin", "link.bin", "target.bin"]);
+    assert_eq!(names_in(dir.path()), ["in.bin", "link.bin", "target.bin"]);
 }
 
 #[test]
@@ -110,7 +105,7 @@ fn a_directory_is_refused_before_any_request() {
     let message = assert_runtime_error(&output);
     assert!(message.contains("is a directory"), "{message}");
     server.assert_requests(0, "a directory as -o");
-    assert!(names(dir.path()).is_empty(), "nothing written into it");
+    assert!(names_in(dir.path()).is_empty(), "nothing written into it");
 }
 
 /// Starts `rangecat URL -o DIR/out.bin` against a server that stalls after its headers, waits
@@ -130,7 +125,7 @@ fn interrupt_with(signal: &str) -> (Option<i32>, Vec<String>) {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while names(dir.path()).is_empty() {
+    while names_in(dir.path()).is_empty() {
         assert!(Instant::now() < deadline, "no temporary file appeared");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -142,7 +137,7 @@ fn interrupt_with(signal: &str) -> (Option<i32>, Vec<String>) {
     assert!(sent.success(), "kill -{signal}");
     let (status, stderr) = util::wait_for(child, Duration::from_secs(10));
     assert!(!stderr.contains("panicked"), "{stderr}");
-    (status.code(), names(dir.path()))
+    (status.code(), names_in(dir.path()))
 }
 
 #[test]
@@ -176,5 +171,5 @@ fn a_character_device_is_written_into_and_stays_a_device() {
         .stdout();
     let meta = fs::symlink_metadata(&device).unwrap();
     assert!(meta.file_type().is_char_device(), "the device was replaced");
-    assert_eq!(names(dir.path()), ["in.bin", "null"], "no temporary left");
+    assert_holds(dir.path(), &["in.bin", "null"], "no temporary left");
 }

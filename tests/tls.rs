@@ -56,23 +56,20 @@ fn cacert_trusts_the_servers_ca() {
 }
 
 #[test]
-fn ssl_cert_file_is_honoured() {
+fn ssl_cert_file_and_ssl_cert_dir_are_honoured() {
     let (server, data) = served(4096);
-    let got = TestCommand::new()
-        .env("SSL_CERT_FILE", server.pki.ca_pem())
-        .args([&server.url("/f.bin"), "1000+24"])
-        .stdout();
-    assert_bytes_eq(&got, &data[1000..1024]);
-}
-
-#[test]
-fn ssl_cert_dir_is_honoured() {
-    let (server, data) = served(4096);
-    let got = TestCommand::new()
-        .env("SSL_CERT_DIR", server.pki.dir())
-        .args([&server.url("/f.bin"), ":16"])
-        .stdout();
-    assert_bytes_eq(&got, &data[..16]);
+    let cases = [
+        ("SSL_CERT_FILE", server.pki.ca_pem(), "1000+24", 1000..1024),
+        ("SSL_CERT_DIR", server.pki.dir().to_owned(), ":16", 0..16),
+    ];
+    for (variable, value, range, want) in cases {
+        let got = TestCommand::new()
+            .case(variable)
+            .env(variable, value)
+            .args([&server.url("/f.bin"), range])
+            .stdout();
+        assert_bytes_eq(&got, &data[want]);
+    }
 }
 
 #[test]
