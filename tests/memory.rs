@@ -191,3 +191,31 @@ fn a_zip_bomb_decompresses_with_flat_memory_in_cat_and_x() {
     assert_eq!((len, all_zero), (size, true), "x: the file's bytes");
     assert_peak_within("x of a 192 MiB bomb", run.peak_kib, 24);
 }
+
+#[test]
+fn a_claimed_length_of_four_exbibytes_does_not_inflate_memory_under_j() {
+    use httpmock::prelude::*;
+    // The first -j request takes one 4 MiB segment; the server claims 2^62 bytes in all and
+    // answers nothing else (404), so rangecat writes 4 MiB and fails on the next segment.
+    let claimed: u64 = 1 << 62;
+    let segment = util::data(4 * MIB);
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET)
+            .path("/huge")
+            .header("range", "bytes=0-4194303");
+        then.status(206)
+            .header("content-range", format!("bytes 0-4194303/{claimed}"))
+            .body(&segment);
+    });
+    let run = sample(
+        command(["-j", "4", "--retries", "0", &server.url("/huge")]),
+        LIMIT,
+        count_zeros,
+    );
+    assert_eq!(run.status.code(), Some(1), "stderr: {}", run.stderr);
+    assert!(run.stderr.contains("404"), "{}", run.stderr);
+    assert!(run.out.0 <= 4 * MIB as u64, "wrote {} bytes", run.out.0);
+    // README: -j holds at most N segments, whatever length a server claims.
+    assert_peak_within("-j 4 against a 2^62-byte claim", run.peak_kib, 48);
+}
