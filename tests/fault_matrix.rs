@@ -23,8 +23,8 @@
 //! at most the column's request bound (no request loops).
 //!
 //! Where the README is silent, the table asserts what a careful user would expect: a body cut
-//! short (reset or clean close) is resumed once from the first missing byte and then fails
-//! naming how far it got; a stall mid-body is resumed likewise (only a stall before the
+//! short (reset or clean close) is resumed from the first missing byte, at most once with
+//! `--retries 1`, and then fails naming how far it got; a stall mid-body is resumed likewise (only a stall before the
 //! answer is never retried, as the README says); a garbage status line is not retried; `x`
 //! may keep a member that arrived whole before its shared request broke (checked byte for
 //! byte).
@@ -69,12 +69,14 @@ use Expect::{Fails, Ok};
 /// A row: the fault (None: connection refused), whether it happens once, how often each
 /// faulty request may be sent at most (`sends`: 1 never again, 2 one retry or resume, 11 the
 /// request and the 10 redirects followed), and the outcome for fetch, `-o`, `ls`, `cat`, `x`,
-/// `-j 4`. A cell may send at most `1 + (requests(column) - 1) * sends` requests.
+/// `-j 4`. A cell may send at most `1 + (requests(column) - 1) * sends` requests. `resumes`:
+/// the broken body is asked for again from its first missing byte (a Range not sent before).
 struct Row {
     name: &'static str,
     fault: Option<Fault>,
     once: bool,
     sends: usize,
+    resumes: bool,
     expect: [Expect; 6],
 }
 
@@ -84,6 +86,7 @@ const ROWS: &[Row] = &[
         fault: None,
         once: false,
         sends: 2,
+        resumes: false,
         expect: [Fails("Connection refused"); 6],
     },
     Row {
@@ -91,6 +94,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::ResetBeforeHeaders),
         once: false,
         sends: 2,
+        resumes: false,
         expect: [Fails("Peer disconnected"); 6],
     },
     Row {
@@ -98,6 +102,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::ResetMidBody),
         once: false,
         sends: 2,
+        resumes: true,
         expect: [Fails("connection closed after"); 6],
     },
     Row {
@@ -105,6 +110,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::ShortBody),
         once: false,
         sends: 2,
+        resumes: true,
         expect: [Fails("connection closed after"); 6],
     },
     Row {
@@ -112,6 +118,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::LongerThanContentRange),
         once: false,
         sends: 1,
+        resumes: false,
         expect: [Fails("bytes="); 6],
     },
     Row {
@@ -119,6 +126,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::OtherSpan),
         once: false,
         sends: 1,
+        resumes: false,
         expect: [Fails("Content-Range"); 6],
     },
     Row {
@@ -126,6 +134,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::NoContentRange),
         once: false,
         sends: 1,
+        resumes: false,
         expect: [Fails("Content-Range"); 6],
     },
     Row {
@@ -133,6 +142,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::EtagChange),
         once: false,
         sends: 1,
+        resumes: false,
         expect: [Fails("changed"); 6],
     },
     Row {
@@ -140,6 +150,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::LastModifiedChange),
         once: false,
         sends: 1,
+        resumes: false,
         expect: [Fails("changed"); 6],
     },
     Row {
@@ -147,6 +158,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::StallBeforeHeaders(STALL)),
         once: false,
         sends: 1,
+        resumes: false,
         expect: [Fails("timed out"); 6],
     },
     Row {
@@ -154,6 +166,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::StallMidBody(STALL)),
         once: false,
         sends: 2,
+        resumes: true,
         expect: [Fails("timed out"); 6],
     },
     Row {
@@ -161,6 +174,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::RedirectLoop),
         once: false,
         sends: 11,
+        resumes: false,
         expect: [Fails("redirect"); 6],
     },
     Row {
@@ -168,6 +182,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::Status503),
         once: true,
         sends: 2,
+        resumes: false,
         expect: [Ok; 6],
     },
     Row {
@@ -175,6 +190,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::IgnoresRange),
         once: false,
         sends: 1,
+        resumes: false,
         expect: [Ok; 6],
     },
     Row {
@@ -182,6 +198,7 @@ const ROWS: &[Row] = &[
         fault: Some(Fault::GarbageStatusLine),
         once: false,
         sends: 1,
+        resumes: false,
         expect: [Fails("invalid HTTP version"); 6],
     },
 ];
@@ -329,6 +346,15 @@ fn run_cell(row: &Row, column: Column, setup: &Setup) {
             "{case}: only {sent} request\n{describe}"
         );
         let max = 1 + (requests(column) - 1) * row.sends;
+        let mut ranges: Vec<Option<String>> =
+            server.requests().into_iter().map(|r| r.range).collect();
+        ranges.sort();
+        ranges.dedup();
+        assert_eq!(
+            ranges.len() > requests(column),
+            row.resumes,
+            "{case}: a resume from the first missing byte\n{describe}"
+        );
         assert!(
             sent <= max,
             "{case}: {sent} requests, more than {max}\n{describe}"
