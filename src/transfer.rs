@@ -91,13 +91,24 @@ pub fn execute(
     let mut buf = vec![0u8; chunk_size];
     let mut kept = Kept::default();
     let mut body: Option<Body> = None;
+    // The first request's span: with -j it is one segment of a transfer that the next span
+    // may continue, and the two count as one transfer against the threshold.
+    let mut first_span: Option<Range<u64>> = None;
     for op in ops {
         match op {
             Op::Fetch(span) => {
+                let continued = match first_span.take() {
+                    Some(prev) if prev.end == span.start => prev.end - prev.start,
+                    _ => 0,
+                };
                 body = Some(match (first.take(), source.fetcher()) {
-                    (Some(open), _) => open,
+                    (Some(open), _) => {
+                        first_span = Some(span.clone());
+                        open
+                    }
                     (None, Some(fetcher))
-                        if config.jobs > 1 && span.end - span.start >= parallel::THRESHOLD =>
+                        if config.jobs > 1
+                            && continued + (span.end - span.start) >= parallel::THRESHOLD =>
                     {
                         let (jobs, segment) = (config.jobs, parallel::SEGMENT);
                         parallel_body(fetcher, span.clone(), jobs, segment, chunk_size)

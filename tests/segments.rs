@@ -44,6 +44,24 @@ fn jobs_fetch_the_whole_resource_in_segments_in_order() {
 }
 
 #[test]
+fn a_transfer_just_over_8_mib_is_segmented_after_its_first_segment() {
+    // README: -j splits a transfer over 8 MiB into 4 MiB segments, the first request taking
+    // one; what follows it (5 MiB here) is still that transfer's segments, not one request.
+    let data = util::data(9 * MIB);
+    let server = Server::start(data.clone(), Mode::Ranges);
+    let got = fetch(&server, &["-j", "4"]);
+    assert_bytes_eq(&got, &data);
+    assert_eq!(
+        ranges_sent(&server),
+        [
+            "bytes=0-4194303",
+            "bytes=4194304-8388607",
+            "bytes=8388608-9437183"
+        ]
+    );
+}
+
+#[test]
 fn jobs_fetch_a_large_range_in_segments() {
     let data = util::data(30 * MIB);
     let server = Server::start(data.clone(), Mode::Ranges);

@@ -63,3 +63,6 @@ mod memory;
 // README promises with no other test: default timeouts, over-long 206 bodies, length changes,
 // `x` defaults, progress and mode bits, interrupted extraction.
 mod promises;
+// The fault matrix: every fault of util::matrix_server against fetch, -o, ls, cat, x and -j 4,
+// each cell's outcome stated in a table.
+mod fault_matrix;

@@ -22,6 +22,8 @@ pub mod handzip;
 pub mod memory;
 // An httpmock server that logs the requests it received.
 pub mod mock_log;
+// The fault matrix's server: resets, garbage status lines, lying 206s, on a schedule.
+pub mod matrix_server;
 // A real nginx serving a directory, with its access log.
 pub mod nginx;
 // A command on a pseudo-terminal (`script`).
