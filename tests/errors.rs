@@ -29,6 +29,9 @@ const USAGE_ERRORS: &[(&[&str], &str)] = &[
     (&["URL", "0-99"], "0:100"),
     // An unknown option is named.
     (&["--frobnicate", "URL"], "--frobnicate"),
+    // Options that conflict, and a value out of its range, are named.
+    (&["-q", "--progress", "URL"], "--progress"),
+    (&["URL", "-j", "0"], "--jobs"),
 ];
 
 #[test]

@@ -85,14 +85,7 @@ fn quiet_silences_everything_but_errors() {
     assert!(String::from_utf8_lossy(&output.stderr).starts_with("rangecat: HTTP 404"));
 }
 
-#[test]
-fn quiet_and_progress_conflict() {
-    let output = util::rangecat()
-        .args(["-q", "--progress", "http://127.0.0.1:9/x"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-}
+// `-q --progress` is a usage error: see errors::USAGE_ERRORS.
 
 #[test]
 fn a_progress_bar_is_drawn_when_stderr_is_a_terminal() {

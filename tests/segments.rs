@@ -111,11 +111,4 @@ fn jobs_on_a_server_ignoring_range_make_one_pass() {
     server.assert_requests(1, "server");
 }
 
-#[test]
-fn jobs_must_be_at_least_one() {
-    let output = util::rangecat()
-        .args(["http://127.0.0.1:9/x", "-j", "0"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-}
+// `-j 0` is a usage error: see errors::USAGE_ERRORS.
