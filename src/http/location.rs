@@ -64,8 +64,7 @@ pub fn same_origin(a: &str, b: &str) -> bool {
 
 /// Whether a redirect from `from` to `to` leaves https for plain http.
 pub fn is_downgrade(from: &str, to: &str) -> bool {
-    let scheme = |url: &str| url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-    scheme(from).as_deref() == Some("https") && scheme(to).as_deref() == Some("http")
+    super::is_https(from) && super::is_plain_http(to)
 }
 
 #[cfg(test)]

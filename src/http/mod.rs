@@ -25,6 +25,21 @@ pub use location::{is_downgrade, resolve_location, same_origin};
 
 use ureq::http::{HeaderMap, StatusCode};
 
+/// Whether `url` is an `https://` URL (the scheme in any case).
+pub fn is_https(url: &str) -> bool {
+    has_scheme(url, "https://")
+}
+
+/// Whether `url` is a plain `http://` URL (the scheme in any case).
+pub fn is_plain_http(url: &str) -> bool {
+    has_scheme(url, "http://")
+}
+
+fn has_scheme(url: &str, scheme: &str) -> bool {
+    url.get(..scheme.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
+}
+
 /// Whether `b` may appear in a token: a method or a field name (RFC 9110 §5.6.2).
 pub fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)

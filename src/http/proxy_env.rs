@@ -7,8 +7,7 @@ use std::fmt;
 
 /// The proxy URL to use for `url`, given a way to read the environment.
 pub fn proxy_for(url: &str, env: impl Fn(&str) -> Option<String>) -> Option<(String, String)> {
-    let lower = url.to_ascii_lowercase();
-    let scheme = if lower.starts_with("https://") {
+    let scheme = if super::is_https(url) {
         "https"
     } else {
         "http"

@@ -165,10 +165,7 @@ pub(crate) fn tls_config_for(
     cacert: Option<&CaBundle>,
     insecure: bool,
 ) -> Result<TlsConfig, TlsError> {
-    if url
-        .get(..8)
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
-    {
+    if super::is_https(url) {
         return tls_config(cacert, insecure);
     }
     let none: Vec<Certificate<'static>> = Vec::new();

@@ -20,7 +20,9 @@ use crate::http::content_range::{
 use crate::http::date::parse_http_date;
 use crate::http::redact::redact_url;
 use crate::http::tls::{CaBundle, certificate_problem, tls_config};
-use crate::http::{content_length, header, is_downgrade, proxy_env, resolve_location, same_origin};
+use crate::http::{
+    content_length, header, is_downgrade, is_https, proxy_env, resolve_location, same_origin,
+};
 use crate::range::ByteRange;
 
 /// How to talk to servers.
@@ -416,9 +418,7 @@ impl SpanFetcher for Fetcher {
 impl Client {
     /// The agent for `url`'s scheme, made at its first use.
     fn agent_for(&self, url: &str) -> Result<&Agent, Error> {
-        let https = url
-            .get(..8)
-            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+        let https = is_https(url);
         let slot = if https { &self.secure } else { &self.plain };
         if let Some(agent) = slot.get() {
             return Ok(agent);

@@ -127,6 +127,5 @@ pub fn open(location: &str, config: &HttpConfig) -> Result<Box<dyn Source>, Erro
 
 /// Whether `location` is an `http://` or `https://` URL.
 pub fn is_http(location: &str) -> bool {
-    let lower = location.get(..8).unwrap_or(location).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
+    crate::http::is_plain_http(location) || crate::http::is_https(location)
 }
