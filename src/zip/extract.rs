@@ -3,7 +3,9 @@
 //! - Entry names are checked before anything is written ([`safe_path`], in `zip::path`): `..`, absolute paths,
 //!   drive letters, UNC paths and NUL bytes are refused, and backslashes count as separators.
 //! - Nothing is written through a symbolic link: every directory on the way to a member is
-//!   checked with `symlink_metadata` (and created when missing) just before it is used.
+//!   opened as a handle, one component at a time, without following links (and created when
+//!   missing), and the member is created, renamed and given its attributes relative to that
+//!   handle ([`Dir`]): a directory swapped for a link by someone else cannot redirect a write.
 //! - Symbolic links are created last, as Info-ZIP unzip does, and only when their target stays
 //!   inside the directory ([`check_link_target`]): no member is ever written through a link the
 //!   archive itself made.
@@ -17,13 +19,13 @@
 
 use std::collections::HashMap;
 use std::collections::HashSet;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +33,7 @@ use std::thread;
 use std::time::{Duration, SystemTime};
 
 use super::Error;
+use super::dir::{Dir, Kind as DirKind, OpenError};
 use super::entry::Entry;
 use super::member::{check_supported, copy_member, read_member};
 use super::path::{check_link_target, safe_path};
@@ -158,51 +161,33 @@ pub struct Summary {
     pub failed: usize,
 }
 
-/// Makes sure every component of `rel` under `root` is a real directory, creating the missing
-/// ones. A component that is a symbolic link refuses the entry `name`: nothing is written
-/// through a link, wherever it points.
-fn make_dirs(ctx: &Shared<'_>, rel: &Path, name: &str) -> Result<(), Failure> {
-    let root = ctx.root;
-    let mut at = root.to_path_buf();
-    let mut shown = PathBuf::new();
-    for part in rel.iter() {
-        at.push(part);
-        shown.push(part);
-        let mut created = false;
-        loop {
-            match fs::symlink_metadata(&at) {
-                Ok(meta) if meta.is_dir() => break,
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    return Err(Failure::Refused {
-                        name: name.to_owned(),
-                        reason: format!("{} is a symbolic link", shown.display()),
-                    });
-                }
-                Ok(_) => {
-                    return Err(Failure::NotADirectory {
-                        name: name.to_owned(),
-                        path: at,
-                    });
-                }
-                Err(err) if err.kind() == io::ErrorKind::NotFound && !created => {
-                    match fs::create_dir(&at) {
-                        Ok(()) => {
-                            ctx.created_dirs
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .insert(at.clone());
-                        }
-                        // Another worker may have made it meanwhile: look again.
-                        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-                        Err(err) => return Err(io_failure(err, "create", &at)),
-                    }
-                    created = true;
-                }
-                Err(err) => return Err(io_failure(err, "create", &at)),
-            }
-        }
+/// Opens the directory `rel` under the root through handles, creating the missing
+/// components. A component that is a symbolic link refuses the entry `name`: nothing is
+/// written through a link, wherever it points.
+fn open_dirs(ctx: &Shared<'_>, rel: &Path, name: &str) -> Result<Dir, Failure> {
+    let mut made = |at: &Path| {
+        ctx.created_dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(at.to_owned());
+    };
+    ctx.dir
+        .descend(rel, true, &mut made)
+        .map_err(|err| dir_failure(ctx, err, name, "create"))
+}
+
+fn dir_failure(ctx: &Shared<'_>, err: OpenError, name: &str, verb: &'static str) -> Failure {
+    match err {
+        OpenError::Link(at) => Failure::Refused {
+            name: name.to_owned(),
+            reason: format!("{} is a symbolic link", at.display()),
+        },
+        OpenError::NotADirectory(at) => Failure::NotADirectory {
+            name: name.to_owned(),
+            path: ctx.root.join(at),
+        },
+        OpenError::Io(at, source) => io_failure(source, verb, &ctx.root.join(at)),
     }
-    Ok(())
 }
 
 fn io_failure(source: io::Error, verb: &'static str, path: &Path) -> Failure {
@@ -234,46 +219,47 @@ fn permissions(entry: &Entry) -> Option<fs::Permissions> {
     (bits != 0).then(|| fs::Permissions::from_mode(bits))
 }
 
-/// `dir/.name.rangecat-PID-N.part`: hidden, beside the destination so the rename is atomic,
+/// `.name.rangecat-PID-N.part`: hidden, beside the destination so the rename is atomic,
 /// and distinct per member and per process.
-fn temp_path(dest: &Path, index: usize) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
+fn temp_name(name: &OsStr, index: usize) -> OsString {
+    let name = name.to_string_lossy();
     let mut end = name.len().min(TEMP_NAME_KEEP);
     while !name.is_char_boundary(end) {
         end -= 1;
     }
-    dest.with_file_name(format!(
-        ".{}.rangecat-{}-{index}.part",
-        &name[..end],
-        std::process::id()
-    ))
+    let pid = std::process::id();
+    format!(".{}.rangecat-{pid}-{index}.part", &name[..end]).into()
 }
 
-/// A temporary file, removed when dropped unless committed.
-struct TempFile {
+/// A temporary file in `dir`, removed when dropped unless committed.
+struct TempFile<'d> {
+    dir: &'d Dir,
+    name: OsString,
+    /// Its path, for messages and for removal on a signal.
     path: PathBuf,
     committed: bool,
 }
 
-impl TempFile {
-    /// A temporary at `path`, registered (before it is created) for removal on a signal.
-    fn new(path: PathBuf) -> TempFile {
+impl<'d> TempFile<'d> {
+    /// The temporary `name` in `dir` (at `dir_path`), registered before it is created for
+    /// removal on a signal.
+    fn new(dir: &'d Dir, dir_path: &Path, name: OsString) -> TempFile<'d> {
+        let path = dir_path.join(&name);
         crate::temporaries::register(&path);
         TempFile {
+            dir,
+            name,
             path,
             committed: false,
         }
     }
 }
 
-impl Drop for TempFile {
+impl Drop for TempFile<'_> {
     fn drop(&mut self) {
         crate::temporaries::forget(&self.path);
         if !self.committed {
-            let _ = fs::remove_file(&self.path);
+            let _ = self.dir.remove(&self.name);
         }
     }
 }
@@ -282,9 +268,9 @@ impl Drop for TempFile {
 /// Without `--overwrite`, a hard link is the atomic "create unless it exists" (rename would
 /// replace whatever appeared since the check); file systems without hard links get the
 /// check-then-rename.
-fn commit(temp: &mut TempFile, dest: &Path, overwrite: bool) -> Result<(), Failure> {
+fn commit(temp: &mut TempFile, name: &OsStr, dest: &Path, overwrite: bool) -> Result<(), Failure> {
     if !overwrite {
-        match fs::hard_link(&temp.path, dest) {
+        match temp.dir.hard_link(&temp.name, name) {
             Ok(()) => {
                 // The member is in place; the temporary name goes with the guard.
                 return Ok(());
@@ -294,7 +280,7 @@ fn commit(temp: &mut TempFile, dest: &Path, overwrite: bool) -> Result<(), Failu
                     path: dest.to_owned(),
                 });
             }
-            Err(_) if fs::symlink_metadata(dest).is_ok() => {
+            Err(_) if temp.dir.kind(name).is_ok_and(|kind| kind.is_some()) => {
                 return Err(Failure::Exists {
                     path: dest.to_owned(),
                 });
@@ -302,7 +288,9 @@ fn commit(temp: &mut TempFile, dest: &Path, overwrite: bool) -> Result<(), Failu
             Err(_) => {}
         }
     }
-    fs::rename(&temp.path, dest).map_err(|err| io_failure(err, "write", dest))?;
+    temp.dir
+        .rename(&temp.name, name)
+        .map_err(|err| io_failure(err, "write", dest))?;
     temp.committed = true;
     Ok(())
 }
@@ -324,6 +312,15 @@ struct Job<'a> {
     kind: Kind,
 }
 
+impl Job<'_> {
+    /// The directory the member goes in (relative to the root) and its file name. Its path
+    /// has a file name: [`plan`] refuses the others.
+    fn parent_and_name(&self) -> (&Path, &OsStr) {
+        let parent = self.path.parent().unwrap_or(Path::new(""));
+        (parent, self.path.file_name().unwrap_or_default())
+    }
+}
+
 /// What a fetched member became.
 enum Done {
     Written,
@@ -341,12 +338,15 @@ enum Step {
 
 /// What the workers share.
 struct Shared<'a> {
+    /// The directory extracted into, as named (for messages) and as a handle (for all else).
     root: &'a Path,
+    dir: Dir,
     config: &'a ExtractConfig,
     reporter: &'a dyn Reporter,
     /// The directories this extraction created: only they get the archive's permissions, and
     /// without `--overwrite` its times, as unzip does (an entry `.ssh/` must not open up an
     /// existing `~/.ssh`).
+    /// Paths relative to the root.
     created_dirs: Mutex<HashSet<PathBuf>>,
 }
 
@@ -363,12 +363,15 @@ pub fn extract(
     config: &ExtractConfig,
     reporter: &dyn Reporter,
 ) -> Result<Summary, Error> {
-    fs::create_dir_all(root).map_err(|source| Error::CreateDirectory {
-        path: root.to_owned(),
-        source,
-    })?;
+    let dir = fs::create_dir_all(root)
+        .and_then(|()| Dir::open(root))
+        .map_err(|source| Error::CreateDirectory {
+            path: root.to_owned(),
+            source,
+        })?;
     let ctx = Shared {
         root,
+        dir,
         config,
         reporter,
         created_dirs: Mutex::new(HashSet::new()),
@@ -424,12 +427,8 @@ pub fn extract(
     // Directories' times and permissions, deepest first.
     let mut dirs: Vec<(PathBuf, &Entry)> = dirs.into_iter().collect();
     dirs.sort_by_key(|(path, _)| std::cmp::Reverse(path.iter().count()));
-    let created = ctx
-        .created_dirs
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let created = std::mem::take(&mut *ctx.created_dirs.lock().unwrap_or_else(|e| e.into_inner()));
     for (path, entry) in dirs {
-        let path = root.join(&path);
         let ours = created.contains(&path);
         if !ours && !config.overwrite {
             // It was there before: left as it was.
@@ -437,7 +436,7 @@ pub fn extract(
             continue;
         }
         // With --overwrite an existing directory gets the archive's time, never its mode.
-        match finish_dir(&path, entry, ours) {
+        match finish_dir(&ctx, &path, entry, ours) {
             Ok(()) => {
                 summary.extracted.fetch_add(1, Ordering::Relaxed);
             }
@@ -474,8 +473,8 @@ fn plan<'a>(
             if path.as_os_str().is_empty() {
                 continue; // `./`: the directory itself
             }
-            match make_dirs(ctx, &path, &entry.name) {
-                Ok(()) => {
+            match open_dirs(ctx, &path, &entry.name) {
+                Ok(_) => {
                     dirs.insert(path, entry);
                 }
                 Err(failure) => fail(failure),
@@ -547,13 +546,12 @@ fn prepare(job: &Job<'_>, ctx: &Shared<'_>) -> Result<(), Failure> {
             ),
         ));
     }
-    if let Some(parent) = job.path.parent() {
-        make_dirs(ctx, parent, &job.entry.name)?;
-    }
+    let (parent, name) = job.parent_and_name();
+    let dir = open_dirs(ctx, parent, &job.entry.name)?;
     let dest = ctx.root.join(&job.path);
-    match fs::symlink_metadata(&dest) {
-        Ok(_) if !ctx.config.overwrite => Err(Failure::Exists { path: dest }),
-        Ok(meta) if meta.is_dir() => Err(Failure::IsADirectory {
+    match dir.kind(name) {
+        Ok(Some(_)) if !ctx.config.overwrite => Err(Failure::Exists { path: dest }),
+        Ok(Some(DirKind::Directory)) => Err(Failure::IsADirectory {
             name: job.entry.name.clone(),
             path: dest,
         }),
@@ -694,18 +692,14 @@ fn run_job(
 /// its name once its size and CRC-32 have checked.
 fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure> {
     let entry = job.entry;
-    // Looked at again right before writing: nothing is written through a link.
-    if let Some(parent) = job.path.parent() {
-        make_dirs(ctx, parent, &entry.name)?;
-    }
+    // Opened again right before writing, and everything below goes through this handle.
+    let (parent, name) = job.parent_and_name();
+    let dir = open_dirs(ctx, parent, &entry.name)?;
     let dest = ctx.root.join(&job.path);
-    let mut temp = TempFile::new(temp_path(&dest, job.index));
+    let mut temp = TempFile::new(&dir, &ctx.root.join(parent), temp_name(name, job.index));
     // 0600 until complete: the member's own permissions are set once it checks out.
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&temp.path)
+    let mut file = dir
+        .create_new(&temp.name, 0o600)
         .map_err(|err| io_failure(err, "create", &temp.path))?;
     let mut out = Counting {
         file: &mut file,
@@ -721,7 +715,7 @@ fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure
             .map_err(|err| io_failure(err, "set the permissions of", &dest))?;
     }
     drop(file);
-    commit(&mut temp, &dest, ctx.config.overwrite)
+    commit(&mut temp, name, &dest, ctx.config.overwrite)
 }
 
 /// A link member's target, held in memory (at most [`MAX_LINK_TARGET`] bytes).
@@ -745,14 +739,13 @@ fn make_link(
         name: name.clone(),
         reason,
     })?;
-    // Links made earlier in this loop may sit on the way.
-    if let Some(parent) = job.path.parent() {
-        make_dirs(ctx, parent, name)?;
-    }
+    // Links made earlier in this loop may sit on the way: the handles refuse them.
+    let (parent, file_name) = job.parent_and_name();
+    let dir = open_dirs(ctx, parent, name)?;
     let dest = ctx.root.join(&job.path);
-    let target = Path::new(OsStr::from_bytes(target));
+    let target = OsStr::from_bytes(target);
     if !ctx.config.overwrite {
-        return std::os::unix::fs::symlink(target, &dest).map_err(|err| {
+        return dir.symlink(target, file_name).map_err(|err| {
             if err.kind() == io::ErrorKind::AlreadyExists {
                 Failure::Exists { path: dest.clone() }
             } else {
@@ -760,25 +753,41 @@ fn make_link(
             }
         });
     }
-    let mut temp = TempFile::new(temp_path(&dest, job.index));
-    std::os::unix::fs::symlink(target, &temp.path)
+    let mut temp = TempFile::new(
+        &dir,
+        &ctx.root.join(parent),
+        temp_name(file_name, job.index),
+    );
+    dir.symlink(target, &temp.name)
         .map_err(|err| io_failure(err, "create", &temp.path))?;
     // Renaming a link onto a directory fails: a directory is never replaced.
-    fs::rename(&temp.path, &dest).map_err(|err| io_failure(err, "create", &dest))?;
+    dir.rename(&temp.name, file_name)
+        .map_err(|err| io_failure(err, "create", &dest))?;
     temp.committed = true;
     Ok(())
 }
 
-/// Sets an extracted directory's modification time and permissions.
-fn finish_dir(path: &Path, entry: &Entry, with_permissions: bool) -> Result<(), Failure> {
+/// Sets the modification time and permissions of the extracted directory `rel`, through a
+/// handle opened without following links.
+fn finish_dir(
+    ctx: &Shared<'_>,
+    rel: &Path,
+    entry: &Entry,
+    with_permissions: bool,
+) -> Result<(), Failure> {
+    let verb = "set the time of";
+    let dir = ctx
+        .dir
+        .descend(rel, false, &mut |_| {})
+        .map_err(|err| dir_failure(ctx, err, &entry.name, verb))?;
+    let path = ctx.root.join(rel);
     if let Some(time) = modified_time(entry) {
-        File::open(path)
-            .and_then(|dir| dir.set_modified(time))
-            .map_err(|err| io_failure(err, "set the time of", path))?;
+        dir.set_modified(time)
+            .map_err(|err| io_failure(err, verb, &path))?;
     }
     if let Some(perms) = permissions(entry).filter(|_| with_permissions) {
-        fs::set_permissions(path, perms)
-            .map_err(|err| io_failure(err, "set the permissions of", path))?;
+        dir.set_permissions(perms)
+            .map_err(|err| io_failure(err, "set the permissions of", &path))?;
     }
     Ok(())
 }
@@ -839,11 +848,11 @@ mod tests {
     #[test]
     fn temp_names_are_hidden_distinct_and_short() {
         let long = "é".repeat(150);
-        let path = temp_path(&Path::new("d").join(&long), 7);
-        let name = path.file_name().unwrap().to_str().unwrap();
+        let name = temp_name(OsStr::new(&long), 7);
+        let name = name.to_str().unwrap();
         assert!(name.starts_with('.') && name.ends_with("-7.part"), "{name}");
         assert!(name.len() <= 255, "{}", name.len());
-        assert_eq!(path.parent(), Some(Path::new("d")));
+        assert_ne!(name, temp_name(OsStr::new(&long), 8).to_str().unwrap());
     }
 
     fn entry(name: &str, size: u64) -> Entry {
@@ -1108,14 +1117,63 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_swapped_for_a_link_during_extraction_is_not_written_through() {
+        // Another user of the directory swaps `sub` for a link to `outside` and back, as
+        // fast as it can, while the members are written: every write goes through a handle
+        // opened without following links, so none can land outside.
+        const ROUNDS: u64 = 20;
+        let bytes = build(|w| {
+            let o = opts(CompressionMethod::Stored);
+            for i in 0..400 {
+                w.start_file(format!("sub/deeper/f{i}"), o).unwrap();
+                w.write_all(&[b'x'; 64]).unwrap();
+            }
+        });
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root.path().join("sub/deeper")).unwrap();
+        // `alt` is the link; each swap exchanges it with `sub` atomically (renameat2
+        // RENAME_EXCHANGE), so `sub` is always there, as a directory or as a link.
+        std::os::unix::fs::symlink(outside.path(), root.path().join("alt")).unwrap();
+        fs::create_dir(outside.path().join("deeper")).unwrap();
+        let stop = AtomicBool::new(false);
+        let (leaked, swaps) = thread::scope(|scope| {
+            let swapper = scope.spawn(|| {
+                let dir = File::open(root.path()).unwrap();
+                let mut swaps = 0u64;
+                while !stop.load(Ordering::SeqCst) {
+                    let exchange = rustix::fs::RenameFlags::EXCHANGE;
+                    rustix::fs::renameat_with(&dir, "sub", &dir, "alt", exchange).unwrap();
+                    swaps += 1;
+                }
+                swaps
+            });
+            let leaked_in_some_round = (0..ROUNDS).find_map(|_| {
+                let (summary, _) = run(&bytes, root.path(), Some(2), true);
+                assert_eq!(summary.extracted + summary.failed, 400);
+                let leaked: Vec<PathBuf> = walk(outside.path())
+                    .into_iter()
+                    .filter(|p| !p.ends_with("deeper"))
+                    .collect();
+                (!leaked.is_empty()).then_some(leaked)
+            });
+            stop.store(true, Ordering::SeqCst);
+            (leaked_in_some_round, swapper.join().unwrap())
+        });
+        assert!(swaps > ROUNDS);
+        assert_eq!(leaked, None, "written outside");
+    }
+
+    #[test]
     fn commit_never_replaces_without_overwrite() {
         let dir = tempfile::tempdir().unwrap();
+        let handle = Dir::open(dir.path()).unwrap();
         let dest = dir.path().join("x");
         fs::write(&dest, b"mine").unwrap();
-        let path = temp_path(&dest, 0);
-        fs::write(&path, b"new").unwrap();
-        let mut temp = TempFile::new(path);
-        let result = commit(&mut temp, &dest, false);
+        let name = OsStr::new("x");
+        let mut temp = TempFile::new(&handle, dir.path(), temp_name(name, 0));
+        fs::write(&temp.path, b"new").unwrap();
+        let result = commit(&mut temp, name, &dest, false);
         assert!(matches!(result, Err(Failure::Exists { .. })));
         drop(temp);
         assert_eq!(fs::read(&dest).unwrap(), b"mine");
@@ -1125,10 +1183,9 @@ mod tests {
             "temporary removed"
         );
 
-        let path = temp_path(&dest, 1);
-        fs::write(&path, b"new").unwrap();
-        let mut temp = TempFile::new(path);
-        assert!(commit(&mut temp, &dest, true).is_ok());
+        let mut temp = TempFile::new(&handle, dir.path(), temp_name(name, 1));
+        fs::write(&temp.path, b"new").unwrap();
+        assert!(commit(&mut temp, name, &dest, true).is_ok());
         drop(temp);
         assert_eq!(fs::read(&dest).unwrap(), b"new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);

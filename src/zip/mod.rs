@@ -1,7 +1,8 @@
 //! Zip archives read through ranges: the central directory from the archive's end
 //! ([`archive`]), entries ([`entry`]), name patterns ([`glob`]), names and link targets that
 //! stay inside a directory ([`path`]), members streamed and decompressed one request each
-//! ([`member`]), and safe extraction into a directory ([`extract`]).
+//! ([`member`]), and safe extraction into a directory ([`extract`]) through directory
+//! handles that never follow a link ([`dir`]).
 //!
 //! ```
 //! # use std::io::Write;
@@ -34,6 +35,7 @@
 //! ```
 
 pub mod archive;
+pub mod dir;
 pub mod entry;
 mod error;
 pub mod extract;
