@@ -27,7 +27,7 @@ end
 complete -c rangecat -n "__fish_rangecat_needs_command" -s o -l output -d 'Write to FILE instead of stdout (replaced only when the transfer succeeds)' -r -F
 complete -c rangecat -n "__fish_rangecat_needs_command" -l gap -d 'Merge ranges separated by fewer than BYTES into one request' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l max-buffer -d 'Keep at most BYTES of downloaded data for reuse by later ranges; past it, re-request' -r
-complete -c rangecat -n "__fish_rangecat_needs_command" -s j -l jobs -d 'Fetch transfers over 8 MiB in 4 MiB segments over N connections at once' -r
+complete -c rangecat -n "__fish_rangecat_needs_command" -s j -l jobs -d 'Keep up to N requests in flight at once (transfers over 8 MiB go in 4 MiB segments)' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l connect-timeout -d 'Seconds to wait for a connection' -r

@@ -90,7 +90,7 @@ pub struct FetchArgs {
     #[arg(long)]
     pub no_coalesce: bool,
 
-    /// Fetch transfers over 8 MiB in 4 MiB segments over N connections at once
+    /// Keep up to N requests in flight at once (transfers over 8 MiB go in 4 MiB segments)
     #[arg(short, long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,

@@ -25,9 +25,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::plan::Op;
-use crate::source::parallel::{self, parallel_body};
+use crate::source::parallel::{self, Pieces, SpanFetcher, ordered_body};
 use crate::source::{self, Body, Source};
 
 /// Why a transfer stopped.
@@ -74,12 +75,17 @@ impl From<source::Error> for Error {
 pub struct TransferConfig {
     /// Bytes per read and write (`--chunk-size`).
     pub chunk_size: usize,
-    /// Connections for one large request (`-j`).
+    /// Requests in flight at once (`-j`): the plan's requests, and the segments large ones
+    /// are cut into, fetched ahead by this many connections and written in order.
     pub jobs: usize,
 }
 
 /// Executes `ops` in order, writing to `out`. `first` is the response already open for the
 /// plan's first `Fetch`, if the plan starts with one.
+///
+/// With `jobs > 1` and a source that offers a [`SpanFetcher`], every other `Fetch` is read
+/// from one ordered parallel reader: up to `jobs` requests in flight, spans of at least
+/// [`parallel::THRESHOLD`] cut into [`parallel::SEGMENT`]s.
 pub fn execute(
     ops: &[Op],
     source: &mut dyn Source,
@@ -90,36 +96,46 @@ pub fn execute(
     let chunk_size = config.chunk_size.max(1);
     let mut buf = vec![0u8; chunk_size];
     let mut kept = Kept::default();
-    let mut body: Option<Body> = None;
-    // The first request's span: with -j it is one segment of a transfer that the next span
-    // may continue, and the two count as one transfer against the threshold.
-    let mut first_span: Option<Range<u64>> = None;
+    // The plan's first response, or the request just sent.
+    let mut own: Option<Body> = None;
+    let mut ahead = match source.fetcher() {
+        Some(fetcher) if config.jobs > 1 => {
+            let opened_first = first.is_some();
+            Some(Ahead::new(
+                ops,
+                opened_first,
+                fetcher,
+                config.jobs,
+                chunk_size,
+            ))
+        }
+        _ => None,
+    };
+    let mut reading_ahead = false;
     for op in ops {
         match op {
             Op::Fetch(span) => {
-                let continued = match first_span.take() {
-                    Some(prev) if prev.end == span.start => prev.end - prev.start,
-                    _ => 0,
-                };
-                body = Some(match (first.take(), source.fetcher()) {
-                    (Some(open), _) => {
-                        first_span = Some(span.clone());
-                        open
+                if let Some(open) = first.take() {
+                    own = Some(open);
+                    continue;
+                }
+                match &mut ahead {
+                    Some(ahead) => {
+                        ahead.next_request(span)?;
+                        reading_ahead = true;
                     }
-                    (None, Some(fetcher))
-                        if config.jobs > 1
-                            && continued + (span.end - span.start) >= parallel::THRESHOLD =>
-                    {
-                        let (jobs, segment) = (config.jobs, parallel::SEGMENT);
-                        parallel_body(fetcher, span.clone(), jobs, segment, chunk_size)
-                    }
-                    (None, _) => source.read_span(span.clone())?,
-                });
+                    None => own = Some(source.read_span(span.clone())?),
+                }
             }
             Op::Take { range, write, keep } => {
-                let body = body.as_mut().ok_or_else(|| {
-                    Error::Plan(format!("plan takes {range:?} with no request open"))
-                })?;
+                let body: &mut dyn Read = match (&mut ahead, reading_ahead, &mut own) {
+                    (Some(ahead), true, _) => ahead,
+                    (_, false, Some(own)) => own.as_mut(),
+                    _ => {
+                        let what = format!("plan takes {range:?} with no request open");
+                        return Err(Error::Plan(what));
+                    }
+                };
                 let mut piece = Vec::new();
                 if *keep {
                     piece.reserve_exact(len_of(range));
@@ -127,7 +143,7 @@ pub fn execute(
                 let mut left = range.end - range.start;
                 while left > 0 {
                     let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                    let n = read_some(body.as_mut(), &mut buf[..want], left)?;
+                    let n = read_some(body, &mut buf[..want], left)?;
                     if *write {
                         out.write_all(&buf[..n]).map_err(Error::Write)?;
                     }
@@ -144,7 +160,79 @@ pub fn execute(
             Op::Forget(range) => kept.forget(range),
         }
     }
+    if let Some(ahead) = &ahead {
+        ahead.check_consumed()?;
+    }
     out.flush().map_err(Error::Write)
+}
+
+/// The plan's requests (all but an already open `first`) read ahead in parallel, as one
+/// stream of their bytes in plan order.
+struct Ahead {
+    body: Body,
+    /// Bytes of the current request not consumed yet: the plan consumes every request but
+    /// `first` exactly, so the stream and the plan stay aligned.
+    left: u64,
+}
+
+impl Ahead {
+    fn new(
+        ops: &[Op],
+        opened_first: bool,
+        fetcher: Arc<dyn SpanFetcher>,
+        jobs: usize,
+        chunk: usize,
+    ) -> Ahead {
+        let mut pieces = Pieces::new();
+        let mut fetches = ops.iter().filter_map(|op| match op {
+            Op::Fetch(span) => Some(span.clone()),
+            _ => None,
+        });
+        // A span that continues the first request counts with it as one transfer.
+        let mut previous = if opened_first { fetches.next() } else { None };
+        for span in fetches {
+            let continued = match previous.take() {
+                Some(prev) if prev.end == span.start => prev.end - prev.start,
+                _ => 0,
+            };
+            let whole = continued + (span.end - span.start);
+            let segment = if whole >= parallel::THRESHOLD {
+                parallel::SEGMENT
+            } else {
+                u64::MAX
+            };
+            pieces.push(span, segment);
+        }
+        Ahead {
+            body: ordered_body(fetcher, pieces, jobs, chunk),
+            left: 0,
+        }
+    }
+
+    fn next_request(&mut self, span: &Range<u64>) -> Result<(), Error> {
+        self.check_consumed()?;
+        self.left = span.end - span.start;
+        Ok(())
+    }
+
+    fn check_consumed(&self) -> Result<(), Error> {
+        if self.left > 0 {
+            let what = format!("plan leaves {} bytes of a request unread", self.left);
+            return Err(Error::Plan(what));
+        }
+        Ok(())
+    }
+}
+
+impl Read for Ahead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.body.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 fn len_of(range: &Range<u64>) -> usize {

@@ -1,5 +1,7 @@
 //! `-j N`: large transfers split into segments over several connections, written in order.
 
+use std::time::Duration;
+
 use crate::util::command::TestCommand;
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
@@ -112,3 +114,105 @@ fn jobs_on_a_server_ignoring_range_make_one_pass() {
 }
 
 // `-j 0` is a usage error: see errors::USAGE_ERRORS.
+
+/// A seeded xorshift64 sequence: the same ranges on every run.
+struct Seeded(u64);
+
+impl Seeded {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// `count` ranges over `len` bytes, scattered and out of order, some overlapping or repeated,
+/// as `A:B` arguments and as the byte spans they select (the expected output's model).
+fn scattered(seed: u64, count: usize, len: u64) -> (Vec<String>, Vec<std::ops::Range<usize>>) {
+    let mut rng = Seeded(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut spans: Vec<std::ops::Range<u64>> = Vec::new();
+    for _ in 0..count {
+        let span = match rng.below(10) {
+            // A repeat of an earlier range.
+            0 if !spans.is_empty() => spans[rng.below(spans.len() as u64) as usize].clone(),
+            // Overlapping an earlier one.
+            1 if !spans.is_empty() => {
+                let earlier = spans[rng.below(spans.len() as u64) as usize].clone();
+                let start = earlier.start + rng.below(earlier.end - earlier.start);
+                start..(start + 1 + rng.below(20_000)).min(len)
+            }
+            _ => {
+                let start = rng.below(len - 1);
+                start..(start + 1 + rng.below(8000)).min(len)
+            }
+        };
+        spans.push(span);
+    }
+    let args = spans
+        .iter()
+        .map(|s| format!("{}:{}", s.start, s.end))
+        .collect();
+    let model = spans
+        .iter()
+        .map(|s| s.start as usize..s.end as usize)
+        .collect();
+    (args, model)
+}
+
+#[test]
+fn many_ranges_are_byte_exact_whatever_the_jobs_and_buffer() {
+    // README: -j fetches the planned requests over N connections and writes them in order.
+    let data = util::random_bytes(3 * MIB);
+    let server = Server::start(data.clone(), Mode::Ranges);
+    for seed in 1..=8u64 {
+        let (ranges, model) = scattered(seed, 12 + seed as usize * 5, data.len() as u64);
+        let want: Vec<u8> = model
+            .iter()
+            .flat_map(|s| data[s.clone()].to_vec())
+            .collect();
+        for (jobs, max_buffer) in [("1", "64MiB"), ("3", "64MiB"), ("8", "16KiB"), ("4", "0")] {
+            let mut args: Vec<&str> = vec!["-j", jobs, "--max-buffer", max_buffer];
+            args.extend(ranges.iter().map(String::as_str));
+            let got = fetch(&server, &args);
+            assert!(
+                got == want,
+                "seed {seed}, -j {jobs}, --max-buffer {max_buffer}: {} bytes, want {}",
+                got.len(),
+                want.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn scattered_ranges_go_out_in_parallel_never_more_than_jobs_at_once() {
+    // 120 disjoint ranges, each a request: -j 6 keeps six in flight, each byte asked once.
+    let data = util::random_bytes(MIB);
+    let server = Server::start(data.clone(), Mode::Delayed(Duration::from_millis(20)));
+    let ranges: Vec<String> = (0..120)
+        .map(|i| (i * 7919 % 120) * 8000)
+        .map(|start| format!("{start}:{}", start + 4096))
+        .collect();
+    let mut args = vec!["-j", "6"];
+    args.extend(ranges.iter().map(String::as_str));
+    let got = fetch(&server, &args);
+    let want: Vec<u8> = (0..120)
+        .map(|i| (i * 7919 % 120) * 8000)
+        .flat_map(|start| data[start..start + 4096].to_vec())
+        .collect();
+    assert_bytes_eq(&got, &want);
+    server.assert_requests(120, "one request per range");
+    let mut sent = ranges_sent(&server);
+    sent.dedup();
+    assert_eq!(sent.len(), 120, "no range asked twice");
+    assert_eq!(server.most_in_flight(), 6, "requests in flight at once");
+
+    let server = Server::start(data.clone(), Mode::Delayed(Duration::from_millis(1)));
+    let got = fetch(
+        &server,
+        &ranges.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_bytes_eq(&got, &want);
+    assert_eq!(server.most_in_flight(), 1, "without -j, one at a time");
+}

@@ -1,5 +1,7 @@
-//! `-j N`: one large span read as consecutive segments over N connections at once, and
-//! yielded strictly in order. The win on servers and links that throttle each connection.
+//! `-j N`: the ordered parallel reader. A plan's requests (large spans cut into segments,
+//! and any number of small ones) are fetched over N connections at once and yielded strictly
+//! in order: the win on links with long round trips and on servers that throttle each
+//! connection.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -24,6 +26,45 @@ pub trait SpanFetcher: Send + Sync {
 }
 
 type Chunk = io::Result<Vec<u8>>;
+
+/// The requests of a parallel read, numbered in order: spans, each cut into segments of its
+/// own size. Held as the spans themselves, so a span of any length costs nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Pieces {
+    /// Each span with its segment size and the number of its first piece.
+    spans: Vec<(Range<u64>, u64, u64)>,
+    count: u64,
+}
+
+impl Pieces {
+    /// No pieces yet.
+    pub fn new() -> Pieces {
+        Pieces::default()
+    }
+
+    /// Adds `span`, cut into segments of `segment` bytes (`u64::MAX`: one request). An
+    /// empty span adds nothing.
+    pub fn push(&mut self, span: Range<u64>, segment: u64) {
+        let segment = segment.max(1);
+        let count = segment_count(&span, segment);
+        if count > 0 {
+            self.spans.push((span, segment, self.count));
+            self.count = self.count.saturating_add(count);
+        }
+    }
+
+    /// How many requests in all.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The span of request `index`.
+    pub fn get(&self, index: u64) -> Range<u64> {
+        let at = self.spans.partition_point(|(_, _, first)| *first <= index) - 1;
+        let (span, segment, first) = &self.spans[at];
+        segment_at(span, *segment, index - first)
+    }
+}
 
 /// The segments of `span`, in order.
 pub fn segments(span: Range<u64>, segment: u64) -> Vec<Range<u64>> {
@@ -52,23 +93,43 @@ pub fn parallel_body(
     segment: u64,
     chunk: usize,
 ) -> Body {
+    let mut pieces = Pieces::new();
+    pieces.push(span, segment);
+    ordered_body(fetcher, pieces, jobs, chunk)
+}
+
+/// The most chunks a piece holds ahead of the reader: a piece longer than this many bytes
+/// waits for the reader (segments are [`SEGMENT`] long, unsplit spans under [`THRESHOLD`]).
+const MOST_AHEAD: u64 = THRESHOLD;
+
+/// A reader of every piece's bytes, in order, fetched by `jobs` threads one request per
+/// piece and read in `chunk`-byte pieces. Pieces are started only within a window of `jobs`
+/// from the one being read, so at most `jobs` requests are in flight and memory stays under
+/// `jobs x (min(piece, THRESHOLD) + chunk)` however many pieces there are.
+pub fn ordered_body(
+    fetcher: Arc<dyn SpanFetcher>,
+    pieces: Pieces,
+    jobs: usize,
+    chunk: usize,
+) -> Body {
     let chunk = chunk.max(1);
-    let segment = segment.max(1);
-    let count = segment_count(&span, segment);
+    let count = pieces.count();
     let jobs = u64::try_from(jobs.max(1))
         .unwrap_or(u64::MAX)
         .min(count.max(1));
-    let depth = usize::try_from(segment.div_ceil(chunk as u64)).unwrap_or(usize::MAX);
     let window = Arc::new(Window::new(count, jobs));
+    let pieces = Arc::new(pieces);
     for _ in 0..jobs {
         let window = window.clone();
         let fetcher = fetcher.clone();
-        let span = span.clone();
+        let pieces = pieces.clone();
         thread::spawn(move || {
             while let Some(index) = window.next_to_start() {
-                let (sender, receiver) = sync_channel(depth);
+                let piece = pieces.get(index);
+                let ahead = (piece.end - piece.start).min(MOST_AHEAD);
+                let depth = usize::try_from(ahead.div_ceil(chunk as u64)).unwrap_or(usize::MAX);
+                let (sender, receiver) = sync_channel(depth.max(1));
                 window.started(index, receiver);
-                let piece = segment_at(&span, segment, index);
                 let mut body = match fetcher.fetch(piece) {
                     Ok(body) => body,
                     Err(err) => {
@@ -312,6 +373,86 @@ mod tests {
         fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
             Err(io::Error::other("broken"))
         }
+    }
+
+    #[test]
+    fn pieces_number_every_span_s_segments_in_order() {
+        let mut pieces = Pieces::new();
+        pieces.push(10..35, 10);
+        pieces.push(40..40, 10);
+        pieces.push(50..60, u64::MAX);
+        pieces.push(100..1 << 62, 1 << 60);
+        assert_eq!(pieces.count(), 3 + 1 + 4);
+        let all: Vec<Range<u64>> = (0..pieces.count()).map(|i| pieces.get(i)).collect();
+        assert_eq!(all[..4], [10..20, 20..30, 30..35, 50..60]);
+        assert_eq!(all[4], 100..(1 << 60) + 100);
+        assert_eq!(all[7], 3 * (1 << 60) + 100..1 << 62);
+    }
+
+    /// Counts the requests in flight (fetched, body not yet dropped) and the most at once.
+    struct Gauge {
+        data: Vec<u8>,
+        requests: AtomicUsize,
+        in_flight: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+    }
+
+    struct Counted {
+        body: io::Cursor<Vec<u8>>,
+        in_flight: Arc<AtomicUsize>,
+    }
+
+    impl Read for Counted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.body.read(buf)
+        }
+    }
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    impl SpanFetcher for Gauge {
+        fn fetch(&self, span: Range<u64>) -> Result<Body, Error> {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            thread::sleep(std::time::Duration::from_millis(2));
+            let bytes = self.data[span.start as usize..span.end as usize].to_vec();
+            Ok(Box::new(Counted {
+                body: io::Cursor::new(bytes),
+                in_flight: self.in_flight.clone(),
+            }))
+        }
+    }
+
+    #[test]
+    fn many_spans_are_yielded_in_order_with_at_most_jobs_in_flight() {
+        let gauge = Arc::new(Gauge {
+            data: (0..20_000).map(|i| (i * 7 % 251) as u8).collect(),
+            requests: AtomicUsize::new(0),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            most: Arc::new(AtomicUsize::new(0)),
+        });
+        let mut spans: Vec<Range<u64>> = vec![500..600, 0..100, 19_000..20_000, 300..5300];
+        spans.extend((0..40).map(|i| i * 400 + 50..i * 400 + 150));
+        let mut pieces = Pieces::new();
+        for span in &spans {
+            pieces.push(span.clone(), 1000);
+        }
+        let mut out = Vec::new();
+        ordered_body(gauge.clone(), pieces, 3, 64)
+            .read_to_end(&mut out)
+            .unwrap();
+        let want: Vec<u8> = spans
+            .iter()
+            .flat_map(|s| gauge.data[s.start as usize..s.end as usize].to_vec())
+            .collect();
+        assert_eq!(out, want);
+        assert_eq!(gauge.requests.load(Ordering::SeqCst), 3 + 5 + 40);
+        assert_eq!(gauge.most.load(Ordering::SeqCst), 3, "in flight at once");
     }
 
     #[test]

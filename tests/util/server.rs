@@ -62,6 +62,8 @@ pub enum Mode {
     /// Every GET is a chunked 200 with the whole body and no `Content-Length` (Range
     /// ignored); HEAD carries no length either.
     ChunkedNoLength,
+    /// As `Ranges`, each answer sent this long after its request arrived (a long round trip).
+    Delayed(Duration),
 }
 
 impl Mode {
@@ -123,6 +125,9 @@ struct Shared {
     requests: Mutex<Vec<Recorded>>,
     /// GET responses started so far (for `DropAfter`).
     gets: AtomicUsize,
+    /// Requests being answered now, and the most there ever were at once.
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
 }
 
 /// The strong validators of the resource, before and after `ChangesAfterFirst` changes it.
@@ -158,6 +163,8 @@ impl Server {
             stop: Arc::clone(&stop),
             requests: Mutex::new(Vec::new()),
             gets: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
         });
         let conn_shared = Arc::clone(&shared);
         // A worker ends when its client closes, when it is idle for IDLE_LIMIT, or when the
@@ -181,6 +188,11 @@ impl Server {
     /// The requests received so far, in order of arrival.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// The most requests that were being answered at the same time.
+    pub fn most_in_flight(&self) -> usize {
+        self.shared.most_in_flight.load(Ordering::SeqCst)
     }
 
     /// The time between the arrival of each request and the next, in order.
@@ -270,7 +282,13 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) {
             });
             requests.len() - 1
         };
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        if let Mode::Delayed(delay) = shared.mode {
+            std::thread::sleep(delay);
+        }
         let keep_open = respond(&mut stream, shared, &request, index);
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
         if !keep_open || close_requested || shared.stop.load(Ordering::SeqCst) {
             let _ = stream.shutdown(Shutdown::Both);
             return;
