@@ -38,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in FILE (PEM) for https')
             [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything')
             [CompletionResult]::new('--no-coalesce', '--no-coalesce', [CompletionResultType]::ParameterName, 'Send one request per RANGE as given: no merging, no reuse')
+            [CompletionResult]::new('--multipart', '--multipart', [CompletionResultType]::ParameterName, 'Ask for many ranges in one request (multipart/byteranges), in batches')
             [CompletionResult]::new('--location-trusted', '--location-trusted', [CompletionResultType]::ParameterName, 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to')
             [CompletionResult]::new('--allow-insecure-redirect', '--allow-insecure-redirect', [CompletionResultType]::ParameterName, 'Follow redirects from https to plain http')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify https certificates (anyone on the path can read and alter the transfer)')

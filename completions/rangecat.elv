@@ -35,6 +35,7 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand --cacert 'Also trust the CA certificates in FILE (PEM) for https'
             cand --strict 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything'
             cand --no-coalesce 'Send one request per RANGE as given: no merging, no reuse'
+            cand --multipart 'Ask for many ranges in one request (multipart/byteranges), in batches'
             cand --location-trusted 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
             cand --allow-insecure-redirect 'Follow redirects from https to plain http'
             cand -k 'Do not verify https certificates (anyone on the path can read and alter the transfer)'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rangecat_global_optspecs
-    string join \n o/output= strict gap= max-buffer= no-coalesce j/jobs= H/header= u/user= location-trusted allow-insecure-redirect connect-timeout= timeout= retries= chunk-size= cacert= k/insecure v/verbose q/quiet progress h/help V/version
+    string join \n o/output= strict gap= max-buffer= no-coalesce j/jobs= multipart H/header= u/user= location-trusted allow-insecure-redirect connect-timeout= timeout= retries= chunk-size= cacert= k/insecure v/verbose q/quiet progress h/help V/version
 end
 
 function __fish_rangecat_needs_command
@@ -37,6 +37,7 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -l chunk-size -d 'Read a
 complete -c rangecat -n "__fish_rangecat_needs_command" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_needs_command" -l strict -d 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l no-coalesce -d 'Send one request per RANGE as given: no merging, no reuse'
+complete -c rangecat -n "__fish_rangecat_needs_command" -l multipart -d 'Ask for many ranges in one request (multipart/byteranges), in batches'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_needs_command" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'

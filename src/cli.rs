@@ -94,6 +94,10 @@ pub struct FetchArgs {
     #[arg(short, long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
+
+    /// Ask for many ranges in one request (multipart/byteranges), in batches
+    #[arg(long)]
+    pub multipart: bool,
 }
 
 /// Options for talking to servers, shared by all commands.

@@ -14,7 +14,7 @@
 //! // The last three bytes, then the first two: one forward request, the head kept in memory.
 //! let ops = plan(&[7..10, 0..2], &PlanConfig::default(), None);
 //! let mut out = Vec::new();
-//! let config = TransferConfig { chunk_size: 4, jobs: 1 };
+//! let config = TransferConfig { chunk_size: 4, jobs: 1, multipart: false };
 //! execute(&ops, &mut source, None, &mut out, config)?;
 //! assert_eq!(out, b"78901");
 //! # Ok(())
@@ -78,6 +78,8 @@ pub struct TransferConfig {
     /// Requests in flight at once (`-j`): the plan's requests, and the segments large ones
     /// are cut into, fetched ahead by this many connections and written in order.
     pub jobs: usize,
+    /// Send the plan's requests as multi-range requests (`--multipart`), in batches.
+    pub multipart: bool,
 }
 
 /// Executes `ops` in order, writing to `out`. `first` is the response already open for the
@@ -99,15 +101,9 @@ pub fn execute(
     // The plan's first response, or the request just sent.
     let mut own: Option<Body> = None;
     let mut ahead = match source.fetcher() {
-        Some(fetcher) if config.jobs > 1 => {
+        Some(fetcher) if config.jobs > 1 || config.multipart => {
             let opened_first = first.is_some();
-            Some(Ahead::new(
-                ops,
-                opened_first,
-                fetcher,
-                config.jobs,
-                chunk_size,
-            ))
+            Some(Ahead::new(ops, opened_first, fetcher, config)?)
         }
         _ => None,
     };
@@ -176,20 +172,22 @@ struct Ahead {
 }
 
 impl Ahead {
+    /// Under `--multipart` the first batch is sent here, before the others: its answer says
+    /// whether the server sends parts (then the other batches follow it) or not (then every
+    /// span gets its own request).
     fn new(
         ops: &[Op],
         opened_first: bool,
         fetcher: Arc<dyn SpanFetcher>,
-        jobs: usize,
-        chunk: usize,
-    ) -> Ahead {
-        let mut pieces = Pieces::new();
+        config: TransferConfig,
+    ) -> Result<Ahead, Error> {
         let mut fetches = ops.iter().filter_map(|op| match op {
             Op::Fetch(span) => Some(span.clone()),
             _ => None,
         });
         // A span that continues the first request counts with it as one transfer.
         let mut previous = if opened_first { fetches.next() } else { None };
+        let mut spans: Vec<(Range<u64>, u64)> = Vec::new();
         for span in fetches {
             let continued = match previous.take() {
                 Some(prev) if prev.end == span.start => prev.end - prev.start,
@@ -201,12 +199,40 @@ impl Ahead {
             } else {
                 u64::MAX
             };
+            spans.push((span, segment));
+        }
+        let (jobs, chunk) = (config.jobs, config.chunk_size.max(1));
+        let mut pieces = Pieces::new();
+        if config.multipart {
+            let mut batches = batches(&spans, jobs).into_iter();
+            let opened = match batches.next() {
+                Some(Batch::Many(first)) => fetcher.fetch_many(&first)?,
+                // The first request is a large span: segments, and the rest as batches.
+                Some(Batch::One(span, segment)) => {
+                    pieces.push(span, segment);
+                    Some(Box::new(io::empty()) as Body)
+                }
+                None => None,
+            };
+            if let Some(body) = opened {
+                for batch in batches {
+                    match batch {
+                        Batch::Many(spans) => pieces.push_batch(spans),
+                        Batch::One(span, segment) => pieces.push(span, segment),
+                    }
+                }
+                let rest = ordered_body(fetcher, pieces, jobs, chunk);
+                let body = Box::new(body.chain(rest));
+                return Ok(Ahead { body, left: 0 });
+            }
+        }
+        for (span, segment) in spans {
             pieces.push(span, segment);
         }
-        Ahead {
+        Ok(Ahead {
             body: ordered_body(fetcher, pieces, jobs, chunk),
             left: 0,
-        }
+        })
     }
 
     fn next_request(&mut self, span: &Range<u64>) -> Result<(), Error> {
@@ -222,6 +248,54 @@ impl Ahead {
         }
         Ok(())
     }
+}
+
+/// A `Range` header value stays under this many bytes: nginx refuses a header line over
+/// 8 KiB by default, and Apache one over 8,190 bytes.
+pub const MAX_RANGE_HEADER: usize = 6000;
+
+/// Spans of this many bytes or more get requests of their own (in segments), not a batch.
+const MOST_BATCHED: u64 = parallel::THRESHOLD;
+
+/// A request of a `--multipart` plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Batch {
+    /// Spans sent as one multi-range request.
+    Many(Vec<Range<u64>>),
+    /// A span on its own, with its segment size.
+    One(Range<u64>, u64),
+}
+
+/// Groups consecutive ascending spans of the plan into multi-range requests whose `Range`
+/// header stays under [`MAX_RANGE_HEADER`], into at least `jobs` batches when there are
+/// enough spans, so that they go out in parallel. A large span, and a span that does not
+/// lie past the one before (RFC 9110 §14.2: ranges in ascending order), starts anew.
+fn batches(spans: &[(Range<u64>, u64)], jobs: usize) -> Vec<Batch> {
+    let small = spans
+        .iter()
+        .filter(|(span, _)| span.end - span.start < MOST_BATCHED)
+        .count();
+    let per_batch = small.div_ceil(jobs.max(1)).max(2);
+    let mut out: Vec<Batch> = Vec::new();
+    let mut header = 0;
+    for (span, segment) in spans {
+        if span.end - span.start >= MOST_BATCHED {
+            out.push(Batch::One(span.clone(), *segment));
+            continue;
+        }
+        let item = format!("{}-{},", span.start, span.end - 1).len();
+        if let Some(Batch::Many(batch)) = out.last_mut() {
+            let ascending = batch.last().is_some_and(|last| last.end < span.start);
+            if ascending && batch.len() < per_batch && header + item <= MAX_RANGE_HEADER {
+                batch.push(span.clone());
+                header += item;
+                continue;
+            }
+        }
+        out.push(Batch::Many(vec![span.clone()]));
+        header = "bytes=".len() + item;
+    }
+    out
 }
 
 impl Read for Ahead {

@@ -20,6 +20,8 @@ mod retries;
 mod errors;
 // -j: segments over several connections.
 mod segments;
+// --multipart: multi-range requests and their multipart/byteranges answers.
+mod multipart;
 // HTTP_PROXY, HTTPS_PROXY, NO_PROXY.
 mod proxy;
 // stderr: -v, the progress bar, -q.

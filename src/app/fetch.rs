@@ -35,6 +35,7 @@ pub fn run(args: &FetchArgs, ctx: &Context) -> Result<(), Error> {
     let transfer_config = TransferConfig {
         chunk_size: ctx.chunk_size,
         jobs: usize::from(args.jobs),
+        multipart: args.multipart,
     };
 
     let Some(len) = source.len() else {

@@ -88,6 +88,14 @@ pub enum Error {
         /// The `Content-Range` received, `(none)` when there was none.
         got: String,
     },
+    /// A `multipart/byteranges` answer with parts that were not asked for, missing parts, or
+    /// a malformed body.
+    BadMultipart {
+        /// The `Range` header sent (its first ranges, for a long one).
+        asked: String,
+        /// What is wrong.
+        what: String,
+    },
     /// A 206 whose body runs past its `Content-Range` (a longer `Content-Length`, or more
     /// bytes before the connection ends).
     BodyTooLong {
@@ -253,6 +261,12 @@ impl fmt::Display for Error {
             } => write!(f, "HTTP {code} {reason} for {range}: {}", redact_url(url)),
             Error::BadContentRange { asked, got } => {
                 write!(f, "server answered {asked} with Content-Range '{got}'")
+            }
+            Error::BadMultipart { asked, what } => {
+                write!(
+                    f,
+                    "server answered {asked} with a bad multipart body: {what}"
+                )
             }
             Error::BodyTooLong { asked } => write!(
                 f,

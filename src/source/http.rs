@@ -4,13 +4,15 @@
 
 use std::io::{self, Read};
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ureq::http::{HeaderMap, Response, StatusCode};
 use ureq::{Agent, BodyReader};
 
-use super::parallel::SpanFetcher;
+use super::multipart::{self, MultipartError, PartsReader};
+use super::parallel::{SpanFetcher, one_by_one};
 use super::retry;
 use super::{Body, Error, Opened, Source};
 use crate::Log;
@@ -90,6 +92,9 @@ struct Client {
     /// The length, when the first response did not give it (`bytes a-b/*`) and a later
     /// one did; every later response must match it too.
     learned: OnceLock<u64>,
+    /// A multi-range request was answered with something else than its parts: the server
+    /// gets one request per range from then on.
+    multipart_refused: AtomicBool,
 }
 
 /// What identifies one version of the resource.
@@ -176,6 +181,7 @@ impl HttpSource {
                 config: config.clone(),
                 first: OnceLock::new(),
                 learned: OnceLock::new(),
+                multipart_refused: AtomicBool::new(false),
             }),
             ignores_ranges: false,
         })
@@ -413,6 +419,10 @@ impl SpanFetcher for Fetcher {
     fn fetch(&self, span: Range<u64>) -> Result<Body, Error> {
         Client::fetch_span(&self.0, span)
     }
+
+    fn fetch_many(&self, spans: &[Range<u64>]) -> Result<Option<Body>, Error> {
+        Client::fetch_many(&self.0, spans)
+    }
 }
 
 impl Client {
@@ -445,12 +455,21 @@ impl Client {
         range: Option<&ByteRange>,
         budget: &mut u32,
     ) -> Result<Response<ureq::Body>, Error> {
-        let range_value = range.map(range_header);
+        self.send_range(method, range.map(range_header), budget)
+    }
+
+    /// [`send`](Client::send) with the `Range` header's value as it goes on the wire.
+    fn send_range(
+        &self,
+        method: &str,
+        range_value: Option<String>,
+        budget: &mut u32,
+    ) -> Result<Response<ureq::Body>, Error> {
         let if_range = self
             .first
             .get()
             .and_then(|first| first.if_range())
-            .filter(|_| range.is_some());
+            .filter(|_| range_value.is_some());
         let mut url = self.url().to_owned();
         for hops in 0.. {
             let response =
@@ -636,6 +655,17 @@ impl Client {
         }
     }
 
+    /// [`status_error`](Client::status_error) for a multi-range request.
+    fn status_error_for(&self, response: &Response<ureq::Body>, range_value: &str) -> Error {
+        let status = response.status();
+        Error::Status {
+            code: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_owned(),
+            range: Some(range_value.to_owned()),
+            url: self.url().to_owned(),
+        }
+    }
+
     /// A resumable reader of exactly `span`; an empty span costs no request (and is never
     /// sent: `bytes=5-4` is not a range). A span that ends at `u64::MAX` runs to the end of a
     /// resource whose length is unknown, asked for as `bytes=N-`.
@@ -660,6 +690,56 @@ impl Client {
         reader.open_ended = open_ended;
         reader.learn(len);
         Ok(Box::new(reader))
+    }
+
+    /// One multi-range request for `spans` (ascending, disjoint; `--multipart`), as a reader
+    /// of their bytes in order. `None` when the answer is not their parts (a 200 with the
+    /// whole resource, as S3 sends, or a single part that is not what was asked): it is
+    /// recognised from its head, dropped unread with its connection, and this server gets
+    /// one request per range from then on.
+    fn fetch_many(client: &Arc<Client>, spans: &[Range<u64>]) -> Result<Option<Body>, Error> {
+        if let [span] = spans {
+            return Client::fetch_span(client, span.clone()).map(Some);
+        }
+        if spans.is_empty() || client.multipart_refused.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let value = multi_range_header(spans);
+        let mut budget = client.config.retries;
+        let response = client.send_range("GET", Some(value.clone()), &mut budget)?;
+        let len = client.known_len();
+        let refused = |what: &str| {
+            client.log(|| format!("* {what}: one request per range from now on"));
+            client.multipart_refused.store(true, Ordering::SeqCst);
+            Ok(None)
+        };
+        match response.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                let content_type = header(response.headers(), "content-type").unwrap_or_default();
+                let shown = show_ranges(spans);
+                if let Some(boundary) = multipart::boundary(&content_type) {
+                    client.check(&response, len)?;
+                    let body = response.into_body().into_reader();
+                    let parts = PartsReader::new(body, &boundary, spans.to_vec(), len);
+                    return Ok(Some(Box::new(Multipart::new(client, parts, shown))));
+                }
+                // One part: fine if it covers the spans as a server may coalesce them.
+                let part = header(response.headers(), "content-range")
+                    .and_then(|value| parse_content_range(&value))
+                    .filter(|cr| cr.len.is_none() || cr.len == len)
+                    .and_then(|cr| cr.span);
+                client.check(&response, len)?;
+                let body = response.into_body().into_reader();
+                match part.and_then(|part| PartsReader::single(body, part, spans.to_vec(), len)) {
+                    Some(parts) => Ok(Some(Box::new(Multipart::new(client, parts, shown)))),
+                    None => refused("the multi-range request was answered with one other range"),
+                }
+            }
+            StatusCode::OK => {
+                refused("the multi-range request was answered with the whole resource")
+            }
+            _ => Err(client.status_error_for(&response, &value)),
+        }
     }
 
     /// A 206 whose `Content-Length` is longer than its `Content-Range`'s span is refused
@@ -758,6 +838,98 @@ enum Connected {
     },
     /// A 416 to a resource of unknown length: it ends where the request started.
     Ended,
+}
+
+/// `bytes=0-99,200-299`: the value of a multi-range request's `Range` header.
+fn multi_range_header(spans: &[Range<u64>]) -> String {
+    let items: Vec<String> = spans
+        .iter()
+        .map(|span| format!("{}-{}", span.start, span.end - 1))
+        .collect();
+    format!("bytes={}", items.join(","))
+}
+
+/// A multi-range request as messages name it: its first ranges and how many there were.
+fn show_ranges(spans: &[Range<u64>]) -> String {
+    match spans {
+        [a, b] => multi_range_header(&[a.clone(), b.clone()]),
+        [a, b, ..] => format!(
+            "{},... ({} ranges)",
+            multi_range_header(&[a.clone(), b.clone()]),
+            spans.len()
+        ),
+        _ => multi_range_header(spans),
+    }
+}
+
+/// The parts of a multipart answer. A malformed one fails the read with
+/// [`Error::BadMultipart`]; when the connection breaks (while retries last) or a part covers
+/// far more than was asked, the spans not yet read are asked for one by one.
+struct Multipart {
+    client: Arc<Client>,
+    parts: PartsReader<BodyReader<'static>>,
+    shown: String,
+    /// The requests for what is left, once the parts gave up.
+    rest: Option<Body>,
+    budget: u32,
+}
+
+impl Multipart {
+    fn new(
+        client: &Arc<Client>,
+        parts: PartsReader<BodyReader<'static>>,
+        shown: String,
+    ) -> Multipart {
+        Multipart {
+            client: client.clone(),
+            parts,
+            shown,
+            rest: None,
+            budget: client.config.retries,
+        }
+    }
+
+    /// What to do about a failed read: go on one range at a time, or fail.
+    fn recover(&mut self, err: io::Error) -> io::Result<()> {
+        let bad_part = err
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<MultipartError>())
+            .cloned();
+        let broken = bad_part.is_none() && !err.get_ref().is_some_and(|e| e.is::<Error>());
+        let generous = PartsReader::<BodyReader<'static>>::is_too_generous(&err);
+        if generous || (broken && self.budget > 0) {
+            if broken {
+                self.budget -= 1;
+            }
+            let shown = &self.shown;
+            self.client
+                .log(|| format!("* {err}: the rest of {shown} one range at a time"));
+            let fetcher: Arc<dyn SpanFetcher> = Arc::new(Fetcher(self.client.clone()));
+            self.rest = Some(one_by_one(fetcher, self.parts.remaining()));
+            return Ok(());
+        }
+        Err(match bad_part {
+            Some(MultipartError(what)) => io::Error::from(Error::BadMultipart {
+                asked: self.shown.clone(),
+                what,
+            }),
+            None => err,
+        })
+    }
+}
+
+impl Read for Multipart {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(rest) = &mut self.rest {
+                return rest.read(buf);
+            }
+            match self.parts.read(buf) {
+                Ok(n) => return Ok(n),
+                Err(err) => self.recover(err)?,
+            }
+        }
+    }
 }
 
 /// Reads what is left of an answer that will be retried, up to a few KiB, so that its

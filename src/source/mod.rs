@@ -29,6 +29,7 @@ mod error;
 pub mod file;
 pub mod http;
 pub mod info;
+pub mod multipart;
 pub mod parallel;
 pub mod reader;
 mod retry;

@@ -23,17 +23,55 @@ pub const THRESHOLD: u64 = 2 * SEGMENT;
 pub trait SpanFetcher: Send + Sync {
     /// A reader of exactly `span`.
     fn fetch(&self, span: Range<u64>) -> Result<Body, Error>;
+
+    /// A reader of every span's bytes in order, from one request (ascending, disjoint spans;
+    /// HTTP's multi-range request); `None` when the source cannot send one.
+    fn fetch_many(&self, spans: &[Range<u64>]) -> Result<Option<Body>, Error> {
+        let _ = spans;
+        Ok(None)
+    }
 }
 
 type Chunk = io::Result<Vec<u8>>;
 
 /// The requests of a parallel read, numbered in order: spans, each cut into segments of its
-/// own size. Held as the spans themselves, so a span of any length costs nothing.
+/// own size, and batches of spans asked for in one multi-range request. Held as the spans
+/// themselves, so a span of any length costs nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Pieces {
-    /// Each span with its segment size and the number of its first piece.
-    spans: Vec<(Range<u64>, u64, u64)>,
+    /// Each span or batch with its segment size and the number of its first piece.
+    spans: Vec<(Entry, u64)>,
     count: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Entry {
+    Span(Range<u64>, u64),
+    Batch(Vec<Range<u64>>),
+}
+
+/// One request of a parallel read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// One span.
+    Span(Range<u64>),
+    /// Several, in one request where the source can ([`SpanFetcher::fetch_many`]).
+    Batch(&'a [Range<u64>]),
+}
+
+impl Piece<'_> {
+    /// The bytes it brings.
+    pub fn len(&self) -> u64 {
+        match self {
+            Piece::Span(span) => span.end - span.start,
+            Piece::Batch(spans) => spans.iter().map(|s| s.end - s.start).sum(),
+        }
+    }
+
+    /// Whether it brings nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl Pieces {
@@ -48,8 +86,16 @@ impl Pieces {
         let segment = segment.max(1);
         let count = segment_count(&span, segment);
         if count > 0 {
-            self.spans.push((span, segment, self.count));
+            self.spans.push((Entry::Span(span, segment), self.count));
             self.count = self.count.saturating_add(count);
+        }
+    }
+
+    /// Adds `spans` as one request (ascending, disjoint, non-empty spans).
+    pub fn push_batch(&mut self, spans: Vec<Range<u64>>) {
+        if !spans.is_empty() {
+            self.spans.push((Entry::Batch(spans), self.count));
+            self.count = self.count.saturating_add(1);
         }
     }
 
@@ -58,11 +104,15 @@ impl Pieces {
         self.count
     }
 
-    /// The span of request `index`.
-    pub fn get(&self, index: u64) -> Range<u64> {
-        let at = self.spans.partition_point(|(_, _, first)| *first <= index) - 1;
-        let (span, segment, first) = &self.spans[at];
-        segment_at(span, *segment, index - first)
+    /// Request `index`.
+    pub fn get(&self, index: u64) -> Piece<'_> {
+        let at = self.spans.partition_point(|(_, first)| *first <= index) - 1;
+        match &self.spans[at] {
+            (Entry::Span(span, segment), first) => {
+                Piece::Span(segment_at(span, *segment, index - first))
+            }
+            (Entry::Batch(spans), _) => Piece::Batch(spans),
+        }
     }
 }
 
@@ -126,11 +176,15 @@ pub fn ordered_body(
         thread::spawn(move || {
             while let Some(index) = window.next_to_start() {
                 let piece = pieces.get(index);
-                let ahead = (piece.end - piece.start).min(MOST_AHEAD);
+                let ahead = piece.len().min(MOST_AHEAD);
                 let depth = usize::try_from(ahead.div_ceil(chunk as u64)).unwrap_or(usize::MAX);
                 let (sender, receiver) = sync_channel(depth.max(1));
                 window.started(index, receiver);
-                let mut body = match fetcher.fetch(piece) {
+                let fetched = match piece {
+                    Piece::Span(span) => fetcher.fetch(span),
+                    Piece::Batch(spans) => fetch_all(&fetcher, spans),
+                };
+                let mut body = match fetched {
                     Ok(body) => body,
                     Err(err) => {
                         let _ = sender.send(Err(err.into()));
@@ -239,6 +293,64 @@ impl Window {
     fn close(&self) {
         self.lock().closed = true;
         self.changed.notify_all();
+    }
+}
+
+/// Every span's bytes in order: one request where the fetcher can send one, else one
+/// request per span, each sent when the one before is read.
+pub fn fetch_all(fetcher: &Arc<dyn SpanFetcher>, spans: &[Range<u64>]) -> Result<Body, Error> {
+    if let Some(body) = fetcher.fetch_many(spans)? {
+        return Ok(body);
+    }
+    Ok(one_by_one(fetcher.clone(), spans.to_vec()))
+}
+
+/// Every span's bytes in order, one request per span, each sent when the one before is read.
+pub fn one_by_one(fetcher: Arc<dyn SpanFetcher>, spans: Vec<Range<u64>>) -> Body {
+    Box::new(OneByOne {
+        fetcher,
+        spans,
+        next: 0,
+        body: None,
+        left: 0,
+    })
+}
+
+/// One request per span, in turn.
+struct OneByOne {
+    fetcher: Arc<dyn SpanFetcher>,
+    spans: Vec<Range<u64>>,
+    next: usize,
+    body: Option<Body>,
+    /// Bytes of the current span not read yet.
+    left: u64,
+}
+
+impl Read for OneByOne {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(body) = &mut self.body {
+                let want = buf
+                    .len()
+                    .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+                match body.read(&mut buf[..want])? {
+                    0 if self.left > 0 => {
+                        return Err(Error::EndedEarly { missing: self.left }.into());
+                    }
+                    0 => self.body = None,
+                    n => {
+                        self.left -= n as u64;
+                        return Ok(n);
+                    }
+                }
+            }
+            let Some(span) = self.spans.get(self.next) else {
+                return Ok(0);
+            };
+            self.next += 1;
+            self.left = span.end - span.start;
+            self.body = Some(self.fetcher.fetch(span.clone())?);
+        }
     }
 }
 
@@ -383,7 +495,12 @@ mod tests {
         pieces.push(50..60, u64::MAX);
         pieces.push(100..1 << 62, 1 << 60);
         assert_eq!(pieces.count(), 3 + 1 + 4);
-        let all: Vec<Range<u64>> = (0..pieces.count()).map(|i| pieces.get(i)).collect();
+        let all: Vec<Range<u64>> = (0..pieces.count())
+            .map(|i| match pieces.get(i) {
+                Piece::Span(span) => span,
+                Piece::Batch(_) => unreachable!("no batch pushed"),
+            })
+            .collect();
         assert_eq!(all[..4], [10..20, 20..30, 30..35, 50..60]);
         assert_eq!(all[4], 100..(1 << 60) + 100);
         assert_eq!(all[7], 3 * (1 << 60) + 100..1 << 62);

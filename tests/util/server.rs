@@ -64,6 +64,26 @@ pub enum Mode {
     ChunkedNoLength,
     /// As `Ranges`, each answer sent this long after its request arrived (a long round trip).
     Delayed(Duration),
+    /// As `Ranges`, and a request for several ranges gets a `multipart/byteranges` answer of
+    /// this shape (any other mode answers it with 200 and the whole body, as S3 does).
+    Multipart(Shape),
+}
+
+/// How `Mode::Multipart` answers a multi-range request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One part per range, in the order asked.
+    InOrder,
+    /// One part per range, last first.
+    Reversed,
+    /// Each two neighbouring ranges in one part that also holds the bytes between them.
+    Coalesced,
+    /// The parts asked for, and one more for a range that was not.
+    ExtraPart,
+    /// Not multipart: one 206 from the first range's start to the last one's end.
+    OnePart,
+    /// Not multipart: one 206 for the first range only.
+    FirstOnly,
 }
 
 impl Mode {
@@ -128,6 +148,8 @@ struct Shared {
     /// Requests being answered now, and the most there ever were at once.
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
+    /// Body bytes written to clients, in all.
+    body_bytes_sent: AtomicUsize,
 }
 
 /// The strong validators of the resource, before and after `ChangesAfterFirst` changes it.
@@ -165,6 +187,7 @@ impl Server {
             gets: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             most_in_flight: AtomicUsize::new(0),
+            body_bytes_sent: AtomicUsize::new(0),
         });
         let conn_shared = Arc::clone(&shared);
         // A worker ends when its client closes, when it is idle for IDLE_LIMIT, or when the
@@ -193,6 +216,12 @@ impl Server {
     /// The most requests that were being answered at the same time.
     pub fn most_in_flight(&self) -> usize {
         self.shared.most_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// How many body bytes were written to clients, in all (a client that drops a response
+    /// unread stops this once the socket buffers are full).
+    pub fn body_bytes_sent(&self) -> usize {
+        self.shared.body_bytes_sent.load(Ordering::SeqCst)
     }
 
     /// The time between the arrival of each request and the next, in order.
@@ -516,6 +545,12 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
         }
         (_, Some(r)) => parse_range(r, len),
     };
+    if let (Mode::Multipart(shape), Some(value)) = (&shared.mode, range)
+        && value.contains(',')
+        && if_range_ok
+    {
+        return send_multipart(stream, shared, headers, value, *shape);
+    }
     let (cap, total) = match shared.mode {
         Mode::CapsAt(cap) => (cap, len.to_string()),
         Mode::CapsUnknownLength(cap) => (cap, "*".to_string()),
@@ -577,6 +612,9 @@ fn write_all(stream: &mut TcpStream, body: &[u8], shared: &Shared) -> bool {
         if shared.stop.load(Ordering::SeqCst) || stream.write_all(piece).is_err() {
             return false;
         }
+        shared
+            .body_bytes_sent
+            .fetch_add(piece.len(), Ordering::SeqCst);
     }
     stream.flush().is_ok()
 }
@@ -605,6 +643,65 @@ fn write_head(stream: &mut TcpStream, status: u16, headers: &[(&str, String)]) -
 }
 
 /// A complete response with a short text body (none for HEAD).
+/// Answers `bytes=a-b,c-d,...` as `shape` says.
+fn send_multipart(
+    stream: &mut TcpStream,
+    shared: &Shared,
+    mut headers: Vec<(&str, String)>,
+    value: &str,
+    shape: Shape,
+) -> bool {
+    let len = shared.body.len();
+    let asked: Vec<(usize, usize)> = value
+        .trim_start_matches("bytes=")
+        .split(',')
+        .filter_map(|item| {
+            let (a, b) = item.trim().split_once('-')?;
+            Some((a.parse().ok()?, b.parse::<usize>().ok()?.min(len - 1)))
+        })
+        .collect();
+    let mut parts = asked.clone();
+    match shape {
+        Shape::InOrder => {}
+        Shape::Reversed => parts.reverse(),
+        Shape::Coalesced => {
+            parts = asked
+                .chunks(2)
+                .map(|pair| (pair[0].0, pair[pair.len() - 1].1))
+                .collect();
+        }
+        Shape::ExtraPart => parts.insert(1, (asked[0].0 + 1, asked[0].1)),
+        Shape::OnePart | Shape::FirstOnly => {
+            let (a, b) = match shape {
+                Shape::OnePart => (asked[0].0, asked[asked.len() - 1].1),
+                _ => asked[0],
+            };
+            headers.push(("Content-Range", format!("bytes {a}-{b}/{len}")));
+            headers.push(("Content-Length", (b + 1 - a).to_string()));
+            return write_head(stream, 206, &headers)
+                && write_all(stream, &shared.body[a..=b], shared);
+        }
+    }
+    let boundary = "3d6b6a416f9b5";
+    let mut body = Vec::new();
+    for (a, b) in parts {
+        body.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Type: {CONTENT_TYPE}\r\n\
+                 Content-Range: bytes {a}-{b}/{len}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&shared.body[a..=b]);
+    }
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    headers.retain(|(name, _)| *name != "Content-Type");
+    let content_type = format!("multipart/byteranges; boundary={boundary}");
+    headers.push(("Content-Type", content_type));
+    headers.push(("Content-Length", body.len().to_string()));
+    write_head(stream, 206, &headers) && write_all(stream, &body, shared)
+}
+
 fn send_short(
     stream: &mut TcpStream,
     status: u16,

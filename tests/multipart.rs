@@ -1,0 +1,221 @@
+//! `--multipart`: the planned requests as multi-range requests, the `multipart/byteranges`
+//! answers read as streams (README, "What goes on the wire"), and the fallback to one request
+//! per range when a server answers otherwise.
+
+use std::fs;
+use std::ops::Range;
+
+use crate::util::command::TestCommand;
+use crate::util::nginx::Nginx;
+use crate::util::server::{Mode, Server, Shape};
+use crate::util::{self, assert_bytes_eq};
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * KIB;
+
+/// `count` disjoint 4 KiB ranges, scattered over `len` bytes in ascending order.
+fn scattered(count: usize, len: usize) -> Vec<Range<usize>> {
+    let step = len / count;
+    (0..count)
+        .map(|i| i * step + i % 7 * 100)
+        .map(|start| start..start + 4 * KIB)
+        .collect()
+}
+
+fn args(ranges: &[Range<usize>]) -> Vec<String> {
+    ranges
+        .iter()
+        .map(|r| format!("{}:{}", r.start, r.end))
+        .collect()
+}
+
+fn slices(data: &[u8], ranges: &[Range<usize>]) -> Vec<u8> {
+    ranges
+        .iter()
+        .flat_map(|r| data[r.clone()].to_vec())
+        .collect()
+}
+
+#[test]
+fn five_hundred_ranges_take_three_requests_from_nginx() {
+    let root = tempfile::tempdir().unwrap();
+    let data = util::random_bytes(8 * MIB);
+    fs::write(root.path().join("blob.bin"), &data).unwrap();
+    let Some(nginx) = Nginx::start(root.path()) else {
+        eprintln!("skipping: nginx not found");
+        return;
+    };
+    let ranges = scattered(500, data.len() - 8 * KIB);
+    let got = TestCommand::against(&nginx)
+        .arg(nginx.url("blob.bin"))
+        .arg("--multipart")
+        .args(args(&ranges))
+        .stdout();
+    assert_bytes_eq(&got, &slices(&data, &ranges));
+    let requests = nginx.requests();
+    // The first range teaches the length; the other 499 go in batches whose Range header
+    // stays under 6,000 bytes (nginx refuses a header line over 8 KiB).
+    let multi: Vec<&str> = requests
+        .iter()
+        .filter_map(|r| r.range.as_deref())
+        .filter(|r| r.contains(','))
+        .collect();
+    assert_eq!(requests.len(), 1 + multi.len(), "{requests:?}");
+    assert!((2..=3).contains(&multi.len()), "{} batches", multi.len());
+    assert!(
+        multi.iter().all(|r| r.len() <= 6000),
+        "a Range header over 6,000 bytes"
+    );
+    let asked: usize = multi.iter().map(|r| r.split(',').count()).sum();
+    assert_eq!(asked, 499, "every range once");
+}
+
+#[test]
+fn parts_in_any_order_or_coalesced_give_the_ranges_in_the_order_asked() {
+    let data = util::random_bytes(2 * MIB);
+    // Out of order on the command line: the planner asks in order of need, batches ascend.
+    let ranges = [
+        0..100,
+        5000..6000,
+        7000..7100,
+        20_000..30_000,
+        40_000..40_001,
+    ];
+    let ranges: Vec<Range<usize>> = ranges.into_iter().collect();
+    for shape in [
+        Shape::InOrder,
+        Shape::Reversed,
+        Shape::Coalesced,
+        Shape::OnePart,
+    ] {
+        let server = Server::start(data.clone(), Mode::Multipart(shape));
+        let got = TestCommand::against(&server)
+            .case(format!("{shape:?}"))
+            .arg(server.url("/f"))
+            .arg("--multipart")
+            .args(args(&ranges))
+            .stdout();
+        assert_bytes_eq(&got, &slices(&data, &ranges));
+        let sent = server.ranges();
+        assert_eq!(
+            sent,
+            [
+                Some("bytes=0-99".to_owned()),
+                Some("bytes=5000-5999,7000-7099,20000-29999,40000-40000".to_owned()),
+            ],
+            "{shape:?}"
+        );
+    }
+}
+
+#[test]
+fn a_part_far_larger_than_its_ranges_gives_way_to_one_request_per_range() {
+    // Coalescing 200,000..210,000 with 1,000,000..1,000,001 would send 790 KB nobody asked
+    // for: the parts read so far stand, the rest is asked for range by range.
+    let data = util::random_bytes(2 * MIB);
+    let server = Server::start(data.clone(), Mode::Multipart(Shape::Coalesced));
+    let ranges = [
+        0..10,
+        100..200,
+        300..400,
+        200_000..210_000,
+        1_000_000..1_000_001,
+    ];
+    let output = TestCommand::against(&server)
+        .arg(server.url("/f"))
+        .args(["--multipart", "-v"])
+        .args(args(&ranges))
+        .success();
+    assert_bytes_eq(&output.stdout, &slices(&data, &ranges));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("holds far more than was asked: the rest of"),
+        "{stderr}"
+    );
+    assert_eq!(
+        server.ranges(),
+        [
+            Some("bytes=0-9".to_owned()),
+            Some("bytes=100-199,300-399,200000-209999,1000000-1000000".to_owned()),
+            Some("bytes=200000-209999".to_owned()),
+            Some("bytes=1000000-1000000".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn a_part_that_was_not_asked_for_is_an_error_with_nothing_spliced() {
+    let data = util::random_bytes(MIB);
+    let server = Server::start(data.clone(), Mode::Multipart(Shape::ExtraPart));
+    let output = TestCommand::against(&server)
+        .arg(server.url("/f"))
+        .args(["--multipart", "0:10", "1000:2000", "3000:4000"])
+        .output();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "rangecat: server answered bytes=1000-1999,3000-3999 with a bad multipart body: \
+         a part for bytes 1001-1999, which was not asked for"
+    );
+    // The first range and the first part came before the extra one; nothing after it.
+    assert_bytes_eq(&output.stdout, &slices(&data, &[0..10, 1000..2000]));
+}
+
+#[test]
+fn a_server_answering_with_the_whole_object_gets_one_request_per_range() {
+    // 64 MiB answered with 200 to the multi-range request (as S3 does): recognised from its
+    // head and dropped with its connection, then one request per range, in parallel.
+    let data = util::random_bytes(64 * MIB);
+    for (shape, what) in [
+        (None, "the whole resource"),
+        (Some(Shape::FirstOnly), "one other range"),
+    ] {
+        let mode = shape.map_or(Mode::Ranges, Mode::Multipart);
+        let server = Server::start(data.clone(), mode);
+        let ranges: Vec<Range<usize>> = (0..9).map(|i| i * MIB + 17..i * MIB + 5000).collect();
+        let output = TestCommand::against(&server)
+            .arg(server.url("/f"))
+            .args(["--multipart", "-v", "-j", "4"])
+            .args(args(&ranges))
+            .success();
+        assert_bytes_eq(&output.stdout, &slices(&data, &ranges));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let said = format!(
+            "* the multi-range request was answered with {what}: one request per range from now on"
+        );
+        assert!(stderr.contains(&said), "{stderr}");
+        // The first range, the refused batch, then the other 8 one by one.
+        server.assert_requests(1 + 1 + 8, "fallback");
+        let sent = server.body_bytes_sent();
+        assert!(
+            sent < 16 * MIB,
+            "{sent} body bytes sent: the whole object was read"
+        );
+    }
+}
+
+#[test]
+fn without_multipart_a_local_file_and_a_server_give_the_same_bytes() {
+    // --multipart changes requests, never bytes: a file source has no multi-range request.
+    let dir = tempfile::tempdir().unwrap();
+    let data = util::random_bytes(MIB);
+    let path = dir.path().join("f.bin");
+    fs::write(&path, &data).unwrap();
+    let ranges = ["-10:", "0:10", "500:400", "100:200", "150:250", "0:10"];
+    let local = TestCommand::new()
+        .arg(&path)
+        .arg("--multipart")
+        .args(ranges)
+        .stdout();
+    let server = Server::start(data.clone(), Mode::Multipart(Shape::Reversed));
+    let remote = TestCommand::against(&server)
+        .arg(server.url("/f"))
+        .arg("--multipart")
+        .args(ranges)
+        .stdout();
+    let len = data.len();
+    let want = slices(&data, &[len - 10..len, 0..10, 100..200, 150..250, 0..10]);
+    assert_bytes_eq(&local, &want);
+    assert_bytes_eq(&remote, &want);
+}
