@@ -219,3 +219,59 @@ fn a_claimed_length_of_four_exbibytes_does_not_inflate_memory_under_j() {
     // README: -j holds at most N segments, whatever length a server claims.
     assert_peak_within("-j 4 against a 2^62-byte claim", run.peak_kib, 48);
 }
+
+#[test]
+fn many_ranges_under_jobs_and_multipart_hold_n_segments_for_a_slow_reader() {
+    // 400 ranges of 256 KiB (100 MiB) read by a slow consumer: the workers run ahead by at
+    // most N requests of at most one segment each (README: N x 4 MiB), whether the ranges
+    // go one per request or in multi-range batches.
+    let data = util::random_bytes(120 * MIB);
+    let server = Server::start(
+        data.clone(),
+        Mode::Multipart(crate::util::server::Shape::InOrder),
+    );
+    let url = server.url("/big.bin");
+    let starts: Vec<usize> = (0..400).map(|i| i * 300 * 1024).collect();
+    let ranges: Vec<String> = starts
+        .iter()
+        .map(|s| format!("{s}:{}", s + 256 * 1024))
+        .collect();
+    let want: Vec<u8> = starts
+        .iter()
+        .flat_map(|&s| data[s..s + 256 * 1024].to_vec())
+        .collect();
+    for extra in [&[][..], &["--multipart"][..]] {
+        let mut args: Vec<&str> = vec!["-j", "8", &url];
+        args.extend_from_slice(extra);
+        args.extend(ranges.iter().map(String::as_str));
+        let run = sample(command(&args), LIMIT, |out| slow_compare(out, &want));
+        let what = format!("-j 8 {extra:?}, 400 ranges to a slow reader");
+        run.assert_success(&what);
+        assert_eq!(
+            run.out,
+            (want.len(), None),
+            "{what}: bytes and first difference"
+        );
+        assert_peak_within(&what, run.peak_kib, 8 * 4);
+    }
+}
+
+/// As `compare_stream`, pausing a millisecond after each 64 KiB read (about 64 MB/s).
+fn slow_compare(mut stdout: std::process::ChildStdout, want: &[u8]) -> (usize, Option<usize>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut at, mut first_diff) = (0usize, None);
+    loop {
+        let n = match stdout.read(&mut buf) {
+            Ok(0) | Err(_) => return (at, first_diff),
+            Ok(n) => n,
+        };
+        let end = (at + n).min(want.len());
+        if first_diff.is_none()
+            && (want[at.min(end)..end] != buf[..end - at.min(end)] || end - at < n)
+        {
+            first_diff = Some(at);
+        }
+        at += n;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}

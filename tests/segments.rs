@@ -216,3 +216,49 @@ fn scattered_ranges_go_out_in_parallel_never_more_than_jobs_at_once() {
     assert_bytes_eq(&got, &want);
     assert_eq!(server.most_in_flight(), 1, "without -j, one at a time");
 }
+
+#[test]
+fn a_range_cut_mid_body_among_many_is_resumed_under_jobs() {
+    // Three of the 40 responses break after 1,000 bytes: each resumes from its first
+    // missing byte, the others are untouched, and the output is exact.
+    let data = util::random_bytes(2 * MIB);
+    let server = Server::start(data.clone(), Mode::drop_after(1000, 3));
+    let starts: Vec<usize> = (0..40).map(|i| i * 50_000 + 7).collect();
+    let ranges: Vec<String> = starts
+        .iter()
+        .map(|s| format!("{s}:{}", s + 20_000))
+        .collect();
+    // A resumption may be among the three broken responses too: retries for each.
+    let mut args = vec!["-j", "4", "--retries", "3"];
+    args.extend(ranges.iter().map(String::as_str));
+    let got = fetch(&server, &args);
+    let want: Vec<u8> = starts
+        .iter()
+        .flat_map(|&s| data[s..s + 20_000].to_vec())
+        .collect();
+    assert_bytes_eq(&got, &want);
+    server.assert_requests(40 + 3, "40 ranges and 3 resumptions");
+}
+
+#[test]
+fn a_resource_changing_among_many_ranges_stops_with_nothing_more_written() {
+    let data = util::random_bytes(MIB);
+    let server = Server::start(data.clone(), Mode::ChangesAfterFirst);
+    let ranges: Vec<String> = (0..20)
+        .map(|i| format!("{}:{}", i * 40_000, i * 40_000 + 1000))
+        .collect();
+    let mut args = vec!["-j", "4"];
+    args.extend(ranges.iter().map(String::as_str));
+    let output = TestCommand::against(&server)
+        .arg(server.url("/big.bin"))
+        .args(&args)
+        .output();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("rangecat: the resource changed during the transfer"),
+        "{stderr}"
+    );
+    // Only the first range, from the first version, was written.
+    assert_bytes_eq(&output.stdout, &data[..1000]);
+}

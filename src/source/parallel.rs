@@ -148,14 +148,14 @@ pub fn parallel_body(
     ordered_body(fetcher, pieces, jobs, chunk)
 }
 
-/// The most chunks a piece holds ahead of the reader: a piece longer than this many bytes
-/// waits for the reader (segments are [`SEGMENT`] long, unsplit spans under [`THRESHOLD`]).
-const MOST_AHEAD: u64 = THRESHOLD;
+/// The most bytes a piece holds ahead of the reader (in chunks): a longer piece (an unsplit
+/// span under [`THRESHOLD`], a batch) waits for the reader, so N pieces hold N segments.
+const MOST_AHEAD: u64 = SEGMENT;
 
 /// A reader of every piece's bytes, in order, fetched by `jobs` threads one request per
 /// piece and read in `chunk`-byte pieces. Pieces are started only within a window of `jobs`
 /// from the one being read, so at most `jobs` requests are in flight and memory stays under
-/// `jobs x (min(piece, THRESHOLD) + chunk)` however many pieces there are.
+/// `jobs x (SEGMENT + chunk)` however many pieces there are.
 pub fn ordered_body(
     fetcher: Arc<dyn SpanFetcher>,
     pieces: Pieces,
