@@ -486,6 +486,35 @@ fn x_leaves_no_file_for_a_member_whose_crc_fails() {
 }
 
 #[test]
+fn a_member_failing_early_in_a_stretch_leaves_its_neighbours_whole() {
+    // Five deflated members of 1 MB read from one request (-j 1: one stretch). The third
+    // one's local header is broken: it fails before its data is read, the rest of its
+    // bytes are skipped, and the members after it come out whole.
+    // Noise, so that each member is far longer than one read.
+    let data: Vec<Vec<u8>> = (0..5).map(|i| zips::noise(1_000_000, i)).collect();
+    let names: Vec<String> = (0..5).map(|i| format!("m{i}.txt")).collect();
+    let items: Vec<Item<'_>> = names
+        .iter()
+        .zip(&data)
+        .map(|(n, d)| Item::deflated(n, d))
+        .collect();
+    let mut bytes = zips::archive(&items);
+    let starts = member_starts(&bytes);
+    assert_eq!(&bytes[starts[2] as usize..][..4], b"PK\x03\x04");
+    bytes[starts[2] as usize + 3] = 0xff;
+    let server = Server::start(bytes, Mode::Ranges);
+    let (_parent, dir) = target();
+    let output = x(&server.url(PATH), &dir, &["-j", "1"], &[]);
+    let stderr = assert_failed(&output);
+    assert!(stderr.contains("m2.txt"), "{stderr}");
+    for i in [0, 1, 3, 4] {
+        util::assert_bytes_eq_in(&names[i], &fs::read(dir.join(&names[i])).unwrap(), &data[i]);
+    }
+    assert_eq!(tree(&dir).len(), 4, "{:?}", tree(&dir));
+    server.assert_requests(2, "the tail and one stretch");
+}
+
+#[test]
 fn x_reports_an_unsupported_method_and_extracts_the_rest() {
     let mut bytes = zips::archive(&[
         Item::stored("odd.bin", b"odd"),
@@ -534,21 +563,20 @@ fn member_starts(bytes: &[u8]) -> Vec<u64> {
     starts
 }
 
-/// `x` batching (README "Zip archives": runs of small neighbouring members, under 1 MiB
-/// each, share one request; every other member costs one; no byte twice). How large a batch
-/// may grow is `src/zip/extract.rs` `batches`: its request covers at most total / (2 x
-/// workers), kept within 1 MiB..=8 MiB, so that every worker gets several batches.
+/// `x` stretches (README "Zip archives": neighbouring members share one forward request,
+/// one stretch per worker, no byte twice). Where a stretch ends is `src/zip/extract.rs`
+/// `stretches`: member `i` goes to stretch `offset_i / max(total / workers, 1 MiB)`, where
+/// `offset_i` is how many selected bytes come before it, and members that are not neighbours
+/// never share.
 ///
-/// The layout: ten small members a0..a9 of 150,000 bytes, one large member of 1,100,000
-/// (over 1 MiB: alone), one small member c0. About 2.75 MB in all, so with `-j 1` a batch may
-/// cover 1.375 MB: nine a's (1.35 MB), not ten; a9 and the large member, or the large member
-/// and c0, would fit too, so only the size rule keeps the large one alone. With `-j 4` the
-/// cap is 1 MiB: six a's (900 KB), not seven. Two a's that are not neighbours do not share.
+/// The layout: ten members a0..a9 of 400,000 bytes, one of 3,000,000 (`big`), then c0 of
+/// 400,000: about 7.4 MB. With `-j 1` everything is one request. With `-j 4` a stretch is
+/// about 1.85 MB: a0..a4 (starting before 1.85 MB), a5..a9 (before 3.7 MB), big, c0.
+/// Selecting a0 and a2 (not neighbours): one request each.
 #[test]
-fn x_batches_small_neighbours_exactly_and_fetches_a_large_member_alone() {
-    const SMALL: usize = 150_000;
-    const LARGE: usize = 1_100_000;
-    const MIB: u64 = 1024 * 1024;
+fn x_reads_members_in_one_stretch_per_worker_and_neighbours_only() {
+    const SMALL: usize = 400_000;
+    const LARGE: usize = 3_000_000;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for i in 0..10 {
         files.push((format!("a{i}.bin"), zips::noise(SMALL, i)));
@@ -563,30 +591,20 @@ fn x_batches_small_neighbours_exactly_and_fetches_a_large_member_alone() {
     // The request for members first..=last.
     let range =
         |first: usize, last: usize| format!("bytes={}-{}", starts[first], starts[last + 1] - 1);
-    let covers = |first: usize, last: usize| starts[last + 1] - starts[first];
+    let before = |i: usize| starts[i] - starts[0];
     // The layout does what the comment says.
-    assert!((0..files.len()).all(|i| (covers(i, i) < MIB) == (i != big)));
-    let total = covers(0, c0);
-    let cap_j1 = total / 2;
-    assert!(
-        covers(0, 8) <= cap_j1 && covers(0, 9) > cap_j1,
-        "-j 1: nine a's"
-    );
-    assert!(covers(9, big) <= cap_j1 && covers(big, c0) <= cap_j1);
-    assert!(total / 8 < MIB, "-j 4: the cap is 1 MiB");
-    assert!(covers(0, 5) <= MIB && covers(0, 6) > MIB, "-j 4: six a's");
-    assert!(covers(6, 9) <= MIB);
+    let quarter = (starts[c0 + 1] - starts[0]) / 4;
+    assert!(quarter > 1024 * 1024, "over the 1 MiB floor");
+    assert!(before(4) < quarter && before(5) >= quarter);
+    assert!(before(9) < 2 * quarter && before(big) >= 2 * quarter);
+    assert!(before(big) < 3 * quarter && before(c0) >= 3 * quarter);
 
     let cases: [(&str, &[&str], Vec<String>); 3] = [
-        (
-            "1",
-            &[],
-            vec![range(0, 8), range(9, 9), range(big, big), range(c0, c0)],
-        ),
+        ("1", &[], vec![range(0, c0)]),
         (
             "4",
             &[],
-            vec![range(0, 5), range(6, 9), range(big, big), range(c0, c0)],
+            vec![range(0, 4), range(5, 9), range(big, big), range(c0, c0)],
         ),
         ("1", &["a[02].bin"], vec![range(0, 0), range(2, 2)]),
     ];

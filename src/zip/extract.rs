@@ -12,7 +12,8 @@
 //! - Each file is written to a hidden temporary name beside its destination and renamed onto it
 //!   only once [`copy_member`] has checked its size and CRC-32; on any error the temporary file
 //!   is removed. The real name never holds a truncated or corrupt file.
-//! - Members are fetched by `jobs` threads, one request per member.
+//! - Members are fetched by `jobs` threads, neighbours in one forward request per stretch
+//!   ([`stretches`]): about one request per worker when most of an archive is extracted.
 //!
 //! The core never prints: refusals and failures go to a [`Reporter`] as they happen, and the
 //! extraction carries on with the other members.
@@ -568,7 +569,7 @@ fn run_concurrently(
     record: &(dyn Fn(usize, Step) -> Option<Error> + Sync),
 ) -> Option<Error> {
     let workers = ctx.config.jobs.clamp(1, jobs.len().max(1));
-    let batches = batches(jobs, workers);
+    let batches = stretches(jobs, workers);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let fatal = Mutex::new(None);
@@ -581,11 +582,12 @@ fn run_concurrently(
                     };
                     let first = &jobs[batch.start];
                     let last = &jobs[batch.end - 1];
-                    // One request for the whole batch; each member then reads its own span
-                    // from it into memory (batched members are small), so a member that
-                    // fails leaves the next one's bytes in place.
+                    // One request for the whole stretch; each member then streams its own
+                    // span from it, and a member that fails leaves the next one's bytes in
+                    // place.
                     let mut body = if batch.len() > 1 {
-                        Some(fetcher.fetch(first.span.start..last.span.end))
+                        let fetched = fetcher.fetch(first.span.start..last.span.end);
+                        Some(fetched.map(|body| Arc::new(Mutex::new(Stretch::Open(body)))))
                     } else {
                         None
                     };
@@ -596,7 +598,16 @@ fn run_concurrently(
                         let step = match &mut body {
                             None => run_job(&jobs[slot], &mut |span| fetcher.fetch(span), ctx),
                             Some(shared) => {
-                                run_job(&jobs[slot], &mut |span| take_span(shared, span), ctx)
+                                let step =
+                                    run_job(&jobs[slot], &mut |span| take_span(shared, span), ctx);
+                                // The member failed because the request did: that stops all.
+                                match (step, broken_by(shared)) {
+                                    (Step::Failed(_), Some(source)) => {
+                                        let name = jobs[slot].entry.name.clone();
+                                        Step::Fatal(Error::Fetch { name, source })
+                                    }
+                                    (step, _) => step,
+                                }
                             }
                         };
                         if let Some(err) = record(slot, step) {
@@ -611,58 +622,129 @@ fn run_concurrently(
     fatal.into_inner().expect("fatal lock")
 }
 
-/// Members smaller than this may share a request with their neighbours.
-const BATCH_MEMBER: u64 = 1024 * 1024;
-/// A batch's request covers at most this much.
-const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+/// A stretch covers at least this much, so that small neighbours share a request even when
+/// few bytes are selected.
+const STRETCH_MIN: u64 = 1024 * 1024;
 
-/// Groups consecutive small members whose spans touch into batches fetched with one request
-/// each: a thousand 10 KiB members cost a handful of requests instead of a thousand round
-/// trips. Batches are kept small enough that every worker gets several.
-fn batches(jobs: &[Job<'_>], workers: usize) -> Vec<Range<usize>> {
+/// Groups the members into stretches, each fetched with one forward request and read member
+/// after member, as ripunzip does: about one stretch per worker when most of an archive is
+/// extracted (a thousand members cost `workers` requests, not a thousand round trips). Member
+/// `i` goes to stretch `offset_i / max(total / workers, STRETCH_MIN)`, `offset_i` being the
+/// selected bytes before it; members that are not neighbours never share a request.
+fn stretches(jobs: &[Job<'_>], workers: usize) -> Vec<Range<usize>> {
     let total: u64 = jobs.iter().map(|j| j.span.end - j.span.start).sum();
-    let target = (total / (workers as u64 * 2).max(1)).clamp(BATCH_MEMBER, BATCH_BYTES);
-    let mut batches: Vec<Range<usize>> = Vec::new();
+    let size = (total / workers.max(1) as u64).max(STRETCH_MIN);
+    let mut stretches: Vec<(Range<usize>, u64)> = Vec::new();
+    let mut offset = 0u64;
     for (slot, job) in jobs.iter().enumerate() {
-        let len = job.span.end - job.span.start;
-        if let Some(last) = batches.last_mut() {
-            let previous = &jobs[last.end - 1];
-            let start = jobs[last.start].span.start;
-            let joins = len < BATCH_MEMBER
-                && previous.span.end - previous.span.start < BATCH_MEMBER
-                && previous.span.end == job.span.start
-                && job.span.end - start <= target;
-            if joins && last.end == slot {
+        let index = offset / size;
+        offset += job.span.end - job.span.start;
+        if let Some((last, last_index)) = stretches.last_mut() {
+            let neighbour = jobs[last.end - 1].span.end == job.span.start;
+            if neighbour && *last_index == index && last.end == slot {
                 last.end = slot + 1;
                 continue;
             }
         }
-        batches.push(slot..slot + 1);
+        stretches.push((slot..slot + 1, index));
     }
-    batches
+    stretches.into_iter().map(|(stretch, _)| stretch).collect()
 }
 
-/// The next `span` of a batch's shared body, read into memory. A failed batch request fails
-/// its first member, which stops the extraction.
+/// The state of a stretch's request, shared by the members read from it in turn.
+type StretchBody = Arc<Mutex<Stretch>>;
+
+/// A stretch's request: open, or broken by a source error (kept until it is reported).
+enum Stretch {
+    Open(Body),
+    Broken(Option<source::Error>),
+}
+
+/// The source error that broke a stretch's request, the first time it is asked for.
+fn broken_by(shared: &Result<StretchBody, source::Error>) -> Option<source::Error> {
+    let body = shared.as_ref().ok()?;
+    match &mut *body.lock().unwrap_or_else(|e| e.into_inner()) {
+        Stretch::Broken(cause) => cause.take(),
+        Stretch::Open(_) => None,
+    }
+}
+
+/// The next `span` of a stretch's body, streamed: a [`MemberSlice`]. A failed stretch
+/// request fails its first member, which stops the extraction; a body that broke inside an
+/// earlier member fails the next one alike.
 fn take_span(
-    shared: &mut Result<Body, source::Error>,
+    shared: &mut Result<StretchBody, source::Error>,
     span: Range<u64>,
 ) -> Result<Body, source::Error> {
     let body = match shared {
-        Ok(body) => body,
+        Ok(body) => body.clone(),
         Err(_) => {
             let gone = Err(source::Error::EndedEarly { missing: 0 });
             return Err(std::mem::replace(shared, gone).err().expect("an error"));
         }
     };
-    let len = span.end - span.start;
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    body.take(len).read_to_end(&mut bytes)?;
-    if (bytes.len() as u64) < len {
-        let missing = len - bytes.len() as u64;
-        return Err(source::Error::EndedEarly { missing });
+    let left = span.end - span.start;
+    if let Stretch::Broken(cause) = &mut *body.lock().unwrap_or_else(|e| e.into_inner()) {
+        return Err(cause
+            .take()
+            .unwrap_or(source::Error::EndedEarly { missing: left }));
     }
-    Ok(Box::new(io::Cursor::new(bytes)))
+    Ok(Box::new(MemberSlice { body, left }))
+}
+
+/// One member's span of a stretch's body. What the member's reader leaves unread (a member
+/// that failed its check) is skipped when the slice is dropped, so that the next member
+/// starts where it should; a body that ends or breaks is dropped for the members after it.
+struct MemberSlice {
+    body: StretchBody,
+    left: u64,
+}
+
+impl Read for MemberSlice {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let mut state = self.body.lock().unwrap_or_else(|e| e.into_inner());
+        let Stretch::Open(body) = &mut *state else {
+            return Err(source::Error::EndedEarly { missing: self.left }.into());
+        };
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let cause = match body.read(&mut buf[..want]) {
+            Ok(0) => source::Error::EndedEarly { missing: self.left },
+            Ok(n) => {
+                self.left -= n as u64;
+                return Ok(n);
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => return Err(err),
+            Err(err) => source::Error::from(err),
+        };
+        // The member sees that its bytes stopped; the cause is reported once, for all.
+        let seen = io::Error::other(cause.to_string());
+        *state = Stretch::Broken(Some(cause));
+        Err(seen)
+    }
+}
+
+impl Drop for MemberSlice {
+    fn drop(&mut self) {
+        if self.left == 0 {
+            return;
+        }
+        let mut state = self.body.lock().unwrap_or_else(|e| e.into_inner());
+        if let Stretch::Open(body) = &mut *state {
+            let cause = match io::copy(&mut body.take(self.left), &mut io::sink()) {
+                Ok(n) if n == self.left => return,
+                Ok(n) => source::Error::EndedEarly {
+                    missing: self.left - n,
+                },
+                Err(err) => source::Error::from(err),
+            };
+            *state = Stretch::Broken(Some(cause));
+        }
+    }
 }
 
 /// Fetches one member (one request) and writes it, or keeps a link's target for later.
