@@ -70,51 +70,7 @@ size=$((size_mib * 1024 * 1024))
 say "writing $size_mib MiB of random bytes"
 head -c "$size" /dev/urandom > "$file"
 
-# One nginx process in the foreground (no master, so nothing to switch to another user and
-# one pid to kill), sendfile on as in production, no access log to write per request.
-start_nginx() {
-    local port=$1
-    cat > "$work/nginx/nginx.conf" << EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-lock_file $work/nginx/nginx.lock;
-error_log $work/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    types { }
-    default_type application/octet-stream;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_timeout 30s;
-    server {
-        listen 127.0.0.1:$port;
-        root $work/www;
-    }
-}
-EOF
-    "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" < /dev/null > /dev/null 2> "$work/nginx/stderr.log" &
-    nginx_pid=$!
-    local i
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$nginx_pid" 2> /dev/null || break
-        if curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$port/big.bin"; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    kill "$nginx_pid" 2> /dev/null || true
-    wait "$nginx_pid" 2> /dev/null || true
-    nginx_pid=
-    return 1
-}
+start_nginx() { start_static_nginx "$work/nginx" "$work/www" "$1" big.bin; }
 
 # A port that nothing answers on now; if nginx cannot bind it after all, try another.
 url=

@@ -38,3 +38,52 @@ maximum() { sort -g | tail -n 1; }
 minimum() { sort -g | head -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
 kib_to_mib() { awk '{ printf "%.1f\n", $1 / 1024 }'; }
+
+# start_static_nginx DIR ROOT PORT PATH: nginx serving ROOT on 127.0.0.1:PORT, its files in DIR;
+# sets nginx_pid once PATH answers, returns 1 when it does not start. One process in the
+# foreground (no master, so nothing to switch to another user and one pid to kill), sendfile
+# on as in production, no access log to write per request.
+start_static_nginx() {
+    local dir=$1 root=$2 port=$3 path=$4
+    mkdir -p "$dir"
+    cat > "$dir/nginx.conf" << EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $dir/nginx.pid;
+lock_file $dir/nginx.lock;
+error_log $dir/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    types { }
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 30s;
+    server {
+        listen 127.0.0.1:$port;
+        root $root;
+    }
+}
+EOF
+    "$nginx_bin" -p "$dir" -c "$dir/nginx.conf" < /dev/null > /dev/null 2> "$dir/stderr.log" &
+    nginx_pid=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$nginx_pid" 2> /dev/null || break
+        if curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$port/$path"; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    kill "$nginx_pid" 2> /dev/null || true
+    wait "$nginx_pid" 2> /dev/null || true
+    nginx_pid=
+    return 1
+}

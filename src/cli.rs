@@ -213,7 +213,7 @@ pub struct CatArgs {
     #[arg(value_name = "URL")]
     pub url: String,
 
-    /// Entry names, exactly as `ls` prints them; written in the order given
+    /// Entry names as `ls` prints them, or globs (a name that exists wins); in the order given
     #[arg(value_name = "MEMBER", required = true)]
     pub members: Vec<String>,
 }
@@ -225,7 +225,7 @@ pub struct ExtractArgs {
     #[arg(value_name = "URL")]
     pub url: String,
 
-    /// Shell globs matched against entry names (`*` also matches `/`); none extracts all
+    /// Entry names, or shell globs (`*` also matches `/`; a name that exists wins); none: all
     #[arg(value_name = "PATTERN")]
     pub patterns: Vec<String>,
 

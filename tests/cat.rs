@@ -105,6 +105,30 @@ fn several_members_are_written_in_the_order_given() {
 }
 
 #[test]
+fn members_by_glob_come_in_archive_order_and_a_name_that_exists_wins() {
+    // README: a MEMBER that names an entry exactly is that entry; otherwise it is a glob.
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("pkg-1.0.dist-info/RECORD", b"record".to_vec()),
+        ("pkg/[x].txt", b"literal brackets".to_vec()),
+        ("pkg-1.0.dist-info/METADATA", b"Name: pkg".to_vec()),
+        ("pkg/x.txt", b"x".to_vec()),
+        ("other.dist-info/METADATA", b"Name: other".to_vec()),
+    ];
+    let items: Vec<Item<'_>> = files.iter().map(|(n, d)| Item::deflated(n, d)).collect();
+    let server = Server::start(zips::archive(&items), Mode::Ranges);
+    let got = cat(&server, &["*.dist-info/METADATA"]);
+    assert_bytes_eq(&got, b"Name: pkgName: other");
+    // `pkg/[x].txt` exists, so it is that member and not the glob matching pkg/x.txt.
+    let got = cat(&server, &["pkg/[x].txt", "pkg/?.txt", "*/RECORD"]);
+    assert_bytes_eq(&got, b"literal bracketsxrecord");
+    let stderr = failure(&run(&server, &["pkg/*.txt", "*.whl"]));
+    assert!(
+        stderr.starts_with("rangecat: *.whl: no such member in"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_missing_member_is_named_and_costs_no_member_request() {
     let (bytes, _, _) = sample();
     let server = Server::start(bytes, Mode::Ranges);

@@ -305,6 +305,23 @@ fn x_extracts_only_members_matching_a_pattern() {
 }
 
 #[test]
+fn x_takes_an_existing_name_literally_before_the_glob_it_also_is() {
+    let items = [
+        Item::stored("a[1].txt", b"literal"),
+        Item::stored("a1.txt", b"glob match"),
+        Item::stored("b.txt", b"b"),
+    ];
+    let server = Server::start(zips::archive(&items), Mode::Ranges);
+    let (_parent, dir) = target();
+    x_ok(&server.url(PATH), &dir, &[], &["a[1].txt"]);
+    assert_eq!(tree(&dir), ["a[1].txt"]);
+    assert_eq!(fs::read(dir.join("a[1].txt")).unwrap(), b"literal");
+    let (_parent, dir) = target();
+    x_ok(&server.url(PATH), &dir, &[], &["a?.txt", "b.*"]);
+    assert_eq!(tree(&dir), ["a1.txt", "b.txt"]);
+}
+
+#[test]
 fn x_reports_a_pattern_that_matches_nothing() {
     let server = Server::start(sample().archive(), Mode::Ranges);
     let (_parent, dir) = target();

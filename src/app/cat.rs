@@ -1,10 +1,10 @@
-//! `rangecat cat`: members' decompressed bytes to stdout, one request each.
+//! `rangecat cat`: members' decompressed bytes to stdout (named, or by glob), one request each.
 
-use std::collections::HashSet;
 use std::io::Write;
 
 use rangecat::http::redact::redact_url;
 use rangecat::source::parallel::read_ahead;
+use rangecat::zip::glob::{any_matches, select_members};
 use rangecat::zip::member::{check_span, check_supported, copy_member, read_member};
 
 use super::{Context, open_archive};
@@ -18,19 +18,23 @@ const READ_AHEAD_THRESHOLD: u64 = 1024 * 1024;
 /// Runs `rangecat cat`: each member's decompressed bytes, in the order given.
 pub fn run(args: &CatArgs, ctx: &Context) -> Result<(), Error> {
     let mut archive = open_archive(&args.url, &ctx.http)?;
-    let names: HashSet<&str> = args.members.iter().map(String::as_str).collect();
-    let (found, spans) = archive.select(|entry| names.contains(entry.name.as_str()))?;
-    let mut wanted = Vec::with_capacity(args.members.len());
-    for name in &args.members {
-        let index = found
-            .iter()
-            .position(|entry| &entry.name == name)
-            .ok_or_else(|| {
-                let url = redact_url(&args.url);
-                Error::Message(format!("{name}: no such member in {url}"))
-            })?;
-        check_supported(&found[index])?;
-        wanted.push(index);
+    // README: a MEMBER that names an entry is that entry, else a glob; matches in archive order.
+    let (found, spans) = archive.select(|entry| any_matches(&args.members, &entry.name))?;
+    let names: Vec<&str> = found.iter().map(|entry| entry.name.as_str()).collect();
+    let mut wanted = Vec::new();
+    for (name, selected) in args
+        .members
+        .iter()
+        .zip(select_members(&args.members, &names))
+    {
+        if selected.is_empty() {
+            let url = redact_url(&args.url);
+            return Err(Error::Message(format!("{name}: no such member in {url}")));
+        }
+        for &index in &selected {
+            check_supported(&found[index])?;
+        }
+        wanted.extend(selected);
     }
     let mut out = Output::create(None)?;
     for index in wanted {

@@ -4,7 +4,7 @@
 use indicatif::ProgressBar;
 use rangecat::zip::Entry;
 use rangecat::zip::extract::{ExtractConfig, Failure, Fetch, Reporter, extract};
-use rangecat::zip::glob::{any_matches, matches};
+use rangecat::zip::glob::{any_matches, select_members};
 
 use super::{Context, open_archive};
 use crate::cli::ExtractArgs;
@@ -18,11 +18,26 @@ pub fn run(args: &ExtractArgs, ctx: &Context) -> Result<(), Error> {
     let mut archive = open_archive(&args.url, &ctx.http)?;
     // Only the matching entries are held in memory, however large the archive.
     let (entries, spans) = archive.select(|entry| any_matches(&args.patterns, &entry.name))?;
-    let members: Vec<(&Entry, std::ops::Range<u64>)> = entries.iter().zip(spans).collect();
+    // README: a PATTERN that names an entry is that entry, else a glob.
+    let names: Vec<&str> = entries.iter().map(|entry| entry.name.as_str()).collect();
+    let selections = select_members(&args.patterns, &names);
+    let mut chosen = vec![args.patterns.is_empty(); entries.len()];
+    for &index in selections.iter().flatten() {
+        chosen[index] = true;
+    }
+    let members: Vec<(&Entry, std::ops::Range<u64>)> = entries
+        .iter()
+        .zip(spans)
+        .zip(&chosen)
+        .filter(|(_, chosen)| **chosen)
+        .map(|(member, _)| member)
+        .collect();
     let unmatched: Vec<&String> = args
         .patterns
         .iter()
-        .filter(|pattern| !entries.iter().any(|entry| matches(pattern, &entry.name)))
+        .zip(&selections)
+        .filter(|(_, selected)| selected.is_empty())
+        .map(|(pattern, _)| pattern)
         .collect();
 
     let total = members

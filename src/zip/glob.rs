@@ -79,14 +79,48 @@ fn class(pattern: &[char], ch: char) -> Option<(usize, bool)> {
     }
 }
 
-/// Whether `name` matches any of `patterns`; no patterns match everything.
+/// Whether `name` matches any of `patterns` (as a name or a glob); no patterns match
+/// everything. A first pass: [`select_members`] then decides which argument selects what.
 pub fn any_matches(patterns: &[String], name: &str) -> bool {
-    patterns.is_empty() || patterns.iter().any(|p| matches(p, name))
+    patterns.is_empty() || patterns.iter().any(|p| p == name || matches(p, name))
+}
+
+/// For each argument, the indices of the `names` it selects, in archive order: the entry it
+/// names exactly if there is one (`a[1].txt` is that member, not `a1.txt`), else every entry
+/// its glob matches. An argument that selects nothing gets an empty list.
+pub fn select_members(args: &[String], names: &[&str]) -> Vec<Vec<usize>> {
+    args.iter()
+        .map(|arg| {
+            let exact: Vec<usize> = (0..names.len()).filter(|&i| names[i] == arg).collect();
+            if exact.is_empty() {
+                (0..names.len())
+                    .filter(|&i| matches(arg, names[i]))
+                    .collect()
+            } else {
+                exact
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exact_name_wins_over_the_glob_it_also_is() {
+        let names = ["a1.txt", "a[1].txt", "b.txt", "c/a1.txt"];
+        let args: Vec<String> = ["a[1].txt", "*.txt", "a?.txt", "zzz"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(
+            select_members(&args, &names),
+            [vec![1], vec![0, 1, 2, 3], vec![0], vec![]]
+        );
+        assert!(names.iter().all(|n| any_matches(&args, n)));
+        assert!(any_matches(&[], "anything"));
+    }
 
     #[test]
     fn globs_match_like_unzip() {

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Many ranges over a long round trip: rangecat -j 1, -j 8 and --multipart against curl -Z
+# (8 parallel transfers) and curl's multi-range requests, all through a proxy that adds 20 ms
+# to every request (benches/delay_proxy.py) in front of a local nginx. Reported as medians and
+# ratios, with PASS/FAIL for the targets of README "Benchmarks".
+#
+#   benches/ranges.sh
+#
+# Environment: BENCH_RUNS (default 5), BENCH_DELAY_MS (default 20), BENCH_SKIP_BUILD=1,
+# BENCH_RANGECAT=PATH. Needs nginx, curl, python3 and GNU time. Exit status 0 whatever the
+# figures; 1 when something broke (wrong bytes above all).
+
+set -euo pipefail
+
+runs=${BENCH_RUNS:-5}
+delay_ms=${BENCH_DELAY_MS:-20}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+rangecat=${BENCH_RANGECAT:-$repo/target/release/rangecat}
+[[ -n ${BENCH_RANGECAT:-} ]] && BENCH_SKIP_BUILD=1
+
+# shellcheck source=benches/lib.sh
+source "$repo/benches/lib.sh"
+
+find_nginx
+ensure_command curl curl
+ensure_command python3 python3
+ensure_command /usr/bin/time time
+build_release
+[[ -x $rangecat ]] || die "$rangecat not found"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/rangecat-ranges.XXXXXX")
+nginx_pid=
+proxy_pid=
+cleanup() {
+    for pid in $proxy_pid $nginx_pid; do
+        kill "$pid" 2> /dev/null || true
+        wait "$pid" 2> /dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$work/www"
+file=$work/www/f.bin
+head -c $((64 * 1024 * 1024)) /dev/urandom > "$file"
+
+port=$((20000 + RANDOM % 20000))
+start_static_nginx "$work/nginx" "$work/www" "$port" f.bin || die "nginx did not start"
+proxy_port=$((port + 1))
+python3 "$repo/benches/delay_proxy.py" "$proxy_port" "$port" "$delay_ms" &
+proxy_pid=$!
+for _ in $(seq 100); do
+    curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$proxy_port/f.bin" && break
+    sleep 0.05
+done
+url=http://127.0.0.1:$proxy_port/f.bin
+say "nginx on $port, $delay_ms ms per request through $url"
+
+# 500 scattered 4 KiB ranges, ascending, and 3 of 64 KiB.
+mapfile -t many < <(awk 'BEGIN { srand(7); for (i = 0; i < 500; i++) { s = i * 131072 + int(rand() * 100000); print s ":" s + 4096 } }')
+few=(1000000:1065536 20000000:20065536 40000000:40065536)
+
+# want RANGES...: the expected bytes, from the file itself.
+want() {
+    local r
+    for r in "$@"; do
+        tail -c +$((${r%%:*} + 1)) "$file" | head -c $((${r##*:} - ${r%%:*}))
+    done
+}
+want "${many[@]}" > "$work/many.want"
+want "${few[@]}" > "$work/few.want"
+
+# curl's inputs: a config of 500 transfers for -Z, and multi-range lists (two for the 500:
+# nginx takes a header line of at most 8 KiB).
+for r in "${many[@]}"; do
+    printf 'url = "%s"\nrange = %d-%d\noutput = "/dev/null"\n' "$url" "${r%%:*}" $((${r##*:} - 1))
+done > "$work/parallel.curl"
+curl_list() { local r out=; for r in "$@"; do out+="${r%%:*}-$((${r##*:} - 1)),"; done; echo "${out%,}"; }
+half1=$(curl_list "${many[@]:0:250}")
+half2=$(curl_list "${many[@]:250}")
+few_list=$(curl_list "${few[@]}")
+
+# Correctness: rangecat's bytes must be the file's.
+for opts in "-j 1" "-j 8" "--multipart" "-j 3" "--multipart -j 8"; do
+    # shellcheck disable=SC2086
+    "$rangecat" -q $opts "$url" "${many[@]}" | cmp -s - "$work/many.want" || die "rangecat $opts: wrong bytes for 500 ranges"
+    # shellcheck disable=SC2086
+    "$rangecat" -q $opts "$url" "${few[@]}" | cmp -s - "$work/few.want" || die "rangecat $opts: wrong bytes for 3 ranges"
+done
+
+# timed NAME CMD...: appends "wall_s maxrss_kib" of one run to $work/NAME.
+timed() {
+    local name=$1
+    shift
+    local start end
+    start=$EPOCHREALTIME
+    /usr/bin/time -f '%M' -o "$work/time.out" "$@" > /dev/null 2> "$work/err.out" || { cat "$work/err.out" >&2; die "'$*' failed"; }
+    end=$EPOCHREALTIME
+    awk -v s="$start" -v e="$end" '{ printf "%.4f %d\n", e - s, $1 }' "$work/time.out" >> "$work/$name"
+}
+curl_two() { curl -s -r "$half1" "$url" && curl -s -r "$half2" "$url"; }
+
+say "$runs runs of each"
+for ((i = 0; i < runs; i++)); do
+    timed many-j1 "$rangecat" -q -j 1 "$url" "${many[@]}"
+    timed many-j8 "$rangecat" -q -j 8 "$url" "${many[@]}"
+    timed many-multipart "$rangecat" -q --multipart "$url" "${many[@]}"
+    timed many-multipart-j8 "$rangecat" -q --multipart -j 8 "$url" "${many[@]}"
+    timed many-curl-Z curl -s -Z --parallel-max 8 -K "$work/parallel.curl"
+    timed many-curl-multi bash -c "$(declare -f curl_two); half1='$half1' half2='$half2' url='$url' curl_two"
+    timed few-multipart "$rangecat" -q --multipart "$url" "${few[@]}"
+    timed few-j3 "$rangecat" -q -j 3 "$url" "${few[@]}"
+    timed few-j1 "$rangecat" -q "$url" "${few[@]}"
+    timed few-curl-multi curl -s -r "$few_list" "$url"
+done
+
+med() { awk '{ print $1 }' "$work/$1" | median; }
+rss() { awk '{ print $2 }' "$work/$1" | maximum; }
+ratio() { awk -v a="$(med "$1")" -v b="$(med "$2")" 'BEGIN { printf "%.2f", a / b }'; }
+verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == "<=") ? v <= t : v >= t; print (ok ? "PASS" : "FAIL") }'; }
+
+printf '\n%-44s %10s %12s\n' "operation ($delay_ms ms per request)" "median s" "peak RSS MiB"
+for name in many-j1 many-j8 many-multipart many-multipart-j8 many-curl-Z many-curl-multi few-j1 few-j3 few-multipart few-curl-multi; do
+    printf '%-44s %10.3f %12s\n' "$name" "$(med "$name")" "$(rss "$name" | kib_to_mib)"
+done
+echo
+speed_j8=$(ratio many-j1 many-j8)
+speed_mp=$(ratio many-j1 many-multipart)
+printf '%-58s %6s  %s\n' "500 ranges: -j 8 speed-up over -j 1 (>= 6)" "$speed_j8" "$(verdict "$speed_j8" '>=' 6)"
+printf '%-58s %6s  %s\n' "500 ranges: -j 8 time / curl -Z 8 (<= 1.0)" "$(ratio many-j8 many-curl-Z)" "$(verdict "$(ratio many-j8 many-curl-Z)" '<=' 1)"
+printf '%-58s %6s  %s\n' "500 ranges: --multipart speed-up over -j 1 (>= 50)" "$speed_mp" "$(verdict "$speed_mp" '>=' 50)"
+printf '%-58s %6s  %s\n' "500 ranges: --multipart time / curl multi-range (<= 1.5)" "$(ratio many-multipart many-curl-multi)" "$(verdict "$(ratio many-multipart many-curl-multi)" '<=' 1.5)"
+printf '%-58s %6s  %s\n' "3 ranges: --multipart time / curl multi-range (<= 1.2)" "$(ratio few-multipart few-curl-multi)" "$(verdict "$(ratio few-multipart few-curl-multi)" '<=' 1.2)"
+printf '%-58s %6s  %s\n' "3 ranges: -j 3 time / curl multi-range (<= 1.5)" "$(ratio few-j3 few-curl-multi)" "$(verdict "$(ratio few-j3 few-curl-multi)" '<=' 1.5)"
+peak=$(rss many-j8 | kib_to_mib)
+printf '%-58s %6s  %s\n' "peak RSS with -j 8, MiB (<= 64)" "$peak" "$(verdict "$peak" '<=' 64)"
