@@ -86,6 +86,7 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             break
         }
         'rangecat;ls' {
+            [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'Read the zip stored as MEMBER of the archive, in place (repeat for deeper levels)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Basic authentication, USER:PASSWORD (USER alone: an empty password)')
@@ -113,6 +114,7 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             break
         }
         'rangecat;cat' {
+            [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'Read the zip stored as MEMBER of the archive, in place (repeat for deeper levels)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Basic authentication, USER:PASSWORD (USER alone: an empty password)')
@@ -136,6 +138,7 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             break
         }
         'rangecat;x' {
+            [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'Read the zip stored as MEMBER of the archive, in place (repeat for deeper levels)')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Extract under DIR')
             [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Extract under DIR')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Members fetched at once')

@@ -139,12 +139,16 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__cat)
-            opts="-H -u -k -v -q -h --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
+            opts="-H -u -k -v -q -h --in --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --header)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -401,12 +405,16 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__ls)
-            opts="-l -h -H -u -k -v -q --long --human-readable --json --help --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress"
+            opts="-l -h -H -u -k -v -q --in --long --human-readable --json --help --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --header)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -513,12 +521,16 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__x)
-            opts="-C -j -H -u -k -v -q -h --directory --jobs --overwrite --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
+            opts="-C -j -H -u -k -v -q -h --in --directory --jobs --overwrite --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --directory)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -81,6 +81,7 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand --help 'Print help'
         }
         &'rangecat;ls'= {
+            cand --in 'Read the zip stored as MEMBER of the archive, in place (repeat for deeper levels)'
             cand -H 'Add a request header, ''Name: value'' (repeatable)'
             cand --header 'Add a request header, ''Name: value'' (repeatable)'
             cand -u 'Basic authentication, USER:PASSWORD (USER alone: an empty password)'
@@ -107,6 +108,7 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand --progress 'Draw the progress bar even when stderr is not a terminal'
         }
         &'rangecat;cat'= {
+            cand --in 'Read the zip stored as MEMBER of the archive, in place (repeat for deeper levels)'
             cand -H 'Add a request header, ''Name: value'' (repeatable)'
             cand --header 'Add a request header, ''Name: value'' (repeatable)'
             cand -u 'Basic authentication, USER:PASSWORD (USER alone: an empty password)'
@@ -129,6 +131,7 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand --help 'Print help'
         }
         &'rangecat;x'= {
+            cand --in 'Read the zip stored as MEMBER of the archive, in place (repeat for deeper levels)'
             cand -C 'Extract under DIR'
             cand --directory 'Extract under DIR'
             cand -j 'Members fetched at once'

@@ -68,6 +68,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s v -l verbose 
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s h -l help -d 'Print help'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l in -d 'Read the zip stored as MEMBER of the archive, in place (repeat for deeper levels)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l connect-timeout -d 'Seconds to wait for a connection' -r
@@ -85,6 +86,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s k -l insecure -
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l in -d 'Read the zip stored as MEMBER of the archive, in place (repeat for deeper levels)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l connect-timeout -d 'Seconds to wait for a connection' -r
@@ -99,6 +101,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s v -l verbose -
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s h -l help -d 'Print help'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l in -d 'Read the zip stored as MEMBER of the archive, in place (repeat for deeper levels)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s C -l directory -d 'Extract under DIR' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s j -l jobs -d 'Members fetched at once' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r

@@ -185,6 +185,9 @@ pub struct LsArgs {
     #[arg(value_name = "URL")]
     pub url: String,
 
+    #[command(flatten)]
+    pub inner: InnerArgs,
+
     /// Shell globs matched against entry names (`*` also matches `/`); none lists all
     #[arg(value_name = "PATTERN")]
     pub patterns: Vec<String>,
@@ -206,12 +209,23 @@ pub struct LsArgs {
     pub help: Option<bool>,
 }
 
+/// `--in MEMBER`: a zip stored inside the archive (README, "Zip archives").
+#[derive(Debug, Args)]
+pub struct InnerArgs {
+    /// Read the zip stored as MEMBER of the archive, in place (repeat for deeper levels)
+    #[arg(long = "in", value_name = "MEMBER")]
+    pub within: Vec<String>,
+}
+
 /// Arguments of `rangecat cat`.
 #[derive(Debug, Args)]
 pub struct CatArgs {
     /// The zip archive: http:// or https:// URL, file:// URL, or a local path
     #[arg(value_name = "URL")]
     pub url: String,
+
+    #[command(flatten)]
+    pub inner: InnerArgs,
 
     /// Entry names as `ls` prints them, or globs (a name that exists wins); in the order given
     #[arg(value_name = "MEMBER", required = true)]
@@ -224,6 +238,9 @@ pub struct ExtractArgs {
     /// The zip archive: http:// or https:// URL, file:// URL, or a local path
     #[arg(value_name = "URL")]
     pub url: String,
+
+    #[command(flatten)]
+    pub inner: InnerArgs,
 
     /// Entry names, or shell globs (`*` also matches `/`; a name that exists wins); none: all
     #[arg(value_name = "PATTERN")]

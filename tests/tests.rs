@@ -50,6 +50,8 @@ mod cat;
 mod extract;
 // Zip: real archives made by other tools (tests/data).
 mod archives;
+// --in: zips stored inside zips, read in place.
+mod nested;
 // The README's first command.
 mod readme;
 // completions/ and man/ match the clap definitions.

@@ -17,7 +17,7 @@ const READ_AHEAD_THRESHOLD: u64 = 1024 * 1024;
 
 /// Runs `rangecat cat`: each member's decompressed bytes, in the order given.
 pub fn run(args: &CatArgs, ctx: &Context) -> Result<(), Error> {
-    let mut archive = open_archive(&args.url, &ctx.http)?;
+    let mut archive = open_archive(&args.url, &ctx.http, &args.inner)?;
     // README: a MEMBER that names an entry is that entry, else a glob; matches in archive order.
     let (found, spans) = archive.select(|entry| any_matches(&args.members, &entry.name))?;
     let names: Vec<&str> = found.iter().map(|entry| entry.name.as_str()).collect();

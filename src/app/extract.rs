@@ -15,7 +15,7 @@ use crate::terminal::eprint_line;
 /// Runs `rangecat x`: nothing on stdout; one `rangecat: ...` line on stderr per entry not
 /// extracted, and then exit status 1.
 pub fn run(args: &ExtractArgs, ctx: &Context) -> Result<(), Error> {
-    let mut archive = open_archive(&args.url, &ctx.http)?;
+    let mut archive = open_archive(&args.url, &ctx.http, &args.inner)?;
     // Only the matching entries are held in memory, however large the archive.
     let (entries, spans) = archive.select(|entry| any_matches(&args.patterns, &entry.name))?;
     // README: a PATTERN that names an entry is that entry, else a glob.

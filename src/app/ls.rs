@@ -23,7 +23,7 @@ enum Format {
 
 /// Runs `rangecat ls`.
 pub fn run(args: &LsArgs, ctx: &Context) -> Result<(), Error> {
-    let mut archive = open_archive(&args.url, &ctx.http)?;
+    let mut archive = open_archive(&args.url, &ctx.http, &args.inner)?;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let mut format = if args.json {
         Format::Json

@@ -17,7 +17,7 @@ use rangecat::http::redact::redact_url;
 use rangecat::source::{self, HttpConfig};
 use rangecat::zip::Archive;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, InnerArgs};
 use crate::error::Error;
 use crate::generate;
 
@@ -67,11 +67,40 @@ fn exit_on_signal() {
     });
 }
 
-/// Opens the archive at `url`: at most two requests.
-fn open_archive(url: &str, http: &HttpConfig) -> Result<Archive, Error> {
+/// Opens the archive at `url` (at most two requests), then each `--in` member inside the
+/// one before, in place (at most two more each).
+fn open_archive(url: &str, http: &HttpConfig, inner: &InnerArgs) -> Result<Archive, Error> {
     let source = source::open(url, http)?;
-    Archive::open(source).map_err(|err| {
-        let url = redact_url(url);
-        Error::from(err).context(format!("cannot read the zip archive {url}"))
-    })
+    let shown = redact_url(url);
+    let mut archive = Archive::open(source)
+        .map_err(|err| Error::from(err).context(format!("cannot read the zip archive {shown}")))?;
+    let mut path = String::new();
+    for name in &inner.within {
+        archive = archive.open_inner(name).map_err(|err| {
+            let hint = match &err {
+                rangecat::zip::Error::CompressedInner { .. } => format!(
+                    "; download it with `rangecat cat {shown}{path} {} > FILE`",
+                    shell_quote(name)
+                ),
+                _ => String::new(),
+            };
+            let what = format!("cannot read {name} inside {shown}{path}");
+            Error::Message(format!(
+                "{}{hint}",
+                rangecat::one_line(&Error::from(err).context(what))
+            ))
+        })?;
+        path += &format!(" --in {}", shell_quote(name));
+    }
+    Ok(archive)
+}
+
+/// `name` as a shell word: as it is when that is safe, else in single quotes.
+fn shell_quote(name: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=+:,@%".contains(c);
+    if !name.is_empty() && name.chars().all(safe) {
+        name.to_owned()
+    } else {
+        format!("'{}'", name.replace('\'', "'\\''"))
+    }
 }

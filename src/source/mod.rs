@@ -33,6 +33,7 @@ pub mod multipart;
 pub mod parallel;
 pub mod reader;
 mod retry;
+pub mod window;
 
 pub use error::Error;
 pub use http::{HttpConfig, HttpSource};

@@ -47,6 +47,11 @@ impl<S: Source> RangeStream<S> {
         &mut self.source
     }
 
+    /// The source underneath, for good.
+    pub fn into_source(self) -> S {
+        self.source
+    }
+
     /// The total length.
     pub fn len(&self) -> u64 {
         self.len

@@ -13,6 +13,7 @@ use super::entry::Entry;
 use super::member::SpanIndex;
 use crate::range::ByteRange;
 use crate::source::file::FileSource;
+use crate::source::window::Window;
 use crate::source::{self, Opened, RangeStream, Source};
 
 /// The tail asked for first: the end-of-central-directory record (22 bytes) with a maximal
@@ -151,6 +152,30 @@ impl Archive {
     /// The source, for fetching members.
     pub fn source_mut(&mut self) -> &mut dyn Source {
         self.stream.source_mut()
+    }
+
+    /// The archive stored as member `name` of this one, read in place through a window of
+    /// this archive's source (README, "Zip archives", `--in`): its end records and central
+    /// directory cost one or two requests, its members one each, and nothing is copied. The
+    /// window runs from the member's local header (bytes in front, as a self-extracting stub
+    /// has) to the next member. A compressed member cannot be read so: an error says what it is.
+    pub fn open_inner(mut self, name: &str) -> Result<Archive, Error> {
+        let (entries, spans) = self.select(|entry| entry.name == name)?;
+        let Some((entry, span)) = entries.into_iter().zip(spans).next_back() else {
+            return Err(Error::NoSuchInner { name: name.into() });
+        };
+        if entry.encrypted {
+            return Err(Error::Encrypted { name: entry.name });
+        }
+        if entry.method != zip::CompressionMethod::Stored {
+            return Err(Error::CompressedInner {
+                method: entry.method_name(),
+                name: entry.name,
+                compressed_size: entry.compressed_size,
+            });
+        }
+        let window = Window::new(self.stream.into_source(), span)?;
+        Archive::open(Box::new(window))
     }
 
     /// How many requests the archive has cost so far (through its stream).

@@ -106,6 +106,20 @@ pub enum Error {
     },
     /// The output could not be written (a closed pipe is `BrokenPipe`).
     Write(io::Error),
+    /// `--in`: the archive has no member of that name.
+    NoSuchInner {
+        /// The name asked for.
+        name: String,
+    },
+    /// `--in`: the member is compressed, so its bytes are not a zip that can be read in place.
+    CompressedInner {
+        /// The member's name.
+        name: String,
+        /// Its compression method.
+        method: String,
+        /// Its compressed size.
+        compressed_size: u64,
+    },
     /// The extraction directory could not be created.
     CreateDirectory {
         /// The directory.
@@ -165,6 +179,16 @@ impl fmt::Display for Error {
             Error::Spool { what, .. } => write!(f, "{what}"),
             Error::Write(_) => write!(f, "cannot write the output"),
             Error::CreateDirectory { path, .. } => write!(f, "cannot create {}", path.display()),
+            Error::NoSuchInner { name } => write!(f, "{name}: no such member"),
+            Error::CompressedInner {
+                name,
+                method,
+                compressed_size,
+            } => write!(
+                f,
+                "{name} is compressed ({method}, {compressed_size} bytes): only a stored archive \
+                 can be read in place"
+            ),
         }
     }
 }
