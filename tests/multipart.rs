@@ -5,7 +5,7 @@
 use std::fs;
 use std::ops::Range;
 
-use crate::util::command::TestCommand;
+use crate::util::command::{RequestLog, TestCommand};
 use crate::util::nginx::Nginx;
 use crate::util::server::{Mode, Server, Shape};
 use crate::util::{self, assert_bytes_eq};
@@ -29,6 +29,16 @@ fn args(ranges: &[Range<usize>]) -> Vec<String> {
         .collect()
 }
 
+/// `rangecat --multipart URL RANGES...`, expecting success; its stdout.
+fn multipart(log: &dyn RequestLog, case: &str, url: &str, ranges: &[Range<usize>]) -> Vec<u8> {
+    TestCommand::against(log)
+        .case(case)
+        .arg(url)
+        .arg("--multipart")
+        .args(args(ranges))
+        .stdout()
+}
+
 fn slices(data: &[u8], ranges: &[Range<usize>]) -> Vec<u8> {
     ranges
         .iter()
@@ -46,11 +56,7 @@ fn five_hundred_ranges_take_three_requests_from_nginx() {
         return;
     };
     let ranges = scattered(500, data.len() - 8 * KIB);
-    let got = TestCommand::against(&nginx)
-        .arg(nginx.url("blob.bin"))
-        .arg("--multipart")
-        .args(args(&ranges))
-        .stdout();
+    let got = multipart(&nginx, "nginx", &nginx.url("blob.bin"), &ranges);
     assert_bytes_eq(&got, &slices(&data, &ranges));
     let requests = nginx.requests();
     // The first range teaches the length; the other 499 go in batches whose Range header
@@ -89,12 +95,7 @@ fn parts_in_any_order_or_coalesced_give_the_ranges_in_the_order_asked() {
         Shape::OnePart,
     ] {
         let server = Server::start(data.clone(), Mode::Multipart(shape));
-        let got = TestCommand::against(&server)
-            .case(format!("{shape:?}"))
-            .arg(server.url("/f"))
-            .arg("--multipart")
-            .args(args(&ranges))
-            .stdout();
+        let got = multipart(&server, &format!("{shape:?}"), &server.url("/f"), &ranges);
         assert_bytes_eq(&got, &slices(&data, &ranges));
         let sent = server.ranges();
         assert_eq!(
