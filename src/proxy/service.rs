@@ -73,6 +73,7 @@ pub(crate) async fn handle(
         shared: &shared,
         conn: &conn,
         keep_alive,
+        http10: request.version() == Version::HTTP_10,
     };
     // Framing first: a request that could be read two ways is refused and its connection
     // closed, so that no byte after its head is ever taken for another request.
@@ -230,6 +231,8 @@ struct Answer<'a> {
     shared: &'a Shared,
     conn: &'a Connection,
     keep_alive: bool,
+    /// An HTTP/1.0 client: a body of unknown length can only end with the connection.
+    http10: bool,
 }
 
 impl Answer<'_> {
@@ -305,11 +308,13 @@ impl Answer<'_> {
         if let Some(len) = length.filter(|_| !no_content) {
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         }
-        self.connection_header(&mut headers, self.keep_alive);
+        let bodyless = head || no_content || probed_len.is_some();
+        let delimited = bodyless || length.is_some() || !self.http10;
+        self.connection_header(&mut headers, self.keep_alive && delimited);
         entry.status = status.as_u16();
         let log = self.shared.log.clone();
         let activity = self.conn.activity.clone();
-        let body = if head || no_content || probed_len.is_some() {
+        let body = if bodyless {
             ProxyBody::text(None, entry, log, activity)
         } else {
             ProxyBody::upstream(body, self.shared.timeout, entry, log, activity)
