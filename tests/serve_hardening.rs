@@ -181,14 +181,13 @@ fn a_client_leaving_while_the_upstream_pauses_mid_body_closes_the_upstream_withi
     drop(client);
     let left = Instant::now();
     eventually(Duration::from_secs(3), || closed.lock().unwrap().is_some());
-    let at = closed
+    let after = closed
         .lock()
         .unwrap()
-        .expect("the upstream connection still open 3 s after the client left");
-    let after = at.saturating_duration_since(left);
+        .map(|at| at.saturating_duration_since(left));
     assert!(
-        after < Duration::from_secs(1),
-        "closed {after:?} after the client left"
+        after.is_some_and(|after| after < Duration::from_secs(1)),
+        "the upstream connection closed {after:?} after the client left (None: open after 3 s)"
     );
 }
 
@@ -239,6 +238,13 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// The CPU time process `pid` spends in the next two seconds.
+fn cpu_in_two_seconds(pid: u32) -> Duration {
+    let before = cpu_time(pid);
+    thread::sleep(Duration::from_secs(2));
+    cpu_time(pid) - before
+}
+
 /// Connects `n` clients that each send one request; returns them unread.
 fn clients_asking(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
     (0..n)
@@ -287,9 +293,7 @@ fn under_256_open_files_300_clients_are_answered_or_refused_and_nothing_spins() 
     }
     assert_eq!(statuses.get(&206), Some(&96), "{statuses:?}");
     assert_eq!(statuses.get(&503), Some(&204), "{statuses:?}");
-    let before = cpu_time(proxy.pid());
-    thread::sleep(Duration::from_secs(2));
-    let spent = cpu_time(proxy.pid()) - before;
+    let spent = cpu_in_two_seconds(proxy.pid());
     assert!(
         spent < Duration::from_millis(200),
         "{spent:?} of CPU in 2 s, idle"
@@ -305,9 +309,7 @@ fn under_256_open_files_300_clients_are_answered_or_refused_and_nothing_spins() 
     );
     let clients = clients_asking(proxy.addr, 250);
     thread::sleep(Duration::from_millis(500));
-    let before = cpu_time(proxy.pid());
-    thread::sleep(Duration::from_secs(2));
-    let spent = cpu_time(proxy.pid()) - before;
+    let spent = cpu_in_two_seconds(proxy.pid());
     assert!(
         spent < Duration::from_millis(300),
         "{spent:?} of CPU in 2 s out of descriptors: a busy accept loop"
