@@ -169,7 +169,8 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
         'rangecat;serve' {
             [CompletionResult]::new('--upstream', '--upstream', [CompletionResultType]::ParameterName, 'The upstream base URL: GET and HEAD /PATH are proxied to BASE/PATH, and nowhere else')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on')
-            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most client connections served at once; more are answered 503')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Most client connections served at once; more are answered 503 [default: (the open-file limit - 64) / 2, after raising the limit to its hard limit]')
+            [CompletionResult]::new('--keepalive-timeout', '--keepalive-timeout', [CompletionResultType]::ParameterName, 'Seconds an idle keep-alive connection is kept open for its next request')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a request header, ''Name: value'' (repeatable)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Basic authentication, USER:PASSWORD (USER alone: an empty password)')

@@ -459,7 +459,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__serve)
-            opts="-H -u -k -v -q -h --upstream --listen --max-connections --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
+            opts="-H -u -k -v -q -h --upstream --listen --max-connections --keepalive-timeout --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -474,6 +474,10 @@ _rangecat() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -161,7 +161,8 @@ set edit:completion:arg-completer[rangecat] = {|@words|
         &'rangecat;serve'= {
             cand --upstream 'The upstream base URL: GET and HEAD /PATH are proxied to BASE/PATH, and nowhere else'
             cand --listen 'Address to listen on'
-            cand --max-connections 'Most client connections served at once; more are answered 503'
+            cand --max-connections 'Most client connections served at once; more are answered 503 [default: (the open-file limit - 64) / 2, after raising the limit to its hard limit]'
+            cand --keepalive-timeout 'Seconds an idle keep-alive connection is kept open for its next request'
             cand -H 'Add a request header, ''Name: value'' (repeatable)'
             cand --header 'Add a request header, ''Name: value'' (repeatable)'
             cand -u 'Basic authentication, USER:PASSWORD (USER alone: an empty password)'

@@ -121,7 +121,8 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l progress -d 'Dra
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s h -l help -d 'Print help'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l upstream -d 'The upstream base URL: GET and HEAD /PATH are proxied to BASE/PATH, and nowhere else' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l listen -d 'Address to listen on' -r
-complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l max-connections -d 'Most client connections served at once; more are answered 503' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l max-connections -d 'Most client connections served at once; more are answered 503 [default: (the open-file limit - 64) / 2, after raising the limit to its hard limit]' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l keepalive-timeout -d 'Seconds an idle keep-alive connection is kept open for its next request' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l connect-timeout -d 'Seconds to wait for a connection' -r

@@ -276,9 +276,14 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: String,
 
-    /// Most client connections served at once; more are answered 503
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    pub max_connections: usize,
+    /// Most client connections served at once; more are answered 503 [default: (the
+    /// open-file limit - 64) / 2, after raising the limit to its hard limit]
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Seconds an idle keep-alive connection is kept open for its next request
+    #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_seconds)]
+    pub keepalive_timeout: Duration,
 }
 
 /// Arguments of `rangecat completions`.

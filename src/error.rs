@@ -131,7 +131,6 @@ fn exit_status(err: &Error) -> u8 {
         Error::Write(err)
         | Error::Transfer(transfer::Error::Write(err))
         | Error::Zip(zip::Error::Write(err)) => write_status(err),
-        Error::Proxy(proxy::Error::InvalidProxy(_)) => EXIT_USAGE,
         Error::Context { source, .. } => exit_status(source),
         _ => EXIT_RUNTIME,
     }

@@ -45,18 +45,19 @@ const LEN: usize = 100_000;
 // The proxy in-process.
 
 /// The proxy running in-process on 127.0.0.1; stopped on drop.
-struct Running {
-    addr: SocketAddr,
-    stopper: Stopper,
+pub(crate) struct Running {
+    pub(crate) addr: SocketAddr,
+    pub(crate) stopper: Stopper,
 }
 
 /// What `rangecat serve` would run with by default, for `upstream` (shorter timeouts).
-fn config(upstream: &str) -> ProxyConfig {
+pub(crate) fn config(upstream: &str) -> ProxyConfig {
     ProxyConfig {
         upstream: upstream.to_owned(),
         chunk_size: 256 * 1024,
         connect_timeout: Duration::from_secs(5),
         timeout: Duration::from_secs(10),
+        keepalive_timeout: Duration::from_secs(15),
         retries: 1,
         max_connections: 1024,
         log: None,
@@ -66,7 +67,7 @@ fn config(upstream: &str) -> ProxyConfig {
 }
 
 impl Running {
-    fn start(config: ProxyConfig) -> Running {
+    pub(crate) fn start(config: ProxyConfig) -> Running {
         let proxy = Proxy::bind("127.0.0.1:0", config).expect("bind the proxy on 127.0.0.1:0");
         let addr = proxy.local_addr().expect("the proxy's address");
         let stopper = proxy.stopper().expect("the proxy's stopper");
@@ -1027,7 +1028,7 @@ fn a_client_that_stops_reading_is_dropped_after_the_timeout() {
 fn an_idle_keep_alive_connection_is_closed_after_the_timeout() {
     let (upstream, _) = fault_server(Mode::Ranges);
     let proxy = Running::start(ProxyConfig {
-        timeout: Duration::from_secs(1),
+        keepalive_timeout: Duration::from_secs(1),
         ..config(&upstream.url(""))
     });
     let mut client = Client::connect(proxy.addr);

@@ -1,6 +1,6 @@
 //! `rangecat serve`: README promises about the process as a whole that `serve.rs` left
 //! untested: the default listen address, 504 for an upstream that never answers the TCP
-//! handshake, no warning on loopback, the default `--max-connections`, and a shutdown that lets
+//! handshake, no warning on loopback, the default `--max-connections` (from the open-file limit), and a shutdown that lets
 //! the request under way finish while refusing new connections.
 //!
 //! Every test spawns the binary (`util::serve_process`) against a server of its own on
@@ -25,8 +25,10 @@ const FILE: &str = "/file.bin";
 /// The listen address the README gives as the default of `--listen`.
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-/// The default of `--max-connections` the README gives.
+/// The default of `--max-connections` the README gives for an open-file limit of
+/// `OPEN_FILES`: (limit - 64) / 2.
 const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+const OPEN_FILES: u64 = 2 * DEFAULT_MAX_CONNECTIONS as u64 + 64;
 
 /// Longest wait for the startup line on stderr.
 const STARTUP: Duration = Duration::from_secs(5);
@@ -129,7 +131,7 @@ fn an_upstream_that_never_answers_the_handshake_gives_504_after_the_connect_time
 }
 
 /// The soft limit on open files of this process (`Max open files` in `/proc/self/limits`).
-fn open_file_limit() -> u64 {
+pub(crate) fn open_file_limit() -> u64 {
     let limits = std::fs::read_to_string("/proc/self/limits").expect("read /proc/self/limits");
     limits
         .lines()
@@ -140,7 +142,8 @@ fn open_file_limit() -> u64 {
 }
 
 #[test]
-fn by_default_1024_idle_keep_alive_connections_are_served_and_the_next_gets_503() {
+fn by_default_1024_idle_keep_alive_connections_are_served_and_the_next_gets_503_under_2112_open_files()
+ {
     // The clients, the upstream's side of the proxy's connections and the other tests running
     // meanwhile all hold descriptors in this process.
     let needed = 4 * DEFAULT_MAX_CONNECTIONS as u64;
@@ -155,7 +158,8 @@ fn by_default_1024_idle_keep_alive_connections_are_served_and_the_next_gets_503(
     }
     let data = util::data(300);
     let upstream = Server::start(data.clone(), Mode::Ranges);
-    let proxy = Spawned::start(&["-q", "--upstream", &upstream.url("")]);
+    let proxy =
+        Spawned::start_with_open_files(Some(OPEN_FILES), &["-q", "--upstream", &upstream.url("")]);
     let range = |i: usize| format!("bytes={}-{}", i % 250, i % 250 + 4);
     let check = |client: &mut Client, i: usize, context: &str| {
         let response = client.request("GET", FILE, &[("Range", &range(i))]);

@@ -61,6 +61,9 @@ mod serve;
 // `rangecat serve`: README promises about the process: default address, connect timeout,
 // the loopback warning, the default connection cap, shutdown with a request under way.
 mod serve_promises;
+// `rangecat serve` under hostile or heavy use: smuggling shapes, a client leaving mid-pause,
+// 1,000 idle connections, 256 open files, https with -k, log escaping, a graceful stop.
+mod serve_hardening;
 // The README's memory bounds, from /proc/PID/status: -j, --chunk-size, --max-buffer, spooling,
 // zip bombs.
 mod memory;

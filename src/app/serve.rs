@@ -6,6 +6,7 @@ use rangecat::http::redact::redact_url;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use rangecat::proxy::limits::{default_max_connections, raise_open_file_limit};
 use rangecat::proxy::{Proxy, ProxyConfig};
 
 use super::Context;
@@ -16,13 +17,19 @@ use crate::terminal::eprint_line;
 
 /// Runs `rangecat serve`.
 pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
+    // As nginx's worker_rlimit_nofile: a proxy's connections are its descriptors.
+    let open_files = raise_open_file_limit();
+    let max_connections = args
+        .max_connections
+        .unwrap_or_else(|| default_max_connections(open_files.unwrap_or(1024)));
     let config = ProxyConfig {
         upstream: args.upstream.clone(),
         chunk_size: ctx.chunk_size,
         connect_timeout: ctx.http.connect_timeout,
         timeout: ctx.http.timeout,
+        keepalive_timeout: args.keepalive_timeout,
         retries: ctx.http.retries,
-        max_connections: args.max_connections.max(1),
+        max_connections: max_connections.max(1),
         log: (!ctx.quiet).then(stderr_log),
         cacert: ctx.http.cacert.clone(),
         insecure: ctx.http.insecure,

@@ -2,8 +2,9 @@
 //! one that `SSL_CERT_FILE` / `SSL_CERT_DIR` name (read as OpenSSL and curl read them), plus
 //! the CAs of `--cacert`; or, with `-k/--insecure`, no verification at all.
 //!
-//! The HTTP source and the proxy's upstream client both build their agent's TLS settings
-//! with [`tls_config`], so every command trusts the same certificates.
+//! The HTTP source builds its agent's TLS settings with [`tls_config`] and the proxy's
+//! upstream connector with [`rustls_config_for`], from the same roots, so every command
+//! trusts the same certificates.
 
 use std::fmt;
 use std::io;
@@ -157,19 +158,93 @@ pub(crate) fn tls_config(cacert: Option<&CaBundle>, insecure: bool) -> Result<Tl
     Ok(builder.root_certs(roots).build())
 }
 
-/// [`tls_config`] for an agent that only ever talks to `url` (`serve`'s upstream, which
-/// follows no redirect): for plain http no certificate is trusted and the trust store is not
-/// read.
-pub(crate) fn tls_config_for(
+/// The same trust as [`tls_config`], as a rustls `ClientConfig` (for `serve`'s upstream
+/// connector, which is hyper's rather than ureq's): the trust store plus `cacert` (the
+/// built-in Mozilla roots where the platform has no store), or no verification with
+/// `insecure`; for plain http nothing is trusted and the store is not read.
+pub(crate) fn rustls_config_for(
     url: &str,
     cacert: Option<&CaBundle>,
     insecure: bool,
-) -> Result<TlsConfig, TlsError> {
-    if super::is_https(url) {
-        return tls_config(cacert, insecure);
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions");
+    let https = super::is_https(url);
+    let config = if https && insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        if https {
+            let store = trust_store()?;
+            if store.is_none() && cacert.is_none() {
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            }
+            let certs = store
+                .into_iter()
+                .flat_map(|s| s.iter())
+                .chain(cacert.into_iter().flat_map(|c| c.certs.iter()));
+            roots.add_parsable_certificates(
+                certs.map(|c| rustls::pki_types::CertificateDer::from(c.der().to_vec())),
+            );
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    Ok(Arc::new(config))
+}
+
+/// `-k/--insecure`: any certificate is accepted; signatures are still checked, so the
+/// handshake itself stays sound.
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
     }
-    let none: Vec<Certificate<'static>> = Vec::new();
-    Ok(TlsConfig::builder().root_certs(none.into()).build())
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// The certificate rejection that made a request fail, as rustls words it

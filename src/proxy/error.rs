@@ -3,7 +3,6 @@
 use std::fmt;
 use std::io;
 
-use crate::http::proxy_env::InvalidProxy;
 use crate::http::redact::redact_url;
 use crate::http::tls::TlsError;
 
@@ -18,10 +17,10 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// A proxy variable of the environment holds no usable proxy URL.
-    InvalidProxy(InvalidProxy),
     /// The certificates to trust for an https upstream could not be gathered.
     Tls(TlsError),
+    /// The runtime (its worker threads) could not be started.
+    Runtime(io::Error),
     /// The listen address could not be bound.
     Listen {
         /// The address as given.
@@ -37,9 +36,9 @@ impl fmt::Display for Error {
             Error::InvalidUpstream { base, reason } => {
                 write!(f, "invalid --upstream '{}': {reason}", redact_url(base))
             }
-            Error::InvalidProxy(err) => write!(f, "{err}"),
             Error::Tls(err) => write!(f, "{err}"),
             Error::Listen { address, .. } => write!(f, "cannot listen on {address}"),
+            Error::Runtime(_) => write!(f, "cannot start the proxy's worker threads"),
         }
     }
 }
@@ -47,7 +46,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Listen { source, .. } => Some(source),
+            Error::Listen { source, .. } | Error::Runtime(source) => Some(source),
             Error::Tls(err) => err.source(),
             _ => None,
         }
@@ -55,24 +54,50 @@ impl std::error::Error for Error {
 }
 
 /// Why one request could not be forwarded: the answer is a 502, or a 504 for a timeout.
+/// [`UpstreamError::words`] is what the client is told; the log gets the whole chain.
 #[derive(Debug)]
 pub(crate) enum UpstreamError {
-    /// The request could not be built from what the client sent.
-    Request(ureq::http::Error),
-    /// The upstream could not be reached or did not answer.
-    Transport(ureq::Error),
+    /// No connection could be made (refused, unreachable, name not found).
+    Connect(BoxError),
+    /// Connecting took longer than `--connect-timeout`.
+    ConnectTimeout(BoxError),
+    /// The upstream's certificate was rejected: rustls's words for why.
+    Certificate(String),
+    /// The connection closed (or reset) before an answer came.
+    Closed(BoxError),
+    /// No answer's head within `--timeout`.
+    Timeout,
+    /// The answer was not HTTP/1.1 the client can read.
+    Protocol(BoxError),
 }
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 impl UpstreamError {
-    /// Whether the upstream went quiet (504) rather than failed (502).
-    pub(crate) fn is_timeout(&self) -> bool {
+    /// 502, or 504 for a timeout.
+    pub(crate) fn status(&self) -> u16 {
         match self {
-            UpstreamError::Transport(ureq::Error::Timeout(_)) => true,
-            UpstreamError::Transport(ureq::Error::Io(err)) => matches!(
-                err.kind(),
-                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            UpstreamError::ConnectTimeout(_) | UpstreamError::Timeout => 504,
+            _ => 502,
+        }
+    }
+
+    /// What happened, in words for the client.
+    pub(crate) fn words(&self) -> String {
+        match self {
+            UpstreamError::Connect(_) => "the upstream could not be reached".into(),
+            UpstreamError::ConnectTimeout(_) => {
+                "connecting to the upstream took longer than the connect timeout".into()
+            }
+            UpstreamError::Certificate(problem) => format!(
+                "the upstream's TLS certificate was not accepted ({problem}); \
+                 rangecat serve --cacert FILE trusts its CA"
             ),
-            _ => false,
+            UpstreamError::Closed(_) => {
+                "the upstream closed the connection without an answer".into()
+            }
+            UpstreamError::Timeout => "the upstream did not answer within the timeout".into(),
+            UpstreamError::Protocol(_) => "the upstream's answer was not valid HTTP".into(),
         }
     }
 }
@@ -80,17 +105,15 @@ impl UpstreamError {
 impl fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UpstreamError::Request(_) => write!(f, "cannot forward this request"),
-            UpstreamError::Transport(err) => write!(f, "{err}"),
+            UpstreamError::Connect(err)
+            | UpstreamError::ConnectTimeout(err)
+            | UpstreamError::Closed(err)
+            | UpstreamError::Protocol(err) => {
+                write!(f, "{}: {}", self.words(), crate::one_line(err.as_ref()))
+            }
+            _ => write!(f, "{}", self.words()),
         }
     }
 }
 
-impl std::error::Error for UpstreamError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            UpstreamError::Request(err) => Some(err),
-            UpstreamError::Transport(err) => std::error::Error::source(err),
-        }
-    }
-}
+impl std::error::Error for UpstreamError {}

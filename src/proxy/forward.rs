@@ -14,6 +14,12 @@ const HOP_BY_HOP: [&str; 9] = [
     "proxy-authorization",
 ];
 
+/// Whether `lower_name` (a lower-case field name) is hop-by-hop by definition; fields that a
+/// `Connection` field names are hop-by-hop too.
+pub fn is_hop_by_hop(lower_name: &str) -> bool {
+    HOP_BY_HOP.contains(&lower_name)
+}
+
 /// Fields the proxy sets itself, whatever the other side sent.
 const PROXY_OWNED_REQUEST: [&str; 2] = ["host", "content-length"];
 const PROXY_OWNED_RESPONSE: [&str; 1] = ["content-length"];

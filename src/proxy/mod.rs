@@ -12,6 +12,7 @@
 //!     chunk_size: 256 * 1024,
 //!     connect_timeout: Duration::from_secs(10),
 //!     timeout: Duration::from_secs(30),
+//!     keepalive_timeout: Duration::from_secs(15),
 //!     retries: 1,
 //!     max_connections: 256,
 //!     log: None,
@@ -26,10 +27,16 @@
 //! # }
 //! ```
 
+mod access_log;
+mod body;
 mod error;
 pub mod forward;
-pub mod request;
+mod io;
+pub mod limits;
 pub mod server;
+mod service;
+pub mod target;
+mod upstream;
 
 pub use error::Error;
 pub use server::{Proxy, ProxyConfig, Stopper};

@@ -1,39 +1,45 @@
-//! The proxy's server: a thread per client connection (HTTP/1.1 keep-alive), each request
-//! forwarded to the upstream over one shared keep-alive agent, the answer streamed back in
-//! `chunk_size` pieces. A slow client blocks the write, which stops the upstream read: the
-//! TCP window does the backpressure, and memory per connection stays at about one chunk.
+//! The proxy's server: hyper's HTTP/1 server on a tokio runtime with one worker per core.
+//! The accept loop holds the connection cap (503 past it), backs off when accepting fails
+//! (out of descriptors: no busy loop), and on stop closes the listener and lets the requests
+//! under way finish (hyper's graceful shutdown, at most ten seconds).
 
-use std::io::{self, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ureq::Agent;
-use ureq::config::AutoHeaderValue;
-use ureq::http::{self, Response};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::runtime::Runtime;
+use tokio::sync::Notify;
 
-use super::error::{Error, UpstreamError};
-use super::forward::{content_type_for, request_headers, response_headers};
-use super::request::{self, Refusal, Request, check_target, read_request};
+use super::error::Error;
+use super::io::{Activity, ClientIo};
+use super::service::{Connection, Shared, handle};
+use super::target::{MAX_HEAD, MAX_HEADERS, MAX_LINE};
+use super::upstream::{Upstream, UpstreamConfig};
 use crate::Log;
-use crate::http::content_range::parse_content_range;
-use crate::http::redact::redact_url;
-use crate::http::tls::{CaBundle, tls_config_for};
-use crate::http::{header, proxy_env, reason};
+use crate::http::tls::CaBundle;
 
 /// How the proxy runs.
 #[derive(Clone)]
 pub struct ProxyConfig {
     /// The upstream base URL: every request path is appended to it.
     pub upstream: String,
-    /// Bytes per read and write of a body.
+    /// Most bytes read from the upstream at once (the body passes in pieces of this size or
+    /// less).
     pub chunk_size: usize,
     /// Longest wait to connect to the upstream.
     pub connect_timeout: Duration,
-    /// Longest stall of any read or write, upstream or client (also the keep-alive idle time).
+    /// Longest stall of any read or write, upstream or client, and longest time to read a
+    /// request head from its first byte.
     pub timeout: Duration,
+    /// How long a connection may wait for its next request once one has been answered.
+    pub keepalive_timeout: Duration,
     /// Extra attempts when connecting to the upstream fails.
     pub retries: u32,
     /// Most client connections served at once; more get a 503.
@@ -46,37 +52,40 @@ pub struct ProxyConfig {
     pub insecure: bool,
 }
 
+/// How long stopping waits for the requests under way.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Connections being refused with 503 at once, at most: each holds a descriptor while its
+/// answer goes out, and they must not take the ones the upstream connections need (half of
+/// `limits::RESERVED_FDS`). Past it the accept loop waits for one to finish.
+const MAX_REFUSING: usize = 32;
+
+/// How long a refused connection is read after its 503, so that closing it does not reset
+/// the connection under the answer.
+const REFUSAL_DRAIN: Duration = Duration::from_millis(100);
+
 /// A bound, not yet running proxy.
 pub struct Proxy {
     listener: TcpListener,
+    runtime: Runtime,
     shared: Arc<Shared>,
-}
-
-struct Shared {
-    agent: Agent,
-    /// `scheme://authority` of the upstream.
-    origin: String,
-    /// The upstream's base path, without a trailing `/`.
-    base_path: String,
+    stop: Arc<Notify>,
     config: ProxyConfig,
-    stopping: AtomicBool,
-    connections: AtomicUsize,
-    in_flight: AtomicUsize,
 }
 
 /// Stops a running proxy from another thread (a signal handler, a test).
 #[derive(Clone)]
 pub struct Stopper {
     shared: Arc<Shared>,
-    addr: SocketAddr,
+    stop: Arc<Notify>,
 }
 
 impl Stopper {
     /// Stops accepting; requests under way finish (up to a bound), then `run` returns.
     pub fn stop(&self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        // A permit, should the accept loop not be waiting yet.
+        self.stop.notify_one();
     }
 }
 
@@ -84,41 +93,38 @@ impl Proxy {
     /// Binds `listen` for the upstream `config.upstream`.
     pub fn bind(listen: &str, config: ProxyConfig) -> Result<Proxy, Error> {
         let (origin, base_path) = split_base(&config.upstream)?;
-        let upstream_proxy = proxy_env::from_env(&config.upstream).map_err(Error::InvalidProxy)?;
-        let tls = tls_config_for(&config.upstream, config.cacert.as_ref(), config.insecure)
-            .map_err(Error::Tls)?;
+        let upstream = Upstream::new(UpstreamConfig {
+            base: &config.upstream,
+            cacert: config.cacert.as_ref(),
+            insecure: config.insecure,
+            connect_timeout: config.connect_timeout,
+            timeout: config.timeout,
+            retries: config.retries,
+            chunk_size: config.chunk_size,
+        })?;
         let listener = TcpListener::bind(listen).map_err(|source| Error::Listen {
             address: listen.to_owned(),
             source,
         })?;
-        let agent: Agent = Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_recv_response(Some(config.timeout))
-            .timeout_per_read(Some(config.timeout))
-            .timeout_per_write(Some(config.timeout))
-            .user_agent(AutoHeaderValue::None)
-            .accept(AutoHeaderValue::None)
-            .accept_encoding(AutoHeaderValue::None)
-            .max_idle_connections(256)
-            .max_idle_connections_per_host(256)
-            .input_buffer_size(config.chunk_size.clamp(16 * 1024, 4 * 1024 * 1024))
-            .proxy(upstream_proxy)
-            .tls_config(tls)
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .thread_name("rangecat-serve")
+            .enable_all()
             .build()
-            .into();
+            .map_err(Error::Runtime)?;
         Ok(Proxy {
             listener,
+            runtime,
             shared: Arc::new(Shared {
-                agent,
+                upstream,
                 origin,
                 base_path,
-                config,
+                timeout: config.timeout,
+                log: config.log.clone(),
                 stopping: AtomicBool::new(false),
-                connections: AtomicUsize::new(0),
-                in_flight: AtomicUsize::new(0),
             }),
+            stop: Arc::new(Notify::new()),
+            config,
         })
     }
 
@@ -131,41 +137,158 @@ impl Proxy {
     pub fn stopper(&self) -> io::Result<Stopper> {
         Ok(Stopper {
             shared: self.shared.clone(),
-            addr: self.local_addr()?,
+            stop: self.stop.clone(),
         })
     }
 
     /// Serves until stopped, then waits (at most ten seconds) for requests under way.
     pub fn run(self) {
-        for stream in self.listener.incoming() {
-            if self.shared.stopping.load(Ordering::SeqCst) {
-                break;
-            }
-            let Ok(stream) = stream else { continue };
-            let shared = self.shared.clone();
-            if shared.connections.fetch_add(1, Ordering::SeqCst) >= shared.config.max_connections {
-                shared.connections.fetch_sub(1, Ordering::SeqCst);
-                let _ = refuse(&stream, 503, "too many connections");
-                continue;
-            }
-            let spawned = thread::Builder::new()
-                .stack_size(256 * 1024)
-                .spawn(move || {
-                    serve_connection(stream, &shared);
-                    shared.connections.fetch_sub(1, Ordering::SeqCst);
-                });
-            if spawned.is_err() {
-                self.shared.connections.fetch_sub(1, Ordering::SeqCst);
+        let Proxy {
+            listener,
+            runtime,
+            shared,
+            stop,
+            config,
+        } = self;
+        runtime.block_on(serve(listener, shared, stop, config));
+        // Whatever is left (idle upstream connections, a request past the drain) ends here.
+        runtime.shutdown_timeout(Duration::from_secs(1));
+    }
+}
+
+/// The accept loop, then the drain.
+async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Arc<Notify>, config: ProxyConfig) {
+    let listener = match listener
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::TcpListener::from_std(listener))
+    {
+        Ok(listener) => listener,
+        Err(_) => return,
+    };
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        // The client socket's own deadlines bound heads and idle time (see `io`).
+        .header_read_timeout(None)
+        .max_headers(MAX_HEADERS)
+        // Room for the largest head the README allows; `target::check_head` is exact.
+        .max_buf_size(MAX_HEAD + MAX_LINE)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let refusing = Arc::new(Refusing::default());
+    let mut backoff = Duration::ZERO;
+    loop {
+        while refusing.count.load(Ordering::SeqCst) >= MAX_REFUSING {
+            tokio::select! {
+                () = stop.notified() => return drain(listener, graceful).await,
+                () = refusing.done.notified() => {}
             }
         }
-        // Closed, so that a client connecting now is refused rather than left waiting in the
-        // accept queue while the requests under way finish.
-        drop(self.listener);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(20));
+        let accepted = tokio::select! {
+            biased;
+            () = stop.notified() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
+                backoff = Duration::ZERO;
+                accepted
+            }
+            Err(_) => {
+                // Out of descriptors (EMFILE, ENFILE) or memory: the connection stays in the
+                // accept queue, and retrying at once would spin. 10 ms, doubling to 100 ms.
+                backoff =
+                    (backoff * 2).clamp(Duration::from_millis(10), Duration::from_millis(100));
+                tokio::select! {
+                    () = stop.notified() => break,
+                    () = tokio::time::sleep(backoff) => continue,
+                }
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let slot = Slot::take(&connections);
+        if slot.count > config.max_connections {
+            refusing.count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(refuse_busy(stream, slot, refusing.clone()));
+            continue;
+        }
+        let activity = Arc::new(Activity::default());
+        let io = ClientIo::new(
+            stream,
+            activity.clone(),
+            config.keepalive_timeout,
+            config.timeout,
+        );
+        let conn = Arc::new(Connection {
+            peer: peer.to_string(),
+            activity,
+        });
+        let shared = shared.clone();
+        let service = service_fn(move |request| handle(shared.clone(), conn.clone(), request));
+        let served = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+        tokio::spawn(async move {
+            let _ = served.await;
+            drop(slot);
+        });
+    }
+    drain(listener, graceful).await;
+}
+
+/// Closes the listener, so that a client connecting now is refused rather than left waiting
+/// in the accept queue, and lets the requests under way finish.
+async fn drain(listener: tokio::net::TcpListener, graceful: GracefulShutdown) {
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
+}
+
+/// The connections being refused, and a wake-up when one is done.
+#[derive(Default)]
+struct Refusing {
+    count: AtomicUsize,
+    done: Notify,
+}
+
+/// One connection counted against the cap, until dropped.
+struct Slot {
+    connections: Arc<AtomicUsize>,
+    /// Connections open with this one.
+    count: usize,
+}
+
+impl Slot {
+    fn take(connections: &Arc<AtomicUsize>) -> Slot {
+        let count = connections.fetch_add(1, Ordering::SeqCst) + 1;
+        Slot {
+            connections: connections.clone(),
+            count,
         }
     }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.connections.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Answers a connection past the cap with 503 and closes it. What the client sent is read
+/// briefly first, so that closing does not reset the connection under the answer.
+async fn refuse_busy(mut stream: tokio::net::TcpStream, slot: Slot, refusing: Arc<Refusing>) {
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+        Content-Type: text/plain; charset=utf-8\r\nContent-Length: 50\r\n\
+        Connection: close\r\n\r\n503 Service Unavailable: too many connections now\n";
+    let answer = async {
+        stream.write_all(BUSY).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        io::Result::Ok(())
+    };
+    let _ = tokio::time::timeout(REFUSAL_DRAIN, answer).await;
+    drop(stream);
+    drop(slot);
+    refusing.count.fetch_sub(1, Ordering::SeqCst);
+    refusing.done.notify_one();
 }
 
 /// Splits the upstream base into its origin and its path.
@@ -174,7 +297,7 @@ fn split_base(base: &str) -> Result<(String, String), Error> {
         base: base.to_owned(),
         reason,
     };
-    let uri: http::Uri = base.parse().map_err(|e| invalid(format!("{e}")))?;
+    let uri: hyper::Uri = base.parse().map_err(|e| invalid(format!("{e}")))?;
     let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
         return Err(invalid("expected http://host[:port][/path]".into()));
     };
@@ -186,391 +309,6 @@ fn split_base(base: &str) -> Result<(String, String), Error> {
     }
     let path = uri.path().trim_end_matches('/').to_owned();
     Ok((format!("{scheme}://{authority}"), path))
-}
-
-fn serve_connection(stream: TcpStream, shared: &Shared) {
-    let timeout = shared.config.timeout;
-    let _ = stream.set_read_timeout(Some(timeout));
-    let _ = stream.set_write_timeout(Some(timeout));
-    let _ = stream.set_nodelay(true);
-    let peer = stream
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|_| "-".into());
-    let Ok(reading) = stream.try_clone() else {
-        return;
-    };
-    let mut input = BufReader::with_capacity(
-        16 * 1024,
-        Deadline {
-            stream: reading,
-            until: Instant::now(),
-        },
-    );
-    let mut output = stream;
-    loop {
-        // The wait for a request and its whole head share one deadline, so a client that
-        // trickles a byte at a time cannot hold a connection forever.
-        input.get_mut().until = Instant::now() + timeout;
-        let request = match read_request(&mut input) {
-            Ok(request::Read::Request(request)) => request,
-            Ok(request::Read::Refused(refusal)) => {
-                let _ = refuse(&output, refusal.status, &refusal.reason);
-                shared.log(&peer, "-", "-", refusal.status, 0, Instant::now());
-                return;
-            }
-            Ok(request::Read::Closed) | Err(_) => return,
-        };
-        let started = Instant::now();
-        shared.in_flight.fetch_add(1, Ordering::SeqCst);
-        let keep_alive = request.keep_alive() && !shared.stopping.load(Ordering::SeqCst);
-        let outcome = shared.respond(&request, &mut output, keep_alive);
-        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let (status, sent, reusable) = match outcome {
-            Ok(Answered { status, bytes }) => (status, bytes, keep_alive),
-            Err(Failed { status, bytes }) => (status, bytes, false),
-        };
-        let range = request.header("range").unwrap_or("-");
-        shared.log(
-            &peer,
-            &format!("{} {}", request.method, request.target),
-            range,
-            status,
-            sent,
-            started,
-        );
-        if !reusable {
-            let _ = output.shutdown(Shutdown::Both);
-            return;
-        }
-    }
-}
-
-/// Reads from the client with a read timeout that shrinks towards `until`.
-struct Deadline {
-    stream: TcpStream,
-    until: Instant,
-}
-
-impl Read for Deadline {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "request head took too long",
-            ));
-        }
-        self.stream.set_read_timeout(Some(left))?;
-        self.stream.read(buf)
-    }
-}
-
-/// A request answered in full: the status sent and the body bytes written.
-struct Answered {
-    status: u16,
-    bytes: u64,
-}
-
-/// A request that ended the connection (client gone, upstream broke mid-body).
-struct Failed {
-    status: u16,
-    bytes: u64,
-}
-
-impl Shared {
-    fn log(
-        &self,
-        peer: &str,
-        request: &str,
-        range: &str,
-        status: u16,
-        bytes: u64,
-        started: Instant,
-    ) {
-        if let Some(log) = &self.config.log {
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
-            let request = redact_url(request);
-            log(&format!(
-                "{peer} \"{request}\" range={range} {status} {bytes} {ms:.1}ms"
-            ));
-        }
-    }
-
-    fn respond(
-        &self,
-        request: &Request,
-        client: &mut TcpStream,
-        keep_alive: bool,
-    ) -> Result<Answered, Failed> {
-        let fail = |status| Failed { status, bytes: 0 };
-        let head = request.method == "HEAD";
-        if request.method != "GET" && !head {
-            let answer = simple(
-                405,
-                "only GET and HEAD are proxied",
-                keep_alive,
-                &[("Allow", "GET, HEAD")],
-            );
-            client.write_all(&answer).map_err(|_| fail(405))?;
-            return Ok(Answered {
-                status: 405,
-                bytes: 0,
-            });
-        }
-        let target = match check_target(&request.target) {
-            Ok(target) => target,
-            Err(Refusal { status, reason }) => {
-                let answer = simple(status, &reason, keep_alive, &[]);
-                client.write_all(&answer).map_err(|_| fail(status))?;
-                return Ok(Answered { status, bytes: 0 });
-            }
-        };
-        let url = format!("{}{}{}", self.origin, self.base_path, target);
-        let forwarded = request_headers(
-            request
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str())),
-        );
-        let upstream = if head {
-            self.head(&url, &forwarded)
-        } else {
-            self.call("GET", &url, &forwarded).map(Upstream::Response)
-        };
-        let upstream = match upstream {
-            Ok(upstream) => upstream,
-            Err(err) => {
-                let status = if err.is_timeout() { 504 } else { 502 };
-                let message = format!("upstream: {}", crate::one_line(&err));
-                let answer = simple(status, &message, keep_alive, &[]);
-                client.write_all(&answer).map_err(|_| fail(status))?;
-                return Ok(Answered { status, bytes: 0 });
-            }
-        };
-        self.relay(upstream, target, head, request, client, keep_alive)
-    }
-
-    /// Sends a request upstream, retrying when the connection could not be made.
-    fn call(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, &str)],
-    ) -> Result<Response<ureq::Body>, UpstreamError> {
-        let mut attempts = self.config.retries + 1;
-        loop {
-            attempts -= 1;
-            let mut request = http::Request::builder().method(method).uri(url);
-            for (name, value) in headers {
-                request = request.header(*name, *value);
-            }
-            let request = request.body(()).map_err(UpstreamError::Request)?;
-            match self.agent.run(request) {
-                Ok(response) => return Ok(response),
-                Err(err) if attempts > 0 && is_connection_failure(&err) => continue,
-                Err(err) => return Err(UpstreamError::Transport(err)),
-            }
-        }
-    }
-
-    /// `HEAD`, or where the upstream refuses it (405, 501), `GET bytes=0-0` turned into the
-    /// headers of the whole resource.
-    fn head(&self, url: &str, headers: &[(&str, &str)]) -> Result<Upstream, UpstreamError> {
-        let response = self.call("HEAD", url, headers)?;
-        let status = response.status().as_u16();
-        if status != 405 && status != 501 {
-            return Ok(Upstream::Response(response));
-        }
-        let mut probe: Vec<(&str, &str)> = headers
-            .iter()
-            .filter(|(n, _)| {
-                !n.eq_ignore_ascii_case("range") && !n.eq_ignore_ascii_case("if-range")
-            })
-            .copied()
-            .collect();
-        probe.push(("Range", "bytes=0-0"));
-        let response = self.call("GET", url, &probe)?;
-        let total = header(response.headers(), "content-range")
-            .and_then(|v| parse_content_range(&v))
-            .and_then(|cr| cr.len);
-        match (response.status().as_u16(), total) {
-            (206, Some(len)) => Ok(Upstream::Probed { response, len }),
-            // An empty resource has no byte 0: its one-byte GET is a 416 of `bytes */0`.
-            (416, Some(0)) => Ok(Upstream::Probed { response, len: 0 }),
-            _ => Ok(Upstream::Response(response)),
-        }
-    }
-
-    /// Streams the upstream's answer to the client.
-    fn relay(
-        &self,
-        upstream: Upstream,
-        target: &str,
-        head: bool,
-        request: &Request,
-        client: &mut TcpStream,
-        keep_alive: bool,
-    ) -> Result<Answered, Failed> {
-        let (response, probed_len) = match upstream {
-            Upstream::Response(response) => (response, None),
-            Upstream::Probed { response, len } => (response, Some(len)),
-        };
-        let mut status = response.status().as_u16();
-        let headers = response.headers();
-        let pairs: Vec<(&str, &[u8])> = headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_bytes()))
-            .collect();
-        let mut out: Vec<(String, Vec<u8>)> = response_headers(pairs.iter().copied())
-            .into_iter()
-            .map(|(n, v)| (n.to_owned(), v.to_vec()))
-            .collect();
-        let length = match probed_len {
-            // A HEAD answered from `GET bytes=0-0`: the whole resource's headers.
-            Some(len) => {
-                status = 200;
-                out.retain(|(n, _)| !n.eq_ignore_ascii_case("content-range"));
-                Some(len)
-            }
-            None if headers.contains_key("transfer-encoding") => None,
-            None => header(headers, "content-length").and_then(|v| v.parse::<u64>().ok()),
-        };
-        if !out
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-            && status != 304
-        {
-            out.push((
-                "Content-Type".into(),
-                content_type_for(target).as_bytes().to_vec(),
-            ));
-        }
-        let bodyless = head || status == 304 || status == 204 || (100..200).contains(&status);
-        let chunked = !bodyless && length.is_none() && request.version == "HTTP/1.1";
-        let keep_alive = keep_alive && (bodyless || length.is_some() || chunked);
-        let mut head_bytes = format!("HTTP/1.1 {status} {}\r\n", reason(status)).into_bytes();
-        for (name, value) in &out {
-            head_bytes.extend_from_slice(name.as_bytes());
-            head_bytes.extend_from_slice(b": ");
-            head_bytes.extend_from_slice(value);
-            head_bytes.extend_from_slice(b"\r\n");
-        }
-        if let Some(len) = length.filter(|_| status != 304 && status != 204) {
-            head_bytes.extend_from_slice(format!("Content-Length: {len}\r\n").as_bytes());
-        }
-        if chunked {
-            head_bytes.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
-        }
-        head_bytes.extend_from_slice(if keep_alive {
-            b"Connection: keep-alive\r\n\r\n"
-        } else {
-            b"Connection: close\r\n\r\n"
-        });
-        client
-            .write_all(&head_bytes)
-            .map_err(|_| Failed { status, bytes: 0 })?;
-        if bodyless || probed_len.is_some() {
-            return Ok(Answered { status, bytes: 0 });
-        }
-        let mut body = response.into_body().into_reader();
-        let sent = self.stream_body(&mut body, client, length, chunked);
-        match sent {
-            Ok(bytes) if keep_alive => Ok(Answered { status, bytes }),
-            Ok(bytes) => Err(Failed { status, bytes }),
-            Err(bytes) => Err(Failed { status, bytes }),
-        }
-    }
-
-    /// Copies the body in `chunk_size` pieces; `Err` (with the bytes sent) when either side
-    /// broke, after which the connection must close.
-    fn stream_body(
-        &self,
-        body: &mut impl Read,
-        client: &mut TcpStream,
-        length: Option<u64>,
-        chunked: bool,
-    ) -> Result<u64, u64> {
-        let mut buf = vec![0u8; self.config.chunk_size.max(1)];
-        let mut sent = 0u64;
-        loop {
-            let n = match body.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return Err(sent),
-            };
-            let written = if chunked {
-                write!(client, "{n:x}\r\n")
-                    .and_then(|_| client.write_all(&buf[..n]))
-                    .and_then(|_| client.write_all(b"\r\n"))
-            } else {
-                client.write_all(&buf[..n])
-            };
-            written.map_err(|_| sent)?;
-            sent += n as u64;
-        }
-        if length.is_some_and(|len| sent != len) {
-            return Err(sent);
-        }
-        if chunked {
-            client.write_all(b"0\r\n\r\n").map_err(|_| sent)?;
-        }
-        Ok(sent)
-    }
-}
-
-/// An upstream answer: as it came, or a one-byte GET standing in for a refused HEAD.
-enum Upstream {
-    Response(Response<ureq::Body>),
-    Probed {
-        response: Response<ureq::Body>,
-        len: u64,
-    },
-}
-
-/// A failure to reach the upstream at all, where one retry is worth it.
-fn is_connection_failure(err: &ureq::Error) -> bool {
-    match err {
-        ureq::Error::Io(io) => matches!(
-            io.kind(),
-            io::ErrorKind::ConnectionRefused
-                | io::ErrorKind::ConnectionReset
-                | io::ErrorKind::ConnectionAborted
-                | io::ErrorKind::BrokenPipe
-                | io::ErrorKind::UnexpectedEof
-                | io::ErrorKind::NotConnected
-        ),
-        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => true,
-        _ => false,
-    }
-}
-
-/// A small complete answer with a text body.
-fn simple(status: u16, message: &str, keep_alive: bool, extra: &[(&str, &str)]) -> Vec<u8> {
-    let body = format!("{status} {}: {message}\n", reason(status));
-    let mut answer = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n",
-        reason(status),
-        body.len()
-    );
-    for (name, value) in extra {
-        answer += &format!("{name}: {value}\r\n");
-    }
-    answer += if keep_alive {
-        "Connection: keep-alive\r\n\r\n"
-    } else {
-        "Connection: close\r\n\r\n"
-    };
-    answer += &body;
-    answer.into_bytes()
-}
-
-/// Answers and closes.
-fn refuse(mut stream: &TcpStream, status: u16, message: &str) -> io::Result<()> {
-    stream.write_all(&simple(status, message, false, &[]))?;
-    let _ = stream.shutdown(Shutdown::Write);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -21,11 +21,17 @@ impl Spawned {
     /// Starts `rangecat serve --listen 127.0.0.1:PORT ARGS...` and waits until it accepts
     /// connections. Retries with another port if the one picked was taken meanwhile.
     pub fn start(args: &[&str]) -> Spawned {
+        Spawned::start_with_open_files(None, args)
+    }
+
+    /// [`Spawned::start`] under `prlimit --nofile=N` (soft and hard limit N) when `nofile`
+    /// is given.
+    pub fn start_with_open_files(nofile: Option<u64>, args: &[&str]) -> Spawned {
         let mut failures = String::new();
         for attempt in 1..=3 {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
             let listen = ["--listen".to_owned(), addr.to_string()];
-            match Spawned::launch(&listen, args, addr) {
+            match Spawned::launch(nofile, &listen, args, addr) {
                 Ok(spawned) => return spawned,
                 Err(failure) => failures += &format!("attempt {attempt}: {failure}\n"),
             }
@@ -37,12 +43,26 @@ impl Spawned {
     /// (where it should listen by default) accepts connections; `Err` with its exit status
     /// and stderr when it exits first.
     pub fn start_without_listen(args: &[&str], addr: SocketAddr) -> Result<Spawned, String> {
-        Spawned::launch(&[], args, addr)
+        Spawned::launch(None, &[], args, addr)
     }
 
-    fn launch(listen: &[String], args: &[&str], addr: SocketAddr) -> Result<Spawned, String> {
+    fn launch(
+        nofile: Option<u64>,
+        listen: &[String],
+        args: &[&str],
+        addr: SocketAddr,
+    ) -> Result<Spawned, String> {
         let stderr = tempfile::NamedTempFile::new().expect("a temp file for stderr");
-        let mut command = Command::new(assert_cmd::cargo::cargo_bin!("rangecat"));
+        let binary = assert_cmd::cargo::cargo_bin!("rangecat");
+        // prlimit runs the command in its own process (exec): the pid stays rangecat's.
+        let mut command = match nofile {
+            Some(n) => {
+                let mut prlimit = Command::new("prlimit");
+                prlimit.arg(format!("--nofile={n}")).arg(binary);
+                prlimit
+            }
+            None => Command::new(binary),
+        };
         command.env_clear();
         if let Some(path) = std::env::var_os("PATH") {
             command.env("PATH", path);

@@ -1,0 +1,81 @@
+//! How many connections the proxy can hold: the open-file limit raised to its hard limit
+//! at start (as nginx's `worker_rlimit_nofile`), and the default connection cap derived
+//! from it, so that the proxy answers 503 before it runs out of descriptors.
+
+/// Descriptors kept back from client connections: stdio, the listener, the runtime's epoll
+/// and wake-up descriptors, and the short-lived sockets of connections being refused
+/// with 503 (the headroom that keeps those answered rather than left in the accept queue).
+pub const RESERVED_FDS: u64 = 64;
+
+/// The largest default cap, whatever the limit: each idle connection still costs memory
+/// (hyper's 8 KiB read buffer and a task), and 65,536 of them fit in about 1 GiB.
+pub const MAX_DEFAULT_CONNECTIONS: usize = 65_536;
+
+/// Raises this process's soft `RLIMIT_NOFILE` to its hard limit; returns the soft limit in
+/// force afterwards (`None` where it cannot be read).
+pub fn raise_open_file_limit() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current != limit.maximum {
+            let raised = Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if setrlimit(Resource::Nofile, raised).is_ok() {
+                return Some(limit.maximum.unwrap_or(u64::MAX));
+            }
+        }
+        Some(limit.current.unwrap_or(u64::MAX))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// The default `--max-connections` for an open-file limit of `open_files`: each client
+/// connection takes one descriptor and, while a request is under way or its upstream
+/// connection is kept for reuse, one more to the upstream, after [`RESERVED_FDS`]:
+/// `(open_files - 64) / 2`, at least 1 and at most [`MAX_DEFAULT_CONNECTIONS`]. 1,024
+/// descriptors allow 480 connections; 20,000 allow 9,968.
+pub fn default_max_connections(open_files: u64) -> usize {
+    let pairs = open_files.saturating_sub(RESERVED_FDS) / 2;
+    usize::try_from(pairs)
+        .unwrap_or(usize::MAX)
+        .clamp(1, MAX_DEFAULT_CONNECTIONS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_leaves_two_descriptors_a_connection_and_a_reserve() {
+        for (limit, cap) in [
+            (0, 1),
+            (64, 1),
+            (256, 96),
+            (1024, 480),
+            (2112, 1024),
+            (20_000, 9_968),
+            (u64::MAX, MAX_DEFAULT_CONNECTIONS),
+        ] {
+            assert_eq!(default_max_connections(limit), cap, "{limit}");
+        }
+    }
+
+    #[test]
+    fn raising_leaves_the_soft_limit_at_the_hard_one() {
+        let soft = raise_open_file_limit();
+        #[cfg(target_os = "linux")]
+        {
+            let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+            assert_eq!(limit.current, limit.maximum);
+            assert_eq!(soft, Some(limit.current.unwrap_or(u64::MAX)));
+        }
+        #[cfg(not(target_os = "linux"))]
+        assert_eq!(soft, None);
+    }
+}

@@ -1,0 +1,327 @@
+//! One request, answered by the spec's policy: refusals first (framing that could smuggle, a
+//! body, the head limits, methods, targets that leave the base), then the upstream's answer
+//! with its end-to-end headers, the HEAD fallback, the inferred content type, and 502/504
+//! in words when the upstream cannot be had.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode, Uri, Version};
+
+use super::access_log::Entry;
+use super::body::ProxyBody;
+use super::error::UpstreamError;
+use super::forward::{content_type_for, is_hop_by_hop};
+use super::io::Activity;
+use super::target::{Refusal, check_head, check_no_body, check_target};
+use super::upstream::Upstream;
+use crate::Log;
+use crate::http::content_range::parse_content_range;
+use crate::http::reason;
+
+/// What every connection's requests share.
+pub(crate) struct Shared {
+    pub(crate) upstream: Upstream,
+    /// `scheme://authority` of the upstream.
+    pub(crate) origin: String,
+    /// The upstream's base path, without a trailing `/`.
+    pub(crate) base_path: String,
+    /// Longest wait between two frames of an upstream body.
+    pub(crate) timeout: Duration,
+    pub(crate) log: Option<Log>,
+    pub(crate) stopping: AtomicBool,
+}
+
+/// One client connection, as its requests see it.
+pub(crate) struct Connection {
+    pub(crate) peer: String,
+    pub(crate) activity: Arc<Activity>,
+}
+
+/// Fields the proxy sets itself, whatever the other side sent.
+const OWN_REQUEST_FIELDS: [HeaderName; 2] = [header::HOST, header::CONTENT_LENGTH];
+const OWN_RESPONSE_FIELDS: [HeaderName; 1] = [header::CONTENT_LENGTH];
+
+/// Answers `request`.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    conn: Arc<Connection>,
+    request: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Infallible> {
+    conn.activity.begin();
+    let mut entry = Entry {
+        peer: conn.peer.clone(),
+        request: format!("{} {}", request.method(), request.uri()),
+        range: request
+            .headers()
+            .get(header::RANGE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_else(|| "-".into()),
+        status: 0,
+        bytes: 0,
+        started: Instant::now(),
+        note: None,
+    };
+    let keep_alive = wants_keep_alive(&request) && !shared.stopping.load(Ordering::Relaxed);
+    let answer = Answer {
+        shared: &shared,
+        conn: &conn,
+        keep_alive,
+        http10: request.version() == Version::HTTP_10,
+    };
+    // Framing first: a request that could be read two ways is refused and its connection
+    // closed, so that no byte after its head is ever taken for another request.
+    let headers = request.headers();
+    let framing = check_no_body(
+        headers
+            .get_all(header::TRANSFER_ENCODING)
+            .iter()
+            .map(HeaderValue::as_bytes),
+        headers
+            .get_all(header::CONTENT_LENGTH)
+            .iter()
+            .map(HeaderValue::as_bytes),
+    );
+    let target = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("");
+    let limits = check_head(
+        request.method().as_str(),
+        &request.uri().to_string(),
+        headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())),
+    );
+    if let Err(refusal) = framing.and(limits) {
+        return Ok(answer.refusal(refusal, true, entry));
+    }
+    let head = request.method() == Method::HEAD;
+    if request.method() != Method::GET && !head {
+        let mut response = answer.text(405, "only GET and HEAD are proxied", entry);
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Ok(response);
+    }
+    // Absolute-form (`GET http://other/`), authority-form and `*`: not an open proxy.
+    let origin_form = request.uri().scheme().is_none() && request.uri().authority().is_none();
+    let target = if origin_form { target } else { "" };
+    if let Err(refusal) = check_target(target) {
+        return Ok(answer.refusal(refusal, false, entry));
+    }
+    let url = format!("{}{}{}", shared.origin, shared.base_path, target);
+    let Ok(url) = url.parse::<Uri>() else {
+        let refusal = Refusal {
+            status: 400,
+            reason: "the request target cannot be forwarded",
+        };
+        return Ok(answer.refusal(refusal, false, entry));
+    };
+    let forwarded = pass(request.headers(), &OWN_REQUEST_FIELDS);
+    let upstream = if head {
+        head_or_probe(&shared.upstream, &url, &forwarded).await
+    } else {
+        shared
+            .upstream
+            .send(|| build(Method::GET, &url, &forwarded))
+            .await
+            .map(Upstreamed::Response)
+    };
+    match upstream {
+        Ok(upstream) => Ok(answer.relay(upstream, target, head, entry)),
+        Err(err) => {
+            entry.note = Some(err.to_string());
+            Ok(answer.text(err.status(), &err.words(), entry))
+        }
+    }
+}
+
+/// Whether the client asked to keep the connection (RFC 9112 §9.3).
+fn wants_keep_alive(request: &Request<Incoming>) -> bool {
+    let has = |token: &str| {
+        request
+            .headers()
+            .get_all(header::CONNECTION)
+            .iter()
+            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+    };
+    match request.version() {
+        Version::HTTP_10 => has("keep-alive"),
+        _ => !has("close"),
+    }
+}
+
+/// `headers` less hop-by-hop fields, those a `Connection` field names (RFC 9110 §7.6.1) and
+/// `own`.
+fn pass(headers: &HeaderMap, own: &[HeaderName]) -> HeaderMap {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .map(|t| String::from_utf8_lossy(t.trim_ascii()).to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let lower = name.as_str();
+        if is_hop_by_hop(lower) || own.contains(name) || named.iter().any(|t| t == lower) {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out
+}
+
+fn build(method: Method, url: &Uri, headers: &HeaderMap) -> Request<Empty<Bytes>> {
+    let mut request = Request::new(Empty::new());
+    *request.method_mut() = method;
+    *request.uri_mut() = url.clone();
+    *request.headers_mut() = headers.clone();
+    request
+}
+
+/// An upstream answer: as it came, or a one-byte GET standing in for a refused HEAD.
+enum Upstreamed {
+    Response(Response<Incoming>),
+    Probed {
+        response: Response<Incoming>,
+        len: u64,
+    },
+}
+
+/// `HEAD`, or where the upstream refuses it (405, 501), `GET bytes=0-0` turned into the
+/// headers of the whole resource.
+async fn head_or_probe(
+    upstream: &Upstream,
+    url: &Uri,
+    headers: &HeaderMap,
+) -> Result<Upstreamed, UpstreamError> {
+    let response = upstream.send(|| build(Method::HEAD, url, headers)).await?;
+    if !matches!(response.status().as_u16(), 405 | 501) {
+        return Ok(Upstreamed::Response(response));
+    }
+    drop(response);
+    let mut probe = headers.clone();
+    probe.remove(header::IF_RANGE);
+    probe.insert(header::RANGE, HeaderValue::from_static("bytes=0-0"));
+    let response = upstream.send(|| build(Method::GET, url, &probe)).await?;
+    let total = response
+        .headers()
+        .get(header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_content_range)
+        .and_then(|cr| cr.len);
+    Ok(match (response.status().as_u16(), total) {
+        (206, Some(len)) => Upstreamed::Probed { response, len },
+        // An empty resource has no byte 0: its one-byte GET is a 416 of `bytes */0`.
+        (416, Some(0)) => Upstreamed::Probed { response, len: 0 },
+        _ => Upstreamed::Response(response),
+    })
+}
+
+/// Builds the answers of one request.
+struct Answer<'a> {
+    shared: &'a Shared,
+    conn: &'a Connection,
+    keep_alive: bool,
+    /// An HTTP/1.0 client: a body of unknown length can only end with the connection.
+    http10: bool,
+}
+
+impl Answer<'_> {
+    /// A short text answer: `STATUS Reason: message`.
+    fn text(&self, status: u16, message: &str, mut entry: Entry) -> Response<ProxyBody> {
+        entry.status = status;
+        let body = Bytes::from(format!("{status} {}: {message}\n", reason(status)));
+        entry.bytes = body.len() as u64;
+        let len = body.len();
+        let mut response = Response::new(ProxyBody::text(
+            Some(body),
+            entry,
+            self.shared.log.clone(),
+            self.conn.activity.clone(),
+        ));
+        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        self.connection_header(headers, self.keep_alive);
+        response
+    }
+
+    /// A refusal; with `close`, the connection ends after it.
+    fn refusal(&self, refusal: Refusal, close: bool, entry: Entry) -> Response<ProxyBody> {
+        let mut response = self.text(refusal.status, refusal.reason, entry);
+        if close {
+            self.connection_header(response.headers_mut(), false);
+        }
+        response
+    }
+
+    /// `Connection: keep-alive` or `close`; hyper closes after an answer that says `close`.
+    fn connection_header(&self, headers: &mut HeaderMap, keep_alive: bool) {
+        let value = if keep_alive { "keep-alive" } else { "close" };
+        headers.insert(header::CONNECTION, HeaderValue::from_static(value));
+    }
+
+    /// The upstream's answer, streamed to the client.
+    fn relay(
+        &self,
+        upstream: Upstreamed,
+        target: &str,
+        head: bool,
+        mut entry: Entry,
+    ) -> Response<ProxyBody> {
+        let (response, probed_len) = match upstream {
+            Upstreamed::Response(response) => (response, None),
+            Upstreamed::Probed { response, len } => (response, Some(len)),
+        };
+        let (parts, body) = response.into_parts();
+        let mut status = parts.status;
+        let mut headers = pass(&parts.headers, &OWN_RESPONSE_FIELDS);
+        let length = match probed_len {
+            // A HEAD answered from `GET bytes=0-0`: the whole resource's headers.
+            Some(len) => {
+                status = StatusCode::OK;
+                headers.remove(header::CONTENT_RANGE);
+                Some(len)
+            }
+            None => crate::http::content_length(&parts.headers),
+        };
+        let no_content = status == StatusCode::NOT_MODIFIED || status == StatusCode::NO_CONTENT;
+        if !headers.contains_key(header::CONTENT_TYPE) && status != StatusCode::NOT_MODIFIED {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type_for(target)),
+            );
+        }
+        if let Some(len) = length.filter(|_| !no_content) {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
+        let bodyless = head || no_content || probed_len.is_some();
+        let delimited = bodyless || length.is_some() || !self.http10;
+        self.connection_header(&mut headers, self.keep_alive && delimited);
+        entry.status = status.as_u16();
+        let log = self.shared.log.clone();
+        let activity = self.conn.activity.clone();
+        let body = if bodyless {
+            ProxyBody::text(None, entry, log, activity)
+        } else {
+            ProxyBody::upstream(body, self.shared.timeout, entry, log, activity)
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        response
+    }
+}
