@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rangecat_global_optspecs
-    string join \n o/output= strict gap= max-buffer= no-coalesce j/jobs= multipart H/header= u/user= location-trusted allow-insecure-redirect connect-timeout= timeout= retries= chunk-size= cacert= k/insecure v/verbose q/quiet progress h/help V/version
+    string join \n o/output= strict gap= max-buffer= no-coalesce j/jobs= multipart H/header= u/user= location-trusted allow-insecure-redirect connect-timeout= timeout= retries= chunk-size= cacert= k/insecure no-cache v/verbose q/quiet progress h/help V/version
 end
 
 function __fish_rangecat_needs_command
@@ -41,6 +41,7 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -l multipart -d 'Ask for
 complete -c rangecat -n "__fish_rangecat_needs_command" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_needs_command" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
+complete -c rangecat -n "__fish_rangecat_needs_command" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_needs_command" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_needs_command" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -64,6 +65,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l json -d 'Prin
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -83,6 +85,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l help -d 'Print 
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -97,6 +100,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l cacert -d 'Als
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -115,6 +119,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l overwrite -d 'Re
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -133,6 +138,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l cacert -d 'A
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l progress -d 'Draw the progress bar even when stderr is not a terminal'
@@ -147,6 +153,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l cacert
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s v -l verbose -d 'Log each request and response on stderr'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s q -l quiet -d 'Print nothing on stderr but errors'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l progress -d 'Draw the progress bar even when stderr is not a terminal'

@@ -147,6 +147,10 @@ pub struct NetArgs {
     /// Do not verify https certificates (anyone on the path can read and alter the transfer)
     #[arg(short = 'k', long, global = true)]
     pub insecure: bool,
+
+    /// Neither use nor fill the metadata cache for this command
+    #[arg(long, global = true)]
+    pub no_cache: bool,
 }
 
 /// Options for what rangecat prints on stderr, shared by all commands.

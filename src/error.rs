@@ -93,6 +93,22 @@ impl std::error::Error for Error {
     }
 }
 
+impl Error {
+    /// Whether a copy the cache kept turned out stale (a 412 to `If-Match`): the command may
+    /// start over without it.
+    pub fn is_stale(&self) -> bool {
+        matches!(
+            self,
+            Error::Source(source::Error::Stale)
+                | Error::Zip(zip::Error::Source(source::Error::Stale))
+                | Error::Zip(zip::Error::Fetch {
+                    source: source::Error::Stale,
+                    ..
+                })
+        )
+    }
+}
+
 impl From<source::Error> for Error {
     fn from(err: source::Error) -> Error {
         Error::Source(err)

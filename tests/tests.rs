@@ -52,6 +52,8 @@ mod extract;
 mod archives;
 // --in: zips stored inside zips, read in place.
 mod nested;
+// The metadata cache across invocations.
+mod cache;
 // The README's first command.
 mod readme;
 // completions/ and man/ match the clap definitions.

@@ -3,11 +3,12 @@
 use std::io::Write;
 
 use rangecat::http::redact::redact_url;
+use rangecat::source;
 use rangecat::source::parallel::read_ahead;
 use rangecat::zip::glob::{any_matches, select_members};
 use rangecat::zip::member::{check_span, check_supported, copy_member, read_member};
 
-use super::{Context, open_archive};
+use super::{Context, Reuse, open_archive};
 use crate::cli::CatArgs;
 use crate::error::Error;
 use crate::output::Output;
@@ -16,8 +17,8 @@ use crate::output::Output;
 const READ_AHEAD_THRESHOLD: u64 = 1024 * 1024;
 
 /// Runs `rangecat cat`: each member's decompressed bytes, in the order given.
-pub fn run(args: &CatArgs, ctx: &Context) -> Result<(), Error> {
-    let mut archive = open_archive(&args.url, &ctx.http, &args.inner)?;
+pub fn run(args: &CatArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
+    let mut archive = open_archive(&args.url, ctx, &args.inner, reuse)?;
     // README: a MEMBER that names an entry is that entry, else a glob; matches in archive order.
     let (found, spans) = archive.select(|entry| any_matches(&args.members, &entry.name))?;
     let names: Vec<&str> = found.iter().map(|entry| entry.name.as_str()).collect();
@@ -37,13 +38,22 @@ pub fn run(args: &CatArgs, ctx: &Context) -> Result<(), Error> {
         wanted.extend(selected);
     }
     let mut out = Output::create(None)?;
-    for index in wanted {
+    for (n, index) in wanted.into_iter().enumerate() {
         let (entry, span) = (&found[index], spans[index].clone());
         if entry.is_dir {
             continue;
         }
         check_span(entry, &span)?;
-        let mut body = archive.source_mut().read_span(span)?;
+        let mut body = archive
+            .source_mut()
+            .read_span(span)
+            .map_err(|err| match err {
+                // Something was written: starting over would write it twice.
+                source::Error::Stale if n > 0 => source::Error::ResourceChanged {
+                    what: "412 Precondition Failed after a member was written".into(),
+                },
+                err => err,
+            })?;
         if entry.compressed_size >= READ_AHEAD_THRESHOLD {
             body = read_ahead(body, ctx.chunk_size, 4);
         }

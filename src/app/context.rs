@@ -1,6 +1,7 @@
 //! The command line resolved once into what every command needs: HTTP settings, sizes as
 //! `usize`, the progress policy and where log lines go.
 
+use rangecat::cache::Cache;
 use std::sync::Arc;
 
 use rangecat::Log;
@@ -23,6 +24,8 @@ pub struct Context {
     pub progress: ProgressPolicy,
     /// `-q`: print nothing on stderr but errors.
     pub quiet: bool,
+    /// The metadata cache (README, "Cache"); `None` with `--no-cache` or nowhere to put it.
+    pub cache: Option<Cache>,
 }
 
 impl Context {
@@ -70,11 +73,17 @@ impl Context {
             cacert,
             insecure: net.insecure,
         };
+        let cache = if net.no_cache {
+            None
+        } else {
+            Cache::from_env(|name| std::env::var(name).ok())
+        };
         Ok(Context {
             http,
             chunk_size,
             progress,
             quiet: report.quiet,
+            cache,
         })
     }
 }

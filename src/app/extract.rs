@@ -6,7 +6,7 @@ use rangecat::zip::Entry;
 use rangecat::zip::extract::{ExtractConfig, Failure, Fetch, Reporter, extract};
 use rangecat::zip::glob::{any_matches, select_members};
 
-use super::{Context, open_archive};
+use super::{Context, Reuse, open_archive};
 use crate::cli::ExtractArgs;
 use crate::error::Error;
 use crate::output::progress_bar;
@@ -14,8 +14,8 @@ use crate::terminal::eprint_line;
 
 /// Runs `rangecat x`: nothing on stdout; one `rangecat: ...` line on stderr per entry not
 /// extracted, and then exit status 1.
-pub fn run(args: &ExtractArgs, ctx: &Context) -> Result<(), Error> {
-    let mut archive = open_archive(&args.url, &ctx.http, &args.inner)?;
+pub fn run(args: &ExtractArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
+    let mut archive = open_archive(&args.url, ctx, &args.inner, reuse)?;
     // Only the matching entries are held in memory, however large the archive.
     let (entries, spans) = archive.select(|entry| any_matches(&args.patterns, &entry.name))?;
     // README: a PATTERN that names an entry is that entry, else a glob.

@@ -9,7 +9,7 @@ use rangecat::zip::Entry;
 use rangecat::zip::glob::any_matches;
 
 use super::listing::{Table, json_line};
-use super::{Context, open_archive};
+use super::{Context, Reuse, open_archive};
 use crate::cli::LsArgs;
 use crate::error::Error;
 use crate::terminal::escape_controls;
@@ -23,7 +23,7 @@ enum Format {
 
 /// Runs `rangecat ls`.
 pub fn run(args: &LsArgs, ctx: &Context) -> Result<(), Error> {
-    let mut archive = open_archive(&args.url, &ctx.http, &args.inner)?;
+    let mut archive = open_archive(&args.url, ctx, &args.inner, Reuse::Revalidate)?;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let mut format = if args.json {
         Format::Json

@@ -13,8 +13,9 @@ mod unknown_length;
 
 use std::io::Write;
 
+use rangecat::cache::Entry;
 use rangecat::http::redact::redact_url;
-use rangecat::source::{self, HttpConfig};
+use rangecat::source;
 use rangecat::zip::Archive;
 
 use crate::cli::{Cli, Command, InnerArgs};
@@ -40,8 +41,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         None => fetch::run(&cli.fetch, &ctx),
         Some(Command::Info(args)) => info::run(args, &ctx),
         Some(Command::Ls(args)) => ls::run(args, &ctx),
-        Some(Command::Cat(args)) => cat::run(args, &ctx),
-        Some(Command::X(args)) => extract::run(args, &ctx),
+        // A stale cached copy (README, "Cache"): dropped, and the command starts over, once.
+        Some(Command::Cat(args)) => match cat::run(args, &ctx, Reuse::Assume) {
+            Err(err) if err.is_stale() => cat::run(args, &ctx, Reuse::Never),
+            done => done,
+        },
+        Some(Command::X(args)) => match extract::run(args, &ctx, Reuse::Assume) {
+            Err(err) if err.is_stale() => extract::run(args, &ctx, Reuse::Never),
+            done => done,
+        },
         Some(Command::Serve(args)) => serve::run(args, &ctx),
         Some(Command::Completions(args)) => {
             let script = generate::completion(args.shell);
@@ -67,13 +75,67 @@ fn exit_on_signal() {
     });
 }
 
-/// Opens the archive at `url` (at most two requests), then each `--in` member inside the
-/// one before, in place (at most two more each).
-fn open_archive(url: &str, http: &HttpConfig, inner: &InnerArgs) -> Result<Archive, Error> {
-    let source = source::open(url, http)?;
+/// How a command may use what the cache kept of an archive (README, "Cache").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reuse {
+    /// `ls`: the tail request asks whether it is current (`If-None-Match`).
+    Revalidate,
+    /// `cat`, `x`: relied on without asking; every member request carries `If-Match`.
+    Assume,
+    /// Not at all: it turned out stale. What is learned replaces it.
+    Never,
+}
+
+/// Opens the archive at `url` (at most two requests; none or one with a cached copy), then
+/// each `--in` member inside the one before, in place (at most two more each).
+fn open_archive(
+    url: &str,
+    ctx: &Context,
+    inner: &InnerArgs,
+    reuse: Reuse,
+) -> Result<Archive, Error> {
     let shown = redact_url(url);
-    let mut archive = Archive::open(source)
-        .map_err(|err| Error::from(err).context(format!("cannot read the zip archive {shown}")))?;
+    let cache = ctx.cache.as_ref().filter(|_| source::is_http(url));
+    let key = shown.to_string();
+    let kept = match (cache, reuse) {
+        (Some(cache), Reuse::Never) => {
+            cache.remove(&key);
+            None
+        }
+        (Some(cache), _) => cache.get(&key),
+        (None, _) => None,
+    };
+    let mut source = source::open(url, &ctx.http)?;
+    let opened = match kept {
+        Some(kept) if reuse == Reuse::Assume => {
+            source.assume(kept.cached.clone());
+            Archive::from_kept(source, kept.start, kept.bytes).map(|archive| (archive, true))
+        }
+        kept => Archive::revalidate(source, kept),
+    };
+    let (mut archive, reused) = match opened {
+        Ok(opened) => opened,
+        // A kept copy that does not read as an archive: gone, and the archive read afresh.
+        Err(_) if reuse == Reuse::Assume && cache.is_some() => {
+            return open_archive(url, ctx, inner, Reuse::Never);
+        }
+        Err(err) => {
+            return Err(Error::from(err).context(format!("cannot read the zip archive {shown}")));
+        }
+    };
+    if let (Some(cache), false) = (cache, reused)
+        && let Some(cached) = archive.source_mut().cached()
+        && let Ok((start, bytes)) = archive.kept()
+    {
+        cache.put(
+            &key,
+            &Entry {
+                cached,
+                start,
+                bytes,
+            },
+        );
+    }
     let mut path = String::new();
     for name in &inner.within {
         archive = archive.open_inner(name).map_err(|err| {

@@ -102,6 +102,11 @@ pub enum Error {
         /// The `Range` header sent.
         asked: String,
     },
+    /// A cached copy was revalidated and is current (a 304): not a failure.
+    NotModified,
+    /// A cached copy was relied on and the server says the resource is another version now
+    /// (412 to `If-Match`).
+    Stale,
     /// The resource changed between two responses (validators or length differ).
     ResourceChanged {
         /// What differs.
@@ -271,6 +276,11 @@ impl fmt::Display for Error {
             Error::BodyTooLong { asked } => write!(
                 f,
                 "the 206 answering {asked} runs past its Content-Range; not splicing it"
+            ),
+            Error::NotModified => write!(f, "not modified since it was cached"),
+            Error::Stale => write!(
+                f,
+                "the resource changed since it was cached (412 Precondition Failed)"
             ),
             Error::ResourceChanged { what } => write!(
                 f,

@@ -75,6 +75,8 @@ impl Default for HttpConfig {
 pub struct HttpSource {
     client: Arc<Client>,
     ignores_ranges: bool,
+    /// A cached copy to revalidate with the next `open` (`If-None-Match`).
+    revalidate: Option<Cached>,
 }
 
 /// What is shared between the source and the readers it hands out.
@@ -95,6 +97,19 @@ struct Client {
     /// A multi-range request was answered with something else than its parts: the server
     /// gets one request per range from then on.
     multipart_refused: AtomicBool,
+    /// A cached copy is relied on: every request carries this precondition (`If-Match` or
+    /// `If-Unmodified-Since`) instead of `If-Range`, and a 412 says the copy is stale.
+    matching: OnceLock<(&'static str, String)>,
+}
+
+/// What a cache kept about a resource: its version, and the URL it was found at after
+/// redirects (README, "Cache").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cached {
+    /// The version.
+    pub identity: Identity,
+    /// The URL that answered.
+    pub final_url: String,
 }
 
 /// What identifies one version of the resource.
@@ -109,6 +124,8 @@ pub struct Identity {
     pub last_modified_is_strong: bool,
     /// The complete length.
     pub len: Option<u64>,
+    /// The answer said `Cache-Control: no-store`: nothing of it may be kept.
+    pub no_store: bool,
 }
 
 impl Identity {
@@ -123,11 +140,45 @@ impl Identity {
             }
             _ => false,
         };
+        let no_store = header(headers, "cache-control").is_some_and(|value| {
+            value
+                .split(',')
+                .any(|directive| directive.trim().eq_ignore_ascii_case("no-store"))
+        });
         Identity {
             etag: header(headers, "etag"),
             last_modified,
             last_modified_is_strong,
             len,
+            no_store,
+        }
+    }
+
+    /// Whether a copy of what the resource said may be kept and revalidated later: a strong
+    /// validator, a length, and no `no-store`.
+    pub fn is_cacheable(&self) -> bool {
+        self.if_range().is_some() && self.len.is_some() && !self.no_store
+    }
+
+    /// The precondition that holds while the resource is this version: `If-Match` with a
+    /// strong ETag, else `If-Unmodified-Since` with a strong Last-Modified.
+    fn if_match(&self) -> Option<(&'static str, String)> {
+        match &self.etag {
+            Some(etag) if !etag.starts_with("W/") => Some(("If-Match", etag.clone())),
+            _ if self.last_modified_is_strong => self
+                .last_modified
+                .clone()
+                .map(|value| ("If-Unmodified-Since", value)),
+            _ => None,
+        }
+    }
+
+    /// The precondition that fails (304) while the resource is this version: `If-None-Match`
+    /// with a strong ETag, else `If-Modified-Since` with a strong Last-Modified.
+    fn if_none_match(&self) -> Option<(&'static str, String)> {
+        match self.if_match()? {
+            ("If-Match", etag) => Some(("If-None-Match", etag)),
+            (_, modified) => Some(("If-Modified-Since", modified)),
         }
     }
 
@@ -182,8 +233,10 @@ impl HttpSource {
                 first: OnceLock::new(),
                 learned: OnceLock::new(),
                 multipart_refused: AtomicBool::new(false),
+                matching: OnceLock::new(),
             }),
             ignores_ranges: false,
+            revalidate: None,
         })
     }
 
@@ -231,8 +284,25 @@ impl Source for HttpSource {
     fn open(&mut self, range: &ByteRange) -> Result<Opened, Error> {
         let client = &self.client;
         let mut budget = client.config.retries;
-        let response = client.send("GET", Some(range), &mut budget)?;
+        let revalidate = self.revalidate.take();
+        let condition = revalidate.as_ref().and_then(|c| c.identity.if_none_match());
+        let condition = condition
+            .as_ref()
+            .map(|(name, value)| (*name, value.as_str()));
+        let response = match condition {
+            Some(_) => {
+                client.send_conditional("GET", Some(range_header(range)), condition, &mut budget)?
+            }
+            None => client.send("GET", Some(range), &mut budget)?,
+        };
         match response.status() {
+            // The cached copy is current: the answer is its version.
+            StatusCode::NOT_MODIFIED if revalidate.is_some() => {
+                let cached = revalidate.expect("checked above");
+                let _ = client.first.set(cached.identity);
+                Err(Error::NotModified)
+            }
+            StatusCode::PRECONDITION_FAILED => Err(stale()),
             StatusCode::PARTIAL_CONTENT => {
                 let content_range = client.content_range(&response, range)?;
                 let Some(got) = content_range.span else {
@@ -329,6 +399,33 @@ impl Source for HttpSource {
     fn fetcher(&self) -> Option<Arc<dyn SpanFetcher>> {
         (!self.ignores_ranges).then(|| Arc::new(Fetcher(self.client.clone())) as _)
     }
+
+    fn cached(&self) -> Option<Cached> {
+        let identity = self.client.first.get()?.clone();
+        let cached = Cached {
+            identity,
+            final_url: self.client.url().to_owned(),
+        };
+        cached.identity.is_cacheable().then_some(cached)
+    }
+
+    fn revalidate(&mut self, cached: Cached) {
+        let _ = self.client.final_url.set(cached.final_url.clone());
+        self.revalidate = Some(cached);
+    }
+
+    fn assume(&mut self, cached: Cached) {
+        let _ = self.client.final_url.set(cached.final_url);
+        if let Some(condition) = cached.identity.if_match() {
+            let _ = self.client.matching.set(condition);
+        }
+        let _ = self.client.first.set(cached.identity);
+    }
+}
+
+/// A 412 to `If-Match`: the copy a cache kept is not the resource's version any more.
+fn stale() -> Error {
+    Error::Stale
 }
 
 /// At most this many redirects are followed for one request (README, "What goes on the wire").
@@ -465,15 +562,31 @@ impl Client {
         range_value: Option<String>,
         budget: &mut u32,
     ) -> Result<Response<ureq::Body>, Error> {
-        let if_range = self
-            .first
-            .get()
-            .and_then(|first| first.if_range())
-            .filter(|_| range_value.is_some());
+        // `If-Match` where a cached copy is relied on, else `If-Range` (README, "Cache").
+        let condition = match self.matching.get() {
+            Some((name, value)) => Some((*name, value.as_str())),
+            None => self
+                .first
+                .get()
+                .and_then(|first| first.if_range())
+                .map(|value| ("If-Range", value)),
+        };
+        let condition = condition.filter(|_| range_value.is_some());
+        self.send_conditional(method, range_value, condition, budget)
+    }
+
+    /// [`send_range`](Client::send_range) with the precondition header given.
+    fn send_conditional(
+        &self,
+        method: &str,
+        range_value: Option<String>,
+        condition: Option<(&str, &str)>,
+        budget: &mut u32,
+    ) -> Result<Response<ureq::Body>, Error> {
         let mut url = self.url().to_owned();
         for hops in 0.. {
             let response =
-                self.send_retrying(&url, method, range_value.as_deref(), if_range, budget)?;
+                self.send_retrying(&url, method, range_value.as_deref(), condition, budget)?;
             let Some(next) = redirect_target(&response, &url) else {
                 let _ = self.final_url.set(url);
                 return Ok(response);
@@ -501,15 +614,15 @@ impl Client {
         url: &str,
         method: &str,
         range: Option<&str>,
-        if_range: Option<&str>,
+        condition: Option<(&str, &str)>,
     ) -> Result<Result<Response<ureq::Body>, ureq::Error>, Error> {
         self.log(|| {
             let mut line = format!("> {method} {}", redact_url(url));
             if let Some(value) = range {
                 line += &format!(" Range: {value}");
             }
-            if let Some(value) = if_range {
-                line += &format!(" If-Range: {value}");
+            if let Some((name, value)) = condition {
+                line += &format!(" {name}: {value}");
             }
             line
         });
@@ -523,8 +636,8 @@ impl Client {
         if let Some(value) = range {
             request = request.header("Range", value);
         }
-        if let Some(value) = if_range {
-            request = request.header("If-Range", value);
+        if let Some((name, value)) = condition {
+            request = request.header(name, value);
         }
         let request = request.body(()).map_err(|e| Error::InvalidHeader {
             reason: e.to_string(),
@@ -561,13 +674,13 @@ impl Client {
         url: &str,
         method: &str,
         range: Option<&str>,
-        if_range: Option<&str>,
+        condition: Option<(&str, &str)>,
         budget: &mut u32,
     ) -> Result<Response<ureq::Body>, Error> {
         let mut retry = 0;
         // Bounded: every iteration returns or spends one of `budget`.
         loop {
-            let (what, retry_after) = match self.send_to(url, method, range, if_range)? {
+            let (what, retry_after) = match self.send_to(url, method, range, condition)? {
                 Ok(response)
                     if *budget > 0 && retry::retries_status(response.status().as_u16()) =>
                 {
@@ -738,6 +851,7 @@ impl Client {
             StatusCode::OK => {
                 refused("the multi-range request was answered with the whole resource")
             }
+            StatusCode::PRECONDITION_FAILED => Err(stale()),
             _ => Err(client.status_error_for(&response, &value)),
         }
     }
@@ -806,6 +920,7 @@ impl Client {
                 discard(response);
                 Ok(Connected::Ended)
             }
+            StatusCode::PRECONDITION_FAILED => Err(stale()),
             StatusCode::RANGE_NOT_SATISFIABLE => Err(Error::ResourceChanged {
                 what: format!(
                     "{} is no longer satisfiable",
@@ -1136,7 +1251,33 @@ mod tests {
             last_modified: modified.map(str::to_owned),
             last_modified_is_strong: strong,
             len: Some(10),
+            no_store: false,
         }
+    }
+
+    #[test]
+    fn only_a_strong_validator_with_a_length_and_no_no_store_may_be_cached() {
+        assert!(identity(Some("\"v1\""), None, false).is_cacheable());
+        assert!(identity(None, Some("Mon, 01 Jan 2024 00:00:00 GMT"), true).is_cacheable());
+        assert!(!identity(Some("W/\"v1\""), None, false).is_cacheable());
+        assert!(!identity(None, Some("Mon, 01 Jan 2024 00:00:00 GMT"), false).is_cacheable());
+        let mut no_store = identity(Some("\"v1\""), None, false);
+        no_store.no_store = true;
+        assert!(!no_store.is_cacheable());
+        let mut no_length = identity(Some("\"v1\""), None, false);
+        no_length.len = None;
+        assert!(!no_length.is_cacheable());
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, value.parse().unwrap());
+            }
+            map
+        };
+        let marked = headers(&[("etag", "\"v1\""), ("cache-control", "private, no-store")]);
+        assert!(Identity::of(&marked, Some(1)).no_store);
+        let unmarked = headers(&[("etag", "\"v1\""), ("cache-control", "max-age=60")]);
+        assert!(Identity::of(&unmarked, Some(1)).is_cacheable());
     }
 
     #[test]

@@ -36,7 +36,7 @@ mod retry;
 pub mod window;
 
 pub use error::Error;
-pub use http::{HttpConfig, HttpSource};
+pub use http::{Cached, HttpConfig, HttpSource, Identity};
 pub use reader::RangeStream;
 
 use std::io::Read;
@@ -94,6 +94,25 @@ pub trait Source {
     fn fetcher(&self) -> Option<Arc<dyn parallel::SpanFetcher>> {
         None
     }
+
+    /// The version read so far, where it can be kept and revalidated (HTTP with a strong
+    /// validator, a length, and no `no-store`).
+    fn cached(&self) -> Option<Cached> {
+        None
+    }
+
+    /// The next [`open`](Source::open) asks whether `cached` is still the version
+    /// (`If-None-Match`); [`Error::NotModified`] says it is, and the source then takes it as
+    /// its first response.
+    fn revalidate(&mut self, cached: Cached) {
+        let _ = cached;
+    }
+
+    /// Takes `cached` as the first response without asking; every request then carries a
+    /// precondition (`If-Match`) whose failure is [`Error::ResourceChanged`].
+    fn assume(&mut self, cached: Cached) {
+        let _ = cached;
+    }
 }
 
 impl<S: Source + ?Sized> Source for Box<S> {
@@ -114,6 +133,15 @@ impl<S: Source + ?Sized> Source for Box<S> {
     }
     fn fetcher(&self) -> Option<Arc<dyn parallel::SpanFetcher>> {
         (**self).fetcher()
+    }
+    fn cached(&self) -> Option<Cached> {
+        (**self).cached()
+    }
+    fn revalidate(&mut self, cached: Cached) {
+        (**self).revalidate(cached)
+    }
+    fn assume(&mut self, cached: Cached) {
+        (**self).assume(cached)
     }
 }
 

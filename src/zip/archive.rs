@@ -58,17 +58,37 @@ impl Archive {
     /// request, and one more only when the central directory starts before the tail. A
     /// server that refuses suffix ranges costs a probe and an explicit request for the tail;
     /// one that ignores Range streams the archive once into a temporary file.
-    pub fn open(mut source: Box<dyn Source>) -> Result<Archive, Error> {
+    pub fn open(source: Box<dyn Source>) -> Result<Archive, Error> {
+        Archive::revalidate(source, None).map(|(archive, _)| archive)
+    }
+
+    /// [`open`](Archive::open), with bytes kept earlier (README, "Cache"): the tail request
+    /// asks whether they are still the archive's (`If-None-Match`); when the server says so
+    /// (304), they are used and that is the only request. `true` when they were.
+    pub fn revalidate(
+        mut source: Box<dyn Source>,
+        kept: Option<crate::cache::Entry>,
+    ) -> Result<(Archive, bool), Error> {
         let opened = match source.len() {
             Some(_) => None,
-            // Some CDNs refuse suffix ranges: probe, then ask for the tail explicitly.
-            None => match source.open(&ByteRange::Suffix(TAIL)) {
-                Err(err) if err.refuses_the_range() => {
-                    source.probe()?;
-                    None
+            None => {
+                if let Some(kept) = &kept {
+                    source.revalidate(kept.cached.clone());
                 }
-                other => Some(other?),
-            },
+                match source.open(&ByteRange::Suffix(TAIL)) {
+                    Err(source::Error::NotModified) => {
+                        let kept = kept.expect("only a revalidation answers 304");
+                        let archive = Archive::from_kept(source, kept.start, kept.bytes)?;
+                        return Ok((archive, true));
+                    }
+                    // Some CDNs refuse suffix ranges: probe, then ask for the tail explicitly.
+                    Err(err) if err.refuses_the_range() => {
+                        source.probe()?;
+                        None
+                    }
+                    other => Some(other?),
+                }
+            }
         };
         let tail = match (opened, source.len()) {
             (None, Some(len)) => {
@@ -100,7 +120,47 @@ impl Archive {
         let tail_bytes = read_cached(&mut stream, tail_start..len)?;
         let layout = locate(&tail_bytes, tail_start, len)?;
         stream.prefetch(layout.central_directory.start..len)?;
+        Ok((Archive { stream, layout }, false))
+    }
+
+    /// The archive behind `source` from bytes kept earlier (README, "Cache"): `bytes` are
+    /// the resource's last bytes from `start`, holding its end records and central directory,
+    /// and the source already knows its length. Costs no request.
+    pub fn from_kept(
+        source: Box<dyn Source>,
+        start: u64,
+        bytes: Vec<u8>,
+    ) -> Result<Archive, Error> {
+        let mut stream = RangeStream::new(source)?;
+        stream.set_read_ahead(0);
+        let len = stream.len();
+        let tail_start = len.saturating_sub(TAIL);
+        if start.checked_add(bytes.len() as u64) != Some(len) || start > tail_start {
+            return Err(Error::Damaged(
+                "the kept bytes are not the archive's end".into(),
+            ));
+        }
+        stream.insert(start, bytes);
+        let tail_bytes = read_cached(&mut stream, tail_start..len)?;
+        let layout = locate(&tail_bytes, tail_start, len)?;
+        if layout.central_directory.start < start {
+            return Err(Error::Damaged(
+                "the kept bytes miss the central directory".into(),
+            ));
+        }
         Ok(Archive { stream, layout })
+    }
+
+    /// The archive's last bytes, from where its central directory or its tail starts,
+    /// whichever is first: what [`from_kept`](Archive::from_kept) needs. Already fetched.
+    pub fn kept(&mut self) -> Result<(u64, Vec<u8>), Error> {
+        let len = self.stream.len();
+        let start = self
+            .layout
+            .central_directory
+            .start
+            .min(len.saturating_sub(TAIL));
+        Ok((start, read_cached(&mut self.stream, start..len)?))
     }
 
     /// Where the central directory is.

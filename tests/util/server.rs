@@ -529,7 +529,13 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
         return write_head(stream, 200, &headers);
     }
 
-    // GET from here on.
+    // GET from here on. Preconditions (RFC 9110 §13.2.2): If-Match, then If-None-Match.
+    if request.header("if-match").is_some_and(|v| v != etag) {
+        return send_short(stream, 412, "", false, &headers);
+    }
+    if request.header("if-none-match").is_some_and(|v| v == etag) {
+        return write_head(stream, 304, &headers) && stream.flush().is_ok();
+    }
     let get_number = shared.gets.fetch_add(1, Ordering::SeqCst);
     let range = request.header("range");
     // RFC 9110 §13.1.5: a Range with a non-matching If-Range is ignored (200, whole body).
@@ -734,6 +740,7 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         206 => "Partial Content",
+        304 => "Not Modified",
         301 => "Moved Permanently",
         302 => "Found",
         400 => "Bad Request",
@@ -741,6 +748,7 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        412 => "Precondition Failed",
         416 => "Range Not Satisfiable",
         500 => "Internal Server Error",
         429 => "Too Many Requests",

@@ -1,0 +1,161 @@
+//! The metadata cache (README, "Cache"): request counts across invocations, and a cache that
+//! is never trusted blind, never in the way, never torn.
+
+use std::fs;
+use std::path::Path;
+
+use crate::util::assert_bytes_eq;
+use crate::util::command::TestCommand;
+use crate::util::server::{ETAG_V1, ETAG_V2, Mode, Server};
+use crate::util::zips::{self, Item};
+
+fn archive() -> Vec<u8> {
+    zips::archive(&[
+        Item::deflated("a.txt", b"member a"),
+        Item::stored("b.bin", &zips::noise(20_000, 1)),
+    ])
+}
+
+/// `rangecat ARGS...` with the cache in `dir`, expecting success; its stdout.
+fn run(server: &Server, dir: &Path, args: &[&str]) -> Vec<u8> {
+    TestCommand::against(server)
+        .env("RANGECAT_CACHE_DIR", dir)
+        .args(args)
+        .stdout()
+}
+
+/// The requests from `from` on, as `range if-none-match if-match if-range` lines.
+fn since(server: &Server, from: usize) -> Vec<String> {
+    server.requests()[from..]
+        .iter()
+        .map(|r| {
+            let h = |name| r.header(name).unwrap_or("-").to_owned();
+            format!(
+                "{} {} {} {}",
+                h("range"),
+                h("if-none-match"),
+                h("if-match"),
+                h("if-range")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_second_ls_is_one_304_and_a_cat_after_ls_one_member_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(archive(), Mode::Ranges);
+    let url = server.url("/a.zip");
+    let first = run(&server, dir.path(), &["ls", &url]);
+    assert_eq!(first, b"a.txt\nb.bin\n");
+    assert_eq!(since(&server, 0), ["bytes=-66560 - - -"]);
+    let second = run(&server, dir.path(), &["ls", &url]);
+    assert_eq!(second, first);
+    assert_eq!(since(&server, 1), [format!("bytes=-66560 {ETAG_V1} - -")]);
+    let got = run(&server, dir.path(), &["cat", &url, "a.txt"]);
+    assert_bytes_eq(&got, b"member a");
+    let requests = since(&server, 2);
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(
+        requests[0].ends_with(&format!("- {ETAG_V1} -")),
+        "{requests:?}"
+    );
+    // --no-cache: neither asks nor relies.
+    run(&server, dir.path(), &["--no-cache", "ls", &url]);
+    assert_eq!(since(&server, 3), ["bytes=-66560 - - -"]);
+}
+
+#[test]
+fn a_resource_replaced_since_it_was_cached_is_read_afresh() {
+    // The server's validators change after the first answer: the cat that relies on the
+    // kept copy gets 412, drops it, and starts over with a fresh tail.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(archive(), Mode::ChangesAfterFirst);
+    let url = server.url("/a.zip");
+    run(&server, dir.path(), &["ls", &url]);
+    let got = run(&server, dir.path(), &["cat", &url, "a.txt"]);
+    assert_bytes_eq(&got, b"member a");
+    let requests = since(&server, 1);
+    assert_eq!(requests.len(), 3, "412, tail, member: {requests:?}");
+    assert!(
+        requests[0].ends_with(&format!("- {ETAG_V1} -")),
+        "{requests:?}"
+    );
+    assert_eq!(requests[1], "bytes=-66560 - - -");
+    assert!(
+        requests[2].ends_with(&format!("- - {ETAG_V2}")),
+        "{requests:?}"
+    );
+    // The fresh copy replaced the stale one: the next ls revalidates the new version.
+    run(&server, dir.path(), &["ls", &url]);
+    assert_eq!(since(&server, 4), [format!("bytes=-66560 {ETAG_V2} - -")]);
+}
+
+#[test]
+fn a_damaged_entry_or_an_unusable_directory_is_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(archive(), Mode::Ranges);
+    let url = server.url("/a.zip");
+    run(&server, dir.path(), &["ls", &url]);
+    for entry in fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        fs::write(&path, bytes).unwrap();
+    }
+    assert_eq!(run(&server, dir.path(), &["ls", &url]), b"a.txt\nb.bin\n");
+    assert_eq!(
+        since(&server, 1),
+        ["bytes=-66560 - - -"],
+        "damaged: read afresh"
+    );
+    run(&server, dir.path(), &["ls", &url]);
+    assert_eq!(
+        since(&server, 2),
+        [format!("bytes=-66560 {ETAG_V1} - -")],
+        "and replaced"
+    );
+
+    // A cache directory that cannot exist (under a regular file): uncached, silently.
+    let file = dir.path().join("a-file");
+    fs::write(&file, b"").unwrap();
+    let output = TestCommand::against(&server)
+        .env("RANGECAT_CACHE_DIR", file.join("cache"))
+        .args(["ls", &url])
+        .success();
+    assert_eq!(output.stdout, b"a.txt\nb.bin\n");
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn two_invocations_filling_the_cache_at_once_leave_a_sound_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(zips::many_files(3000), Mode::Ranges);
+    let url = server.url("/many.zip");
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                crate::util::rangecat()
+                    .env("RANGECAT_CACHE_DIR", dir.path())
+                    .args(["ls", &url])
+                    .assert()
+                    .success();
+            });
+        }
+    });
+    let before = server.requests().len();
+    let listed = run(&server, dir.path(), &["ls", &url]);
+    assert_eq!(String::from_utf8_lossy(&listed).lines().count(), 3000);
+    assert_eq!(since(&server, before).len(), 1, "one 304");
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
