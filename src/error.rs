@@ -100,6 +100,7 @@ impl Error {
         matches!(
             self,
             Error::Source(source::Error::Stale)
+                | Error::Transfer(transfer::Error::Source(source::Error::Stale))
                 | Error::Zip(zip::Error::Source(source::Error::Stale))
                 | Error::Zip(zip::Error::Fetch {
                     source: source::Error::Stale,

@@ -83,6 +83,7 @@ impl TermLike for PlainStderr {
 pub struct Output {
     sink: Sink,
     bar: Option<ProgressBar>,
+    written: u64,
 }
 
 enum Sink {
@@ -107,7 +108,16 @@ impl Output {
             Some(dest) if dest.as_os_str() == "-" => Sink::Direct(stdout()?),
             Some(dest) => to_path(dest)?,
         };
-        Ok(Output { sink, bar: None })
+        Ok(Output {
+            sink,
+            bar: None,
+            written: 0,
+        })
+    }
+
+    /// How many bytes were written so far.
+    pub fn written(&self) -> u64 {
+        self.written
     }
 
     /// Counts what is written on `bar` from now on, once the total is known.
@@ -204,6 +214,7 @@ impl Write for Output {
         if let Some(bar) = &self.bar {
             bar.inc(n as u64);
         }
+        self.written += n as u64;
         Ok(n)
     }
 

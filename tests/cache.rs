@@ -159,3 +159,25 @@ fn two_invocations_filling_the_cache_at_once_leave_a_sound_entry() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn a_range_that_needs_the_length_takes_the_kept_one_instead_of_a_probe() {
+    let data = archive();
+    let len = data.len();
+    let (dir, server, url) = listed_once(Mode::Ranges);
+    let got = run(&server, dir.path(), &[&url, ":-100"]);
+    assert_bytes_eq(&got, &data[..len - 100]);
+    let want = format!("bytes=0-{} - {ETAG_V1} -", len - 101);
+    assert_eq!(since(&server, 1), [want], "no probe, If-Match");
+    // Without the cache: a probe first.
+    run(&server, dir.path(), &["--no-cache", &url, ":-100"]);
+    assert_eq!(since(&server, 2).len(), 2);
+
+    // Changed since: 412, the entry dropped, and the fetch starts over with a probe.
+    let (dir, server, url) = listed_once(Mode::ChangesAfterFirst);
+    let got = run(&server, dir.path(), &[&url, ":-100"]);
+    assert_bytes_eq(&got, &data[..len - 100]);
+    let requests = since(&server, 1);
+    assert_eq!(requests.len(), 3, "412, probe, range: {requests:?}");
+    assert_eq!(preconditions(&requests[0]), format!("- {ETAG_V1} -"));
+}

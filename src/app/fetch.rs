@@ -9,13 +9,13 @@ use rangecat::source::parallel::SEGMENT;
 use rangecat::source::{self, Body, Opened, Source};
 use rangecat::transfer::{self, TransferConfig};
 
-use super::{Context, unknown_length};
+use super::{Context, Reuse, unknown_length};
 use crate::cli::FetchArgs;
 use crate::error::Error;
 use crate::output::{Output, progress_bar};
 
 /// Runs the fetch command.
-pub fn run(args: &FetchArgs, ctx: &Context) -> Result<(), Error> {
+pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
     let url = args.url.as_deref().expect("clap requires URL");
     let ranges = if args.ranges.is_empty() {
         vec![RangeExpr::whole()]
@@ -31,6 +31,13 @@ pub fn run(args: &FetchArgs, ctx: &Context) -> Result<(), Error> {
     let mut output = Output::create(args.output.as_deref())?;
     // With -j, the first request takes one segment; the rest is split over the connections.
     let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
+    // README, "Cache": a first RANGE that needs the length takes a kept one instead of a
+    // probe; every request then carries If-Match.
+    if first_request(&ranges, &plan_config, first_limit).is_none()
+        && let Some(kept) = kept_version(url, ctx, reuse)
+    {
+        source.assume(kept);
+    }
     let first = start(source.as_mut(), &ranges, &plan_config, first_limit)?;
     let transfer_config = TransferConfig {
         chunk_size: ctx.chunk_size,
@@ -59,14 +66,35 @@ pub fn run(args: &FetchArgs, ctx: &Context) -> Result<(), Error> {
     let ops = plan(&resolved, &plan_config, first_span);
     let total = resolved.iter().map(|r| r.end - r.start).sum();
     output.show_progress(progress_bar(ctx.progress, total));
-    transfer::execute(
+    let done = transfer::execute(
         &ops,
         source.as_mut(),
         first_body,
         &mut output,
         transfer_config,
-    )?;
+    );
+    match done {
+        // Something was written: starting over would write it twice.
+        Err(transfer::Error::Source(source::Error::Stale)) if output.written() > 0 => {
+            Err(Error::Source(source::Error::ResourceChanged {
+                what: "412 Precondition Failed after bytes were written".into(),
+            }))
+        }
+        done => done.map_err(Error::from),
+    }?;
     output.finish()
+}
+
+/// The version the cache kept for `url` (a zip command's entry holds its length), unless
+/// `reuse` forbids it; with [`Reuse::Never`] the entry is dropped.
+fn kept_version(url: &str, ctx: &Context, reuse: Reuse) -> Option<rangecat::source::Cached> {
+    let cache = ctx.cache.as_ref().filter(|_| source::is_http(url))?;
+    let key = rangecat::http::redact::redact_url(url).to_string();
+    if reuse == Reuse::Never {
+        cache.remove(&key);
+        return None;
+    }
+    cache.get(&key).map(|entry| entry.cached)
 }
 
 /// The response already open when planning starts.

@@ -38,7 +38,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         );
     }
     match &cli.command {
-        None => fetch::run(&cli.fetch, &ctx),
+        None => match fetch::run(&cli.fetch, &ctx, Reuse::Assume) {
+            Err(err) if err.is_stale() => fetch::run(&cli.fetch, &ctx, Reuse::Never),
+            done => done,
+        },
         Some(Command::Info(args)) => info::run(args, &ctx),
         Some(Command::Ls(args)) => ls::run(args, &ctx),
         // A stale cached copy (README, "Cache"): dropped, and the command starts over, once.
