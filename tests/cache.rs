@@ -181,3 +181,22 @@ fn a_range_that_needs_the_length_takes_the_kept_one_instead_of_a_probe() {
     assert_eq!(requests.len(), 3, "412, probe, range: {requests:?}");
     assert_eq!(preconditions(&requests[0]), format!("- {ETAG_V1} -"));
 }
+
+#[test]
+fn a_server_with_only_a_weak_etag_is_never_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(archive(), Mode::WeakOnly);
+    let url = server.url("/a.zip");
+    for _ in 0..2 {
+        assert_eq!(run(&server, dir.path(), &["ls", &url]), b"a.txt\nb.bin\n");
+    }
+    assert_eq!(
+        since(&server, 0),
+        ["bytes=-66560 - - -", "bytes=-66560 - - -"]
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).map_or(0, |d| d.count()),
+        0,
+        "nothing kept"
+    );
+}

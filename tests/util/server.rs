@@ -64,6 +64,9 @@ pub enum Mode {
     ChunkedNoLength,
     /// As `Ranges`, each answer sent this long after its request arrived (a long round trip).
     Delayed(Duration),
+    /// As `Ranges`, with only a weak ETag (`W/"v1"`) and no Last-Modified: no validator a
+    /// client may rely on.
+    WeakOnly,
     /// As `Ranges`, and a request for several ranges gets a `multipart/byteranges` answer of
     /// this shape (any other mode answers it with 200 and the whole body, as S3 does).
     Multipart(Shape),
@@ -468,6 +471,11 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
     } else {
         (ETAG_V1, LAST_MODIFIED_V1)
     };
+    let etag = if shared.mode == Mode::WeakOnly {
+        "W/\"v1\""
+    } else {
+        etag
+    };
     let advertises_ranges = shared.mode != Mode::IgnoresRange;
     let mut headers: Vec<(&str, String)> = vec![
         ("Date", http_date(SystemTime::now())),
@@ -475,6 +483,9 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
         ("ETag", etag.to_string()),
         ("Last-Modified", last_modified.to_string()),
     ];
+    if shared.mode == Mode::WeakOnly {
+        headers.retain(|(name, _)| *name != "Last-Modified");
+    }
     if advertises_ranges {
         headers.push(("Accept-Ranges", "bytes".to_string()));
     }
