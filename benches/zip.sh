@@ -238,15 +238,15 @@ spec() {
     x) url=$base/$files.zip ;;
     esac
     case $op/$tool in
-    ls/rangecat) cmd=("$rangecat" ls -q "$url") ;;
+    ls/rangecat) cmd=("$rangecat" ls -q --no-cache "$url") ;;
     ls/ripunzip) cmd=("$ripunzip" list-uri "$url") ;;
     ls/remotezip) cmd=("$remotezip" -l "$url") ;;
     ls/unzip-http) cmd=("$unzip_http" -l "$url") ;; # it lists on stderr
-    cat-*/rangecat) cmd=("$rangecat" cat -q "$url" "$member") ;;
+    cat-*/rangecat) cmd=("$rangecat" cat -q --no-cache "$url" "$member") ;;
     cat-*/ripunzip) cmd=("$ripunzip" unzip-uri -d "$dir" "$url" "$member") ;;
     cat-*/remotezip) cmd=("$remotezip" -d "$dir" "$url" "$member") ;;
     cat-*/unzip-http) cmd=("$unzip_http" -o "$url" "$member") ;;
-    x/rangecat) cmd=("$rangecat" x -q "$url" -C "$dir" -j "$jobs") ;;
+    x/rangecat) cmd=("$rangecat" x -q --no-cache "$url" -C "$dir" -j "$jobs") ;;
     x/ripunzip) cmd=("$ripunzip" unzip-uri -d "$dir" "$url") ;;
     x/remotezip) cmd=("$remotezip" -d "$dir" "$url") ;;
     x/unzip-http) cmd=(env -C "$dir" "$unzip_http" -f "$url" '*') ;;
