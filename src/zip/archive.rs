@@ -349,7 +349,7 @@ fn find_eocd(tail: &[u8]) -> Option<usize> {
 
 fn read_sig(tail: &[u8], tail_start: u64, pos: u64) -> Option<[u8; 4]> {
     let at = usize::try_from(pos.checked_sub(tail_start)?).ok()?;
-    tail.get(at..at + 4)?.try_into().ok()
+    tail.get(at..at.checked_add(4)?)?.try_into().ok()
 }
 
 fn u16_at(bytes: &[u8], at: usize) -> u16 {
@@ -391,4 +391,44 @@ fn spool(mut body: Box<dyn Read + Send>) -> Result<Box<dyn Source>, Error> {
     let mut file = tempfile::tempfile().map_err(spool_error("cannot create a temporary file"))?;
     io::copy(&mut body, &mut file).map_err(spool_error("cannot download the archive"))?;
     Ok(Box::new(FileSource::from_file(file)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An end record for an archive of no entries, after `before`.
+    fn end_records(before: &[u8]) -> Vec<u8> {
+        let mut tail = before.to_vec();
+        tail.extend_from_slice(&EOCD_SIGNATURE);
+        tail.extend_from_slice(&[0; 18]);
+        tail
+    }
+
+    #[test]
+    fn a_zip64_locator_pointing_past_the_end_of_memory_is_damage() {
+        // Found by fuzz/fuzz_targets/zip.rs: a declared offset of 2^64 - 4 overflowed the
+        // end of the signature it was to be compared with.
+        let mut locator = ZIP64_LOCATOR_SIGNATURE.to_vec();
+        locator.extend_from_slice(&0u32.to_le_bytes());
+        locator.extend_from_slice(&(u64::MAX - 3).to_le_bytes());
+        locator.extend_from_slice(&1u32.to_le_bytes());
+        let tail = end_records(&locator);
+        let err = locate(&tail, 0, tail.len() as u64).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Zip64 locator points to no Zip64 end record"
+        );
+    }
+
+    #[test]
+    fn an_empty_archive_has_an_empty_central_directory() {
+        let tail = end_records(b"");
+        let layout = locate(&tail, 0, 22).unwrap();
+        assert_eq!(layout.central_directory, 0..0);
+        assert_eq!(
+            (layout.prefix, layout.entries, layout.end_records),
+            (0, 0, 0)
+        );
+    }
 }

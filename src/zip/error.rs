@@ -90,6 +90,18 @@ pub enum Error {
         /// The limit, in bytes.
         limit: u64,
     },
+    /// The member's decompressor would need more memory than rangecat gives one (an LZMA or
+    /// xz dictionary, a PPMd model: [`super::member::MAX_DECODER_MEMORY`]).
+    DecoderMemory {
+        /// The member's name.
+        name: String,
+        /// The method that asks for it.
+        method: &'static str,
+        /// The memory it would need, in bytes.
+        needed: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// Fetching a member's bytes failed.
     Fetch {
         /// The member's name.
@@ -175,6 +187,16 @@ impl fmt::Display for Error {
             Error::TooLarge { name, limit } => {
                 write!(f, "{name}: decompresses to more than {limit} bytes")
             }
+            Error::DecoderMemory {
+                name,
+                method,
+                needed,
+                limit,
+            } => write!(
+                f,
+                "{name}: its {method} data asks for {needed} bytes of decompressor memory, \
+                 more than rangecat's limit of {limit}"
+            ),
             Error::Fetch { name, .. } => write!(f, "cannot fetch member {name}"),
             Error::Spool { what, .. } => write!(f, "{what}"),
             Error::Write(_) => write!(f, "cannot write the output"),
