@@ -27,7 +27,7 @@ const HOLD_BACK: u64 = 1024 * 1024;
 const STREAMED: u64 = 16 * 1024 * 1024;
 const CHUNK: usize = 64 * 1024;
 
-/// One file per process, rewritten for each input.
+/// One path per process, written for each input and removed once open.
 fn path() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
@@ -48,6 +48,8 @@ fuzz_target!(|data: &[u8]| {
     }
     std::fs::write(path(), data).expect("write the input");
     let source = FileSource::open(path()).expect("open the input");
+    // The open file stays readable; no process leaves its file behind.
+    std::fs::remove_file(path()).expect("remove the input");
     let Ok(mut archive) = Archive::open(Box::new(source)) else {
         return;
     };
