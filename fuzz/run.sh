@@ -50,6 +50,7 @@ for target in $targets; do
     [[ -f dict/$target.dict ]] && dict=("-dict=dict/$target.dict")
     log=logs/$target.log
     echo "==> $target for ${seconds}s (log: fuzz/$log)"
+    started=$SECONDS
     # shellcheck disable=SC2046 # the flags are words
     if nice -n 19 cargo fuzz run --sanitizer "$sanitizer" "$target" \
         "corpus/$target" "seeds/$target" -- \
@@ -61,10 +62,12 @@ for target in $targets; do
         status=1
     fi
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    # libFuzzer's own count of seconds, or (when it stopped on a failure) the script's.
     time=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
+    time=${time:-$((SECONDS - started))}
     rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -n 1)
     corpus=$(find "corpus/$target" -type f | wc -l)
-    line="$target: ${runs:-?} executions in ${time:-?}s, peak RSS ${rss:-?} MB,"
+    line="$target: ${runs:-?} executions in ${time}s, peak RSS ${rss:-?} MB,"
     line+=" corpus $corpus files, $result"
     echo "$line"
     summary+=("$line")

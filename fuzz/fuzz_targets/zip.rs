@@ -2,9 +2,10 @@
 //! ls`, `cat` and `x` take: `Archive::open`, every entry (`for_each_entry`, with the name
 //! checks `x` makes), then `select` and each member's bytes (`check_supported`,
 //! `check_span`, `read_span`, then `read_member` under cat's 1 MiB hold-back limit, or
-//! `copy_member` into a sink that refuses more than 16 MiB). Nothing may panic, and memory
-//! stays bounded: run with `-rss_limit_mb=512 -malloc_limit_mb=256` (fuzz/run.sh does), so
-//! an allocation sized by the input's claims is a finding.
+//! `copy_member` into a sink that refuses more than 16 MiB), and `decoder_memory` on the raw
+//! bytes. Nothing may panic, and memory stays bounded: run with `-rss_limit_mb=512
+//! -malloc_limit_mb=256` (fuzz/run.sh does), so an allocation sized by the input's claims is
+//! a finding.
 #![no_main]
 
 use std::io::{self, Write};
@@ -15,7 +16,9 @@ use libfuzzer_sys::fuzz_target;
 use rangecat::source::file::FileSource;
 use rangecat::zip::archive::Archive;
 use rangecat::zip::glob::matches;
-use rangecat::zip::member::{check_span, check_supported, copy_member, read_member};
+use rangecat::zip::member::{
+    check_span, check_supported, copy_member, decoder_memory, read_member,
+};
 use rangecat::zip::path::safe_path;
 
 /// `cat`'s limit for members held in memory until their CRC-32 checks out.
@@ -24,7 +27,7 @@ const HOLD_BACK: u64 = 1024 * 1024;
 const STREAMED: u64 = 16 * 1024 * 1024;
 const CHUNK: usize = 64 * 1024;
 
-/// One file per process, rewritten for each input.
+/// One path per process, written for each input and removed once open.
 fn path() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
@@ -39,8 +42,14 @@ fn path() -> &'static PathBuf {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // The decompressor-memory check on any bytes, not only where a local header leads.
+    if let [a, b, rest @ ..] = data {
+        let _ = decoder_memory(u16::from_le_bytes([*a, *b]), rest, u64::MAX);
+    }
     std::fs::write(path(), data).expect("write the input");
     let source = FileSource::open(path()).expect("open the input");
+    // The open file stays readable; no process leaves its file behind.
+    std::fs::remove_file(path()).expect("remove the input");
     let Ok(mut archive) = Archive::open(Box::new(source)) else {
         return;
     };
