@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 seconds=${1:-600}
-targets=${TARGETS:-range plan headers zip}
+targets=${TARGETS:-range plan headers zip multipart}
 sanitizer=${SANITIZER:-address}
 export RUSTC_BOOTSTRAP=1
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
@@ -34,6 +34,7 @@ flags_for() {
         plan) echo "-max_len=128" ;;
         headers) echo "-max_len=1024" ;;
         zip) echo "-max_len=131072 -rss_limit_mb=512 -malloc_limit_mb=256" ;;
+        multipart) echo "-max_len=65536 -rss_limit_mb=512 -malloc_limit_mb=256" ;;
     esac
 }
 
