@@ -27,18 +27,7 @@ ensure_command python3 python3
 build_release
 [[ -x $rangecat ]] || die "$rangecat not found"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/rangecat-cache.XXXXXX")
-nginx_pid=
-proxy_pid=
-cleanup() {
-    for pid in $proxy_pid $nginx_pid; do
-        kill "$pid" 2> /dev/null || true
-        wait "$pid" 2> /dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+new_scratch cache
 
 mkdir -p "$work/www"
 say "writing an archive of $entries entries"
@@ -49,16 +38,7 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED) as z:
         z.writestr(f"dir{i % 100}/file-{i:06}.txt", f"member {i}\n")
 PY
 
-port=$((20000 + RANDOM % 20000))
-start_static_nginx "$work/nginx" "$work/www" "$port" many.zip || die "nginx did not start"
-proxy_port=$((port + 1))
-python3 "$repo/benches/delay_proxy.py" "$proxy_port" "$port" 20 $((2 * 1024 * 1024)) &
-proxy_pid=$!
-for _ in $(seq 100); do
-    curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$proxy_port/many.zip" && break
-    sleep 0.05
-done
-url=http://127.0.0.1:$proxy_port/many.zip
+start_delayed_site cache "$work/www" many.zip 20 $((2 * 1024 * 1024))
 member=dir7/file-012307.txt
 export RANGECAT_CACHE_DIR=$work/cache
 

@@ -87,3 +87,32 @@ EOF
     nginx_pid=
     return 1
 }
+
+# start_delayed_site NAME ROOT PATH DELAY_MS [RATE]: nginx serving ROOT, behind
+# benches/delay_proxy.py adding DELAY_MS per request (and pacing answers to RATE bytes/s);
+# sets work (a scratch directory removed on exit), nginx_pid, proxy_pid and url (PATH through
+# the proxy).
+start_delayed_site() {
+    local name=$1 root=$2 path=$3 delay=$4 rate=${5:-}
+    local port=$((20000 + RANDOM % 20000))
+    start_static_nginx "$work/nginx" "$root" "$port" "$path" || die "nginx did not start"
+    python3 "$repo/benches/delay_proxy.py" $((port + 1)) "$port" "$delay" $rate &
+    proxy_pid=$!
+    url=http://127.0.0.1:$((port + 1))/$path
+    local i
+    for ((i = 0; i < 100; i++)); do
+        curl -sf -o /dev/null -r 0-0 "$url" && break
+        sleep 0.05
+    done
+    say "$name: nginx on $port, $delay ms per request through $url"
+}
+
+# new_scratch NAME: sets work to a fresh scratch directory; on exit it is removed and
+# nginx_pid and proxy_pid are stopped.
+new_scratch() {
+    work=$(mktemp -d "${TMPDIR:-/tmp}/rangecat-$1.XXXXXX")
+    nginx_pid=
+    proxy_pid=
+    trap 'for pid in $proxy_pid $nginx_pid; do kill "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true; done; rm -rf "$work"' EXIT
+    trap 'exit 130' INT TERM
+}

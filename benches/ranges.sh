@@ -28,34 +28,13 @@ ensure_command /usr/bin/time time
 build_release
 [[ -x $rangecat ]] || die "$rangecat not found"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/rangecat-ranges.XXXXXX")
-nginx_pid=
-proxy_pid=
-cleanup() {
-    for pid in $proxy_pid $nginx_pid; do
-        kill "$pid" 2> /dev/null || true
-        wait "$pid" 2> /dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+new_scratch ranges
 
 mkdir -p "$work/www"
 file=$work/www/f.bin
 head -c $((64 * 1024 * 1024)) /dev/urandom > "$file"
 
-port=$((20000 + RANDOM % 20000))
-start_static_nginx "$work/nginx" "$work/www" "$port" f.bin || die "nginx did not start"
-proxy_port=$((port + 1))
-python3 "$repo/benches/delay_proxy.py" "$proxy_port" "$port" "$delay_ms" &
-proxy_pid=$!
-for _ in $(seq 100); do
-    curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$proxy_port/f.bin" && break
-    sleep 0.05
-done
-url=http://127.0.0.1:$proxy_port/f.bin
-say "nginx on $port, $delay_ms ms per request through $url"
+start_delayed_site ranges "$work/www" f.bin "$delay_ms"
 
 # 500 scattered 4 KiB ranges, ascending, and 3 of 64 KiB.
 mapfile -t many < <(awk 'BEGIN { srand(7); for (i = 0; i < 500; i++) { s = i * 131072 + int(rand() * 100000); print s ":" s + 4096 } }')
