@@ -109,6 +109,7 @@ fn open_archive(
         (None, _) => None,
     };
     let mut source = source::open(url, &ctx.http)?;
+    let used_kept = kept.is_some();
     let opened = match kept {
         Some(kept) if reuse == Reuse::Assume => {
             source.assume(kept.cached.clone());
@@ -119,7 +120,8 @@ fn open_archive(
     let (mut archive, reused) = match opened {
         Ok(opened) => opened,
         // A kept copy that does not read as an archive: gone, and the archive read afresh.
-        Err(_) if reuse == Reuse::Assume && cache.is_some() => {
+        // (An answer from the server, a 404 say, is no fault of the copy.)
+        Err(err) if used_kept && !matches!(err, rangecat::zip::Error::Source(_)) => {
             return open_archive(url, ctx, inner, Reuse::Never);
         }
         Err(err) => {
