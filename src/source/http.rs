@@ -724,6 +724,11 @@ impl Client {
         let now = Identity::of(response.headers(), len);
         let first = self.first.get_or_init(|| now.clone());
         if let Some(what) = first.difference(&now) {
+            // Relying on a cached copy, a server that ignored If-Match has said the same as
+            // a 412: the copy is stale.
+            if self.matching.get().is_some() {
+                return Err(Error::Stale);
+            }
             return Err(Error::ResourceChanged { what });
         }
         if let (None, Some(len)) = (first.len, len) {

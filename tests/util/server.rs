@@ -64,6 +64,8 @@ pub enum Mode {
     ChunkedNoLength,
     /// As `Ranges`, each answer sent this long after its request arrived (a long round trip).
     Delayed(Duration),
+    /// As `ChangesAfterFirst`, ignoring `If-Match` (answering with the new version anyway).
+    ChangesIgnoringIfMatch,
     /// As `Ranges`, with only a weak ETag (`W/"v1"`) and no Last-Modified: no validator a
     /// client may rely on.
     WeakOnly,
@@ -465,7 +467,10 @@ fn is_suffix(value: &str) -> bool {
 fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: usize) -> bool {
     let len = shared.body.len();
     let is_head = request.method == "HEAD";
-    let changed = shared.mode == Mode::ChangesAfterFirst && index >= 1;
+    let changed = matches!(
+        shared.mode,
+        Mode::ChangesAfterFirst | Mode::ChangesIgnoringIfMatch
+    ) && index >= 1;
     let (etag, last_modified) = if changed {
         (ETAG_V2, LAST_MODIFIED_V2)
     } else {
@@ -541,7 +546,8 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
     }
 
     // GET from here on. Preconditions (RFC 9110 §13.2.2): If-Match, then If-None-Match.
-    if request.header("if-match").is_some_and(|v| v != etag) {
+    let honours_if_match = shared.mode != Mode::ChangesIgnoringIfMatch;
+    if honours_if_match && request.header("if-match").is_some_and(|v| v != etag) {
         return send_short(stream, 412, "", false, &headers);
     }
     if request.header("if-none-match").is_some_and(|v| v == etag) {
