@@ -107,7 +107,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l progress -d 'D
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s h -l help -d 'Print help'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l in -d 'Read the zip stored as MEMBER of the archive, in place (repeat for deeper levels)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s C -l directory -d 'Extract under DIR' -r -F
-complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s j -l jobs -d 'Members fetched at once' -r
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s j -l jobs -d 'Requests, and members being written, at once' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s H -l header -d 'Add a request header, \'Name: value\' (repeatable)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s u -l user -d 'Basic authentication, USER:PASSWORD (USER alone: an empty password)' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l connect-timeout -d 'Seconds to wait for a connection' -r

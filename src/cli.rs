@@ -259,7 +259,7 @@ pub struct ExtractArgs {
     )]
     pub directory: PathBuf,
 
-    /// Members fetched at once
+    /// Requests, and members being written, at once
     #[arg(short, long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,

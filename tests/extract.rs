@@ -532,6 +532,46 @@ fn a_member_failing_early_in_a_stretch_leaves_its_neighbours_whole() {
 }
 
 #[test]
+fn a_stretch_that_breaks_inside_a_member_is_resumed_from_the_first_missing_byte() {
+    // README "Requests on the wire": a body cut short is resumed from its first missing byte.
+    // Five stored members of 1 MB in one stretch (-j 1); the stretch's answer stops after
+    // 2,500,000 bytes, inside the third member, which reaches its worker in pieces.
+    let data: Vec<Vec<u8>> = (0..5).map(|i| zips::noise(1_000_000, i)).collect();
+    let names: Vec<String> = (0..5).map(|i| format!("m{i}.bin")).collect();
+    let items: Vec<Item<'_>> = names
+        .iter()
+        .zip(&data)
+        .map(|(n, d)| Item::stored(n, d))
+        .collect();
+    let bytes = zips::archive(&items);
+    let starts = member_starts(&bytes);
+    const CUT: u64 = 2_500_000;
+    assert!(starts[2] < CUT && CUT < starts[3], "the cut is inside m2");
+    // The tail is the first GET (shorter than the cut), the stretch the second.
+    let server = Server::start(
+        bytes,
+        Mode::DropAfter {
+            bytes: CUT as usize,
+            times: 2,
+        },
+    );
+    let (_parent, dir) = target();
+    x_ok(&server.url(PATH), &dir, &["-j", "1"], &[]);
+    for (name, want) in names.iter().zip(&data) {
+        util::assert_bytes_eq_in(name, &fs::read(dir.join(name)).unwrap(), want);
+    }
+    assert_eq!(tree(&dir).len(), 5, "{:?}", tree(&dir));
+    let ranges: Vec<String> = server.ranges().into_iter().flatten().collect();
+    let end = starts[5] - 1;
+    let want = [
+        "bytes=-66560".to_string(),
+        format!("bytes={}-{end}", starts[0]),
+        format!("bytes={}-{end}", starts[0] + CUT),
+    ];
+    assert_eq!(ranges, want, "{}", server.summary());
+}
+
+#[test]
 fn x_reports_an_unsupported_method_and_extracts_the_rest() {
     let mut bytes = zips::archive(&[
         Item::stored("odd.bin", b"odd"),
@@ -581,19 +621,21 @@ fn member_starts(bytes: &[u8]) -> Vec<u64> {
 }
 
 /// `x` stretches (README "Zip archives": neighbouring members share one forward request,
-/// one stretch per worker, no byte twice). Where a stretch ends is `src/zip/extract.rs`
-/// `stretches`: member `i` goes to stretch `offset_i / max(total / workers, 1 MiB)`, where
-/// `offset_i` is how many selected bytes come before it, and members that are not neighbours
-/// never share.
+/// one stretch per worker, at least 16 MiB each, no byte twice). Where a stretch ends is
+/// `src/zip/extract.rs` `stretches`: member `i` goes to stretch
+/// `offset_i / max(total / workers, 16 MiB)`, where `offset_i` is how many selected bytes
+/// come before it, and members that are not neighbours never share.
 ///
-/// The layout: ten members a0..a9 of 400,000 bytes, one of 3,000,000 (`big`), then c0 of
-/// 400,000: about 7.4 MB. With `-j 1` everything is one request. With `-j 4` a stretch is
-/// about 1.85 MB: a0..a4 (starting before 1.85 MB), a5..a9 (before 3.7 MB), big, c0.
-/// Selecting a0 and a2 (not neighbours): one request each.
+/// The layout: ten members a0..a9 of 4,000,000 bytes, one of 30,000,000 (`big`), then c0 of
+/// 4,000,000: about 74 MB. With `-j 1` everything is one request. With `-j 4` a stretch is
+/// about 18.5 MB: a0..a4 (starting before 18.5 MB), a5..a9 (before 37 MB), big, c0. With
+/// `-j 8` the 16 MiB floor holds: a0..a4 (starting before 16.8 MB), a5..a8 (before
+/// 33.6 MB), a9 and big (before 50.3 MB), c0 (at 70 MB). Selecting a0 and a2 (not
+/// neighbours): one request each.
 #[test]
 fn x_reads_members_in_one_stretch_per_worker_and_neighbours_only() {
-    const SMALL: usize = 400_000;
-    const LARGE: usize = 3_000_000;
+    const SMALL: usize = 4_000_000;
+    const LARGE: usize = 30_000_000;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for i in 0..10 {
         files.push((format!("a{i}.bin"), zips::noise(SMALL, i)));
@@ -611,17 +653,26 @@ fn x_reads_members_in_one_stretch_per_worker_and_neighbours_only() {
     let before = |i: usize| starts[i] - starts[0];
     // The layout does what the comment says.
     let quarter = (starts[c0 + 1] - starts[0]) / 4;
-    assert!(quarter > 1024 * 1024, "over the 1 MiB floor");
+    assert!(quarter > 16 * 1024 * 1024, "over the 16 MiB floor");
+    let floor = 16 * 1024 * 1024;
+    assert!(before(4) < floor && before(5) >= floor);
+    assert!(before(8) < 2 * floor && before(9) >= 2 * floor);
+    assert!(before(big) < 3 * floor && before(c0) >= 4 * floor);
     assert!(before(4) < quarter && before(5) >= quarter);
     assert!(before(9) < 2 * quarter && before(big) >= 2 * quarter);
     assert!(before(big) < 3 * quarter && before(c0) >= 3 * quarter);
 
-    let cases: [(&str, &[&str], Vec<String>); 3] = [
+    let cases: [(&str, &[&str], Vec<String>); 4] = [
         ("1", &[], vec![range(0, c0)]),
         (
             "4",
             &[],
             vec![range(0, 4), range(5, 9), range(big, big), range(c0, c0)],
+        ),
+        (
+            "8",
+            &[],
+            vec![range(0, 4), range(5, 8), range(9, big), range(c0, c0)],
         ),
         ("1", &["a[02].bin"], vec![range(0, 0), range(2, 2)]),
     ];

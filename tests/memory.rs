@@ -275,3 +275,37 @@ fn slow_compare(mut stdout: std::process::ChildStdout, want: &[u8]) -> (usize, O
         std::thread::sleep(Duration::from_millis(1));
     }
 }
+
+#[test]
+fn x_of_many_large_members_on_eight_workers_keeps_memory_flat() {
+    // README "Zip archives": with -j 8, at most a few pieces of 256 KiB per worker are held,
+    // whatever the archive. Twenty stored members of 4 MiB (80 MiB in five stretches, eight
+    // workers): holding a stretch, or a member per worker, would take 32 MiB and more.
+    let data: Vec<Vec<u8>> = (0..20).map(|i| util::zips::noise(4 * MIB, i)).collect();
+    let names: Vec<String> = (0..20).map(|i| format!("m{i:02}.bin")).collect();
+    let entries: Vec<handzip::RawEntry> = names
+        .iter()
+        .zip(&data)
+        .map(|(name, data)| handzip::stored(name, data, 0o644))
+        .collect();
+    let server = Server::start(handzip::archive(&entries), Mode::Ranges);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = sample(
+        command([
+            "x".as_ref(),
+            server.url("/a.zip").as_ref(),
+            "-j".as_ref(),
+            "8".as_ref(),
+            "-C".as_ref(),
+            out.as_os_str(),
+        ]),
+        LIMIT,
+        count_zeros,
+    );
+    run.assert_success("x -j 8");
+    for (name, want) in names.iter().zip(&data) {
+        util::assert_bytes_eq_in(name, &std::fs::read(out.join(name)).unwrap(), want);
+    }
+    assert_peak_within("x -j 8 of 80 MiB", run.peak_kib, 24);
+}

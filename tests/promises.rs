@@ -357,9 +357,9 @@ fn range_origin(archive: Vec<u8>, hold: Duration, pace: Option<Duration>) -> Ori
 
 #[test]
 fn x_extracts_into_the_current_directory_four_members_at_a_time_by_default() {
-    // README: `x` extracts under `-C DIR` (default `.`), `-j N` members at once (default 4);
-    // members of 1 MiB and more get a request each.
-    let (files, archive) = members(8, 3 * MIB / 2);
+    // README: `x` extracts under `-C DIR` (default `.`), with `-j N` requests at once
+    // (default 4), one per stretch of at least 16 MiB: four members of 17 MiB are four.
+    let (files, archive) = members(4, 17 * MIB);
     let server = range_origin(archive, Duration::from_millis(1500), None);
     let cwd = tempfile::tempdir().unwrap();
     let output = util::rangecat()

@@ -158,6 +158,25 @@ impl Dir {
         )?)
     }
 
+    /// Renames `from` here to `to` here, unless `to` exists (`RENAME_NOREPLACE`): atomic
+    /// "create unless it exists" in one call. `Unsupported` (or `InvalidInput`, from a file
+    /// system without it) means the caller must do it another way.
+    pub fn rename_new(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            use rustix::fs::RenameFlags;
+            let flags = RenameFlags::NOREPLACE;
+            Ok(rustix::fs::renameat_with(
+                &self.file, from, &self.file, to, flags,
+            )?)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = (from, to);
+            Err(io::ErrorKind::Unsupported.into())
+        }
+    }
+
     /// Renames `from` here onto `to` here, replacing a file or link (never a directory).
     pub fn rename(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
         Ok(rustix::fs::renameat(&self.file, from, &self.file, to)?)

@@ -12,8 +12,9 @@
 //! - Each file is written to a hidden temporary name beside its destination and renamed onto it
 //!   only once [`copy_member`] has checked its size and CRC-32; on any error the temporary file
 //!   is removed. The real name never holds a truncated or corrupt file.
-//! - Members are fetched by `jobs` threads, neighbours in one forward request per stretch
-//!   ([`stretches`]): about one request per worker when most of an archive is extracted.
+//! - Neighbouring members are read from one forward request per stretch ([`stretches`]), at
+//!   most `jobs` at once, and decompressed and written by `jobs` workers: a large archive costs
+//!   about one request per worker, a small one a single request.
 //!
 //! The core never prints: refusals and failures go to a [`Reporter`] as they happen, and the
 //! extraction carries on with the other members.
@@ -29,7 +30,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
@@ -162,10 +164,33 @@ pub struct Summary {
     pub failed: usize,
 }
 
+/// The handles of the directories members go in, kept for the members after (at most
+/// [`DIR_HANDLES`] open at once): a handle is the directory itself, checked when it was
+/// opened, so whatever is renamed or swapped later, writes through it stay in that directory.
+type DirHandles = Mutex<HashMap<PathBuf, Arc<Dir>>>;
+
+/// The most directory handles kept open at once (each is a file descriptor).
+const DIR_HANDLES: usize = 64;
+
+/// The handle of the directory `rel` under the root ([`descend_dirs`]), kept for the members
+/// after.
+fn open_dirs(ctx: &Shared<'_>, rel: &Path, name: &str) -> Result<Arc<Dir>, Failure> {
+    if let Some(dir) = ctx.dirs.lock().unwrap_or_else(|e| e.into_inner()).get(rel) {
+        return Ok(dir.clone());
+    }
+    let dir = Arc::new(descend_dirs(ctx, rel, name)?);
+    let mut dirs = ctx.dirs.lock().unwrap_or_else(|e| e.into_inner());
+    if dirs.len() >= DIR_HANDLES {
+        dirs.clear();
+    }
+    dirs.insert(rel.to_owned(), dir.clone());
+    Ok(dir)
+}
+
 /// Opens the directory `rel` under the root through handles, creating the missing
 /// components. A component that is a symbolic link refuses the entry `name`: nothing is
 /// written through a link, wherever it points.
-fn open_dirs(ctx: &Shared<'_>, rel: &Path, name: &str) -> Result<Dir, Failure> {
+fn descend_dirs(ctx: &Shared<'_>, rel: &Path, name: &str) -> Result<Dir, Failure> {
     let mut made = |at: &Path| {
         ctx.created_dirs
             .lock()
@@ -228,7 +253,8 @@ fn temp_name(name: &OsStr, index: usize) -> OsString {
     while !name.is_char_boundary(end) {
         end -= 1;
     }
-    let pid = std::process::id();
+    static PID: OnceLock<u32> = OnceLock::new();
+    let pid = PID.get_or_init(std::process::id);
     format!(".{}.rangecat-{pid}-{index}.part", &name[..end]).into()
 }
 
@@ -266,11 +292,23 @@ impl Drop for TempFile<'_> {
 }
 
 /// Moves `temp` onto `dest`: replacing it with `overwrite`, else only if it does not exist.
-/// Without `--overwrite`, a hard link is the atomic "create unless it exists" (rename would
-/// replace whatever appeared since the check); file systems without hard links get the
-/// check-then-rename.
+/// Without `--overwrite`, a rename that refuses to replace, or where the file system has
+/// none a hard link, is the atomic "create unless it exists" (a plain rename would replace
+/// whatever appeared since the check); file systems with neither get the check-then-rename.
 fn commit(temp: &mut TempFile, name: &OsStr, dest: &Path, overwrite: bool) -> Result<(), Failure> {
     if !overwrite {
+        match temp.dir.rename_new(&temp.name, name) {
+            Ok(()) => {
+                temp.committed = true;
+                return Ok(());
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(Failure::Exists {
+                    path: dest.to_owned(),
+                });
+            }
+            Err(_) => {}
+        }
         match temp.dir.hard_link(&temp.name, name) {
             Ok(()) => {
                 // The member is in place; the temporary name goes with the guard.
@@ -349,6 +387,7 @@ struct Shared<'a> {
     /// existing `~/.ssh`).
     /// Paths relative to the root.
     created_dirs: Mutex<HashSet<PathBuf>>,
+    dirs: DirHandles,
 }
 
 /// Extracts `members` (entries with the span each one's bytes lie in) under `root`, which is
@@ -376,6 +415,7 @@ pub fn extract(
         config,
         reporter,
         created_dirs: Mutex::new(HashSet::new()),
+        dirs: Mutex::new(HashMap::new()),
     };
     let summary = Tally::default();
     let fail = |failure: Failure| {
@@ -560,8 +600,11 @@ fn prepare(job: &Job<'_>, ctx: &Shared<'_>) -> Result<(), Failure> {
     }
 }
 
-/// Runs `jobs` on `ctx.config.jobs` threads, each taking the next job in archive order;
-/// stops taking jobs after a fatal error, which is returned.
+/// Runs `jobs` with `ctx.config.jobs` workers, as ripunzip does: stretches of neighbouring
+/// members ([`stretches`]) are each read with one forward request by a reader thread, at
+/// most `jobs` requests at once, and every member's bytes go to the next free worker, which
+/// decompresses and writes it. A request never waits for a decompressor it does not need,
+/// so few requests keep every worker busy. Stops after a fatal error, which is returned.
 fn run_concurrently(
     jobs: &[Job<'_>],
     fetcher: Arc<dyn SpanFetcher>,
@@ -570,65 +613,68 @@ fn run_concurrently(
 ) -> Option<Error> {
     let workers = ctx.config.jobs.clamp(1, jobs.len().max(1));
     let batches = stretches(jobs, workers);
+    let readers = workers.min(batches.len());
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let fatal = Mutex::new(None);
+    let finish = |slot: usize, step: Step| {
+        if let Some(err) = record(slot, step) {
+            stop.store(true, Ordering::SeqCst);
+            fatal.lock().expect("fatal lock").get_or_insert(err);
+        }
+    };
+    // Each queued member holds at most `WHOLE` bytes, so memory stays under
+    // `(2 x workers + readers) x WHOLE` however large the archive.
+    let (queue, work) = sync_channel::<Work>(workers);
+    let work = Mutex::new(work);
     thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                while !stop.load(Ordering::SeqCst) {
-                    let Some(batch) = batches.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                loop {
+                    let Ok(item) = work.lock().unwrap_or_else(|e| e.into_inner()).recv() else {
                         return;
                     };
-                    let first = &jobs[batch.start];
-                    let last = &jobs[batch.end - 1];
-                    // One request for the whole stretch; each member then streams its own
-                    // span from it, and a member that fails leaves the next one's bytes in
-                    // place.
-                    let mut body = if batch.len() > 1 {
-                        let fetched = fetcher.fetch(first.span.start..last.span.end);
-                        Some(fetched.map(|body| Arc::new(Mutex::new(Stretch::Open(body)))))
-                    } else {
-                        None
-                    };
-                    for slot in batch.clone() {
-                        if stop.load(Ordering::SeqCst) {
-                            return;
-                        }
-                        let step = match &mut body {
-                            None => run_job(&jobs[slot], &mut |span| fetcher.fetch(span), ctx),
-                            Some(shared) => {
-                                let step =
-                                    run_job(&jobs[slot], &mut |span| take_span(shared, span), ctx);
-                                // The member failed because the request did: that stops all.
-                                match (step, broken_by(shared)) {
-                                    (Step::Failed(_), Some(source)) => {
-                                        let name = jobs[slot].entry.name.clone();
-                                        Step::Fatal(Error::Fetch { name, source })
-                                    }
-                                    (step, _) => step,
-                                }
-                            }
-                        };
-                        if let Some(err) = record(slot, step) {
-                            stop.store(true, Ordering::SeqCst);
-                            fatal.lock().expect("fatal lock").get_or_insert(err);
-                        }
+                    if stop.load(Ordering::SeqCst) {
+                        continue; // dropped: the readers see the stop and end
+                    }
+                    let (body, broken) = item.bytes.into_body();
+                    match write_job(&jobs[item.slot], body, ctx) {
+                        // The member failed because its request did: its reader reports that.
+                        Step::Failed(_) if broken.is_some_and(|b| b.load(Ordering::SeqCst)) => {}
+                        step => finish(item.slot, step),
                     }
                 }
             });
         }
+        for _ in 0..readers {
+            let queue = queue.clone();
+            let (next, stop, finish) = (&next, &stop, &finish);
+            let (batches, fetcher) = (&batches, &*fetcher);
+            scope.spawn(move || {
+                while let Some(batch) = batches.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    if let Err((slot, source)) = read_stretch(jobs, batch, fetcher, &queue, stop) {
+                        let name = jobs[slot].entry.name.clone();
+                        finish(slot, Step::Fatal(Error::Fetch { name, source }));
+                        return;
+                    }
+                }
+            });
+        }
+        drop(queue);
     });
     fatal.into_inner().expect("fatal lock")
 }
 
-/// A stretch covers at least this much, so that small neighbours share a request even when
-/// few bytes are selected.
-const STRETCH_MIN: u64 = 1024 * 1024;
+/// A stretch covers at least this much: another connection pays for its round trip (and its
+/// slow start) only when it moves this many bytes, so a 30 MB archive goes in two requests.
+const STRETCH_MIN: u64 = 16 * 1024 * 1024;
 
 /// Groups the members into stretches, each fetched with one forward request and read member
-/// after member, as ripunzip does: about one stretch per worker when most of an archive is
-/// extracted (a thousand members cost `workers` requests, not a thousand round trips). Member
+/// after member, as ripunzip does: about one stretch per worker when most of a large archive
+/// is extracted (a thousand members cost a few requests, not a thousand round trips). Member
 /// `i` goes to stretch `offset_i / max(total / workers, STRETCH_MIN)`, `offset_i` being the
 /// selected bytes before it; members that are not neighbours never share a request.
 fn stretches(jobs: &[Job<'_>], workers: usize) -> Vec<Range<usize>> {
@@ -651,100 +697,135 @@ fn stretches(jobs: &[Job<'_>], workers: usize) -> Vec<Range<usize>> {
     stretches.into_iter().map(|(stretch, _)| stretch).collect()
 }
 
-/// The state of a stretch's request, shared by the members read from it in turn.
-type StretchBody = Arc<Mutex<Stretch>>;
+/// A member of at most this many bytes is read whole before it goes to a worker; a longer one
+/// is passed on in pieces of this size while the worker writes it.
+const WHOLE: usize = 256 * 1024;
 
-/// A stretch's request: open, or broken by a source error (kept until it is reported).
-enum Stretch {
-    Open(Body),
-    Broken(Option<source::Error>),
+/// Pieces of a longer member on their way to its worker.
+const PIPE_DEPTH: usize = 4;
+
+/// One member's bytes for a worker.
+struct Work {
+    slot: usize,
+    bytes: MemberBytes,
 }
 
-/// The source error that broke a stretch's request, the first time it is asked for.
-fn broken_by(shared: &Result<StretchBody, source::Error>) -> Option<source::Error> {
-    let body = shared.as_ref().ok()?;
-    match &mut *body.lock().unwrap_or_else(|e| e.into_inner()) {
-        Stretch::Broken(cause) => cause.take(),
-        Stretch::Open(_) => None,
-    }
+enum MemberBytes {
+    Whole(Vec<u8>),
+    /// The pieces of a longer member, as its reader gets them; `broken` once the request
+    /// failed inside it.
+    Piped(Receiver<Vec<u8>>, Arc<AtomicBool>),
 }
 
-/// The next `span` of a stretch's body, streamed: a [`MemberSlice`]. A failed stretch
-/// request fails its first member, which stops the extraction; a body that broke inside an
-/// earlier member fails the next one alike.
-fn take_span(
-    shared: &mut Result<StretchBody, source::Error>,
-    span: Range<u64>,
-) -> Result<Body, source::Error> {
-    let body = match shared {
-        Ok(body) => body.clone(),
-        Err(_) => {
-            let gone = Err(source::Error::EndedEarly { missing: 0 });
-            return Err(std::mem::replace(shared, gone).err().expect("an error"));
+impl MemberBytes {
+    /// A reader of the member's bytes, and the flag its reader sets when the request broke.
+    fn into_body(self) -> (Body, Option<Arc<AtomicBool>>) {
+        match self {
+            MemberBytes::Whole(bytes) => (Box::new(io::Cursor::new(bytes)), None),
+            MemberBytes::Piped(pieces, broken) => {
+                let body = Pipe {
+                    pieces,
+                    piece: io::Cursor::new(Vec::new()),
+                };
+                (Box::new(body), Some(broken))
+            }
         }
-    };
-    let left = span.end - span.start;
-    if let Stretch::Broken(cause) = &mut *body.lock().unwrap_or_else(|e| e.into_inner()) {
-        return Err(cause
-            .take()
-            .unwrap_or(source::Error::EndedEarly { missing: left }));
     }
-    Ok(Box::new(MemberSlice { body, left }))
 }
 
-/// One member's span of a stretch's body. What the member's reader leaves unread (a member
-/// that failed its check) is skipped when the slice is dropped, so that the next member
-/// starts where it should; a body that ends or breaks is dropped for the members after it.
-struct MemberSlice {
-    body: StretchBody,
-    left: u64,
+/// The reading end of a longer member's pieces; it ends where its reader stopped sending.
+struct Pipe {
+    pieces: Receiver<Vec<u8>>,
+    piece: io::Cursor<Vec<u8>>,
 }
 
-impl Read for MemberSlice {
+impl Read for Pipe {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.left == 0 || buf.is_empty() {
-            return Ok(0);
-        }
-        let mut state = self.body.lock().unwrap_or_else(|e| e.into_inner());
-        let Stretch::Open(body) = &mut *state else {
-            return Err(source::Error::EndedEarly { missing: self.left }.into());
-        };
-        let want = buf
-            .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-        let cause = match body.read(&mut buf[..want]) {
-            Ok(0) => source::Error::EndedEarly { missing: self.left },
-            Ok(n) => {
-                self.left -= n as u64;
+        loop {
+            let n = self.piece.read(buf)?;
+            if n > 0 || buf.is_empty() {
                 return Ok(n);
             }
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => return Err(err),
-            Err(err) => source::Error::from(err),
-        };
-        // The member sees that its bytes stopped; the cause is reported once, for all.
-        let seen = io::Error::other(cause.to_string());
-        *state = Stretch::Broken(Some(cause));
-        Err(seen)
+            match self.pieces.recv() {
+                Ok(piece) => self.piece = io::Cursor::new(piece),
+                Err(_) => return Ok(0),
+            }
+        }
     }
 }
 
-impl Drop for MemberSlice {
-    fn drop(&mut self) {
-        if self.left == 0 {
-            return;
+/// Reads the members of `batch` from one request and hands each one to the workers; the
+/// error is the member whose bytes the request failed to bring, and why.
+fn read_stretch(
+    jobs: &[Job<'_>],
+    batch: &Range<usize>,
+    fetcher: &dyn SpanFetcher,
+    queue: &SyncSender<Work>,
+    stop: &AtomicBool,
+) -> Result<(), (usize, source::Error)> {
+    let span = jobs[batch.start].span.start..jobs[batch.end - 1].span.end;
+    let mut body = fetcher.fetch(span).map_err(|err| (batch.start, err))?;
+    for slot in batch.clone() {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
         }
-        let mut state = self.body.lock().unwrap_or_else(|e| e.into_inner());
-        if let Stretch::Open(body) = &mut *state {
-            let cause = match io::copy(&mut body.take(self.left), &mut io::sink()) {
-                Ok(n) if n == self.left => return,
-                Ok(n) => source::Error::EndedEarly {
-                    missing: self.left - n,
-                },
-                Err(err) => source::Error::from(err),
-            };
-            *state = Stretch::Broken(Some(cause));
+        let len = jobs[slot].span.end - jobs[slot].span.start;
+        let fail = |err: source::Error| (slot, err);
+        if len <= WHOLE as u64 {
+            let mut bytes = vec![0; len as usize];
+            read_exactly(&mut body, &mut bytes).map_err(fail)?;
+            if queue
+                .send(Work {
+                    slot,
+                    bytes: MemberBytes::Whole(bytes),
+                })
+                .is_err()
+            {
+                return Ok(());
+            }
+            continue;
+        }
+        let (pieces, receiver) = sync_channel(PIPE_DEPTH);
+        let broken = Arc::new(AtomicBool::new(false));
+        let bytes = MemberBytes::Piped(receiver, broken.clone());
+        if queue.send(Work { slot, bytes }).is_err() {
+            return Ok(());
+        }
+        let mut left = len;
+        let mut wanted = true;
+        while left > 0 {
+            let mut piece = vec![0; WHOLE.min(usize::try_from(left).unwrap_or(WHOLE))];
+            if let Err(err) = read_exactly(&mut body, &mut piece) {
+                broken.store(true, Ordering::SeqCst);
+                return Err(fail(err));
+            }
+            left -= piece.len() as u64;
+            // A worker that stopped reading (the member failed its check) leaves the rest
+            // of its bytes to be skipped, so that the next member starts where it should.
+            wanted = wanted && pieces.send(piece).is_ok();
+            if !wanted && stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
         }
     }
+    Ok(())
+}
+
+/// Fills `buf` from `body`: a body that ends first is a request that ended early.
+fn read_exactly(body: &mut Body, buf: &mut [u8]) -> Result<(), source::Error> {
+    let mut at = 0;
+    while at < buf.len() {
+        match body.read(&mut buf[at..]) {
+            Ok(0) => {
+                let missing = (buf.len() - at) as u64;
+                return Err(source::Error::EndedEarly { missing });
+            }
+            Ok(n) => at += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(source::Error::from(err)),
+        }
+    }
+    Ok(())
 }
 
 /// Fetches one member (one request) and writes it, or keeps a link's target for later.
@@ -753,13 +834,17 @@ fn run_job(
     fetch: &mut dyn FnMut(Range<u64>) -> Result<Body, source::Error>,
     ctx: &Shared<'_>,
 ) -> Step {
-    let body = match fetch(job.span.clone()) {
-        Ok(body) => body,
+    match fetch(job.span.clone()) {
+        Ok(body) => write_job(job, body, ctx),
         Err(source) => {
             let name = job.entry.name.clone();
-            return Step::Fatal(Error::Fetch { name, source });
+            Step::Fatal(Error::Fetch { name, source })
         }
-    };
+    }
+}
+
+/// Writes a member from its bytes, or keeps a link's target for later.
+fn write_job(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Step {
     let result = match job.kind {
         Kind::File => write_file(job, body, ctx).map(|()| Done::Written),
         Kind::Link => read_link(job, body, ctx).map(Done::Link),
@@ -774,7 +859,7 @@ fn run_job(
 /// its name once its size and CRC-32 have checked.
 fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure> {
     let entry = job.entry;
-    // Opened again right before writing, and everything below goes through this handle.
+    // Everything below goes through the directory's handle.
     let (parent, name) = job.parent_and_name();
     let dir = open_dirs(ctx, parent, &entry.name)?;
     let dest = ctx.root.join(&job.path);
@@ -823,7 +908,7 @@ fn make_link(
     })?;
     // Links made earlier in this loop may sit on the way: the handles refuse them.
     let (parent, file_name) = job.parent_and_name();
-    let dir = open_dirs(ctx, parent, name)?;
+    let dir = descend_dirs(ctx, parent, name)?;
     let dest = ctx.root.join(&job.path);
     let target = OsStr::from_bytes(target);
     if !ctx.config.overwrite {

@@ -107,8 +107,15 @@ pub fn copy_member(
 ) -> Result<u64, Error> {
     check_supported(entry)?;
     // The decompressor reads and yields small pieces; buffering both sides turns ~10,000
-    // syscalls per 100 MB into a few hundred.
-    let mut body = io::BufReader::with_capacity(chunk_size.max(8192), body);
+    // syscalls per 100 MB into a few hundred. A small member gets buffers its own size: a
+    // thousand of them must not each fill three 256 KiB buffers (`x`).
+    let fits = |len: u64| {
+        usize::try_from(len)
+            .unwrap_or(usize::MAX)
+            .clamp(8192, chunk_size.max(8192))
+    };
+    let mut body =
+        io::BufReader::with_capacity(fits(entry.compressed_size.saturating_add(1024)), body);
     let (head, needed) = read_head(&mut body, entry)?;
     if let Some((method, needed)) = needed.filter(|&(_, n)| n > MAX_DECODER_MEMORY) {
         return Err(Error::DecoderMemory {
@@ -119,7 +126,7 @@ pub fn copy_member(
         });
     }
     let mut body = io::Cursor::new(head).chain(body);
-    let mut out = io::BufWriter::with_capacity(chunk_size.max(8192), out);
+    let mut out = io::BufWriter::with_capacity(fits(entry.size), out);
     // The central directory's sizes and CRC are the truth: the local header may leave them
     // to a data descriptor.
     let options = ZipReadOptions::new()
@@ -135,7 +142,7 @@ pub fn copy_member(
             name: entry.name.clone(),
             offset: entry.header_start,
         })?;
-    let mut buf = vec![0u8; chunk_size.max(1)];
+    let mut buf = vec![0u8; fits(entry.size)];
     let mut written = 0u64;
     loop {
         let n = match file.read(&mut buf) {
