@@ -10,7 +10,7 @@
           big-BIG_MIB.zip    one member of BIG_MIB MiB, deflated: 1 MiB blocks cycling
                              through random bytes, random bytes over a 16-letter alphabet,
                              log-like lines, and runs of repeated bytes
-          files-MEMBERS.zip  MEMBERS deflated members of 16-24 KiB in 10 directories, half
+          files-MEMBERS.zip  MEMBERS deflated members of 4-64 KiB in 10 directories, half
                              text-like, half random
         and beside each archive a .env of shell assignments: the archive's size, its central
         directory's offset and size, its entry count, and for the first two the member to
@@ -172,15 +172,15 @@ def make_big(directory, mib):
 
 def make_files(directory, members):
     path = os.path.join(directory, f"files-{members}.zip")
-    params = f"members={members}"
+    params = f"members={members} sizes=4-64KiB"
     if up_to_date(path, params):
         return
-    print(f"archives: writing files-{members}.zip, {members} members of ~20 KiB", file=sys.stderr)
+    print(f"archives: writing files-{members}.zip, {members} members of 4-64 KiB", file=sys.stderr)
     rng = random.Random(3)
     total = 0
     with zipfile.ZipFile(path + ".tmp", "w", zipfile.ZIP_DEFLATED) as zf:
         for i in range(members):
-            size = rng.randrange(16 << 10, 24 << 10)
+            size = rng.randrange(4 << 10, 64 << 10)
             if i % 2:
                 data = rng.randbytes(size)
             else:
