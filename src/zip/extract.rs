@@ -634,14 +634,33 @@ fn run_concurrently(
                     let Ok(item) = work.lock().unwrap_or_else(|e| e.into_inner()).recv() else {
                         return;
                     };
-                    if stop.load(Ordering::SeqCst) {
-                        continue; // dropped: the readers see the stop and end
-                    }
-                    let (body, broken) = item.bytes.into_body();
-                    match write_job(&jobs[item.slot], body, ctx) {
-                        // The member failed because its request did: its reader reports that.
-                        Step::Failed(_) if broken.is_some_and(|b| b.load(Ordering::SeqCst)) => {}
-                        step => finish(item.slot, step),
+                    match item {
+                        // Dropped after a stop: the readers see it and end.
+                        _ if stop.load(Ordering::SeqCst) => {}
+                        Work::Whole { slots, bytes } => {
+                            let mut rest = &bytes[..];
+                            for slot in slots {
+                                let len = (jobs[slot].span.end - jobs[slot].span.start) as usize;
+                                let (member, after) = rest.split_at(len.min(rest.len()));
+                                rest = after;
+                                finish(slot, write_job(&jobs[slot], member, ctx));
+                            }
+                        }
+                        Work::Piped {
+                            slot,
+                            pieces,
+                            broken,
+                        } => {
+                            let body = Pipe {
+                                pieces,
+                                piece: io::Cursor::new(Vec::new()),
+                            };
+                            match write_job(&jobs[slot], body, ctx) {
+                                // Its request failed inside it: the reader reports that.
+                                Step::Failed(_) if broken.load(Ordering::SeqCst) => {}
+                                step => finish(slot, step),
+                            }
+                        }
                     }
                 }
             });
@@ -697,40 +716,25 @@ fn stretches(jobs: &[Job<'_>], workers: usize) -> Vec<Range<usize>> {
     stretches.into_iter().map(|(stretch, _)| stretch).collect()
 }
 
-/// A member of at most this many bytes is read whole before it goes to a worker; a longer one
-/// is passed on in pieces of this size while the worker writes it.
+/// Members of at most this many bytes are read whole before they go to a worker, neighbours
+/// together up to this much (a thousand small members are a hundred hand-overs, not a
+/// thousand); a longer member is passed on in pieces of this size while the worker writes it.
 const WHOLE: usize = 256 * 1024;
 
 /// Pieces of a longer member on their way to its worker.
-const PIPE_DEPTH: usize = 4;
+const PIPE_DEPTH: usize = 2;
 
-/// One member's bytes for a worker.
-struct Work {
-    slot: usize,
-    bytes: MemberBytes,
-}
-
-enum MemberBytes {
-    Whole(Vec<u8>),
+/// Members' bytes for a worker.
+enum Work {
+    /// Neighbouring members, whole, their spans back to back.
+    Whole { slots: Range<usize>, bytes: Vec<u8> },
     /// The pieces of a longer member, as its reader gets them; `broken` once the request
     /// failed inside it.
-    Piped(Receiver<Vec<u8>>, Arc<AtomicBool>),
-}
-
-impl MemberBytes {
-    /// A reader of the member's bytes, and the flag its reader sets when the request broke.
-    fn into_body(self) -> (Body, Option<Arc<AtomicBool>>) {
-        match self {
-            MemberBytes::Whole(bytes) => (Box::new(io::Cursor::new(bytes)), None),
-            MemberBytes::Piped(pieces, broken) => {
-                let body = Pipe {
-                    pieces,
-                    piece: io::Cursor::new(Vec::new()),
-                };
-                (Box::new(body), Some(broken))
-            }
-        }
-    }
+    Piped {
+        slot: usize,
+        pieces: Receiver<Vec<u8>>,
+        broken: Arc<AtomicBool>,
+    },
 }
 
 /// The reading end of a longer member's pieces; it ends where its reader stopped sending.
@@ -765,19 +769,28 @@ fn read_stretch(
 ) -> Result<(), (usize, source::Error)> {
     let span = jobs[batch.start].span.start..jobs[batch.end - 1].span.end;
     let mut body = fetcher.fetch(span).map_err(|err| (batch.start, err))?;
-    for slot in batch.clone() {
+    let len = |slot: usize| jobs[slot].span.end - jobs[slot].span.start;
+    let mut slot = batch.start;
+    while slot < batch.end {
         if stop.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let len = jobs[slot].span.end - jobs[slot].span.start;
-        let fail = |err: source::Error| (slot, err);
-        if len <= WHOLE as u64 {
-            let mut bytes = vec![0; len as usize];
-            read_exactly(&mut body, &mut bytes).map_err(fail)?;
+        if len(slot) <= WHOLE as u64 {
+            // This member and the small ones after it, up to WHOLE bytes in all.
+            let (first, mut total) = (slot, 0);
+            while slot < batch.end && total + len(slot) <= WHOLE as u64 {
+                total += len(slot);
+                slot += 1;
+            }
+            let mut bytes = Vec::with_capacity(total as usize);
+            for member in first..slot {
+                read_exactly(&mut body, &mut bytes, len(member) as usize)
+                    .map_err(|err| (member, err))?;
+            }
             if queue
-                .send(Work {
-                    slot,
-                    bytes: MemberBytes::Whole(bytes),
+                .send(Work::Whole {
+                    slots: first..slot,
+                    bytes,
                 })
                 .is_err()
             {
@@ -785,45 +798,48 @@ fn read_stretch(
             }
             continue;
         }
-        let (pieces, receiver) = sync_channel(PIPE_DEPTH);
+        let (sender, pieces) = sync_channel(PIPE_DEPTH);
         let broken = Arc::new(AtomicBool::new(false));
-        let bytes = MemberBytes::Piped(receiver, broken.clone());
-        if queue.send(Work { slot, bytes }).is_err() {
+        let work = Work::Piped {
+            slot,
+            pieces,
+            broken: broken.clone(),
+        };
+        if queue.send(work).is_err() {
             return Ok(());
         }
-        let mut left = len;
+        let mut left = len(slot);
         let mut wanted = true;
         while left > 0 {
-            let mut piece = vec![0; WHOLE.min(usize::try_from(left).unwrap_or(WHOLE))];
-            if let Err(err) = read_exactly(&mut body, &mut piece) {
+            let want = WHOLE.min(usize::try_from(left).unwrap_or(WHOLE));
+            let mut piece = Vec::with_capacity(want);
+            if let Err(err) = read_exactly(&mut body, &mut piece, want) {
                 broken.store(true, Ordering::SeqCst);
-                return Err(fail(err));
+                return Err((slot, err));
             }
-            left -= piece.len() as u64;
+            left -= want as u64;
             // A worker that stopped reading (the member failed its check) leaves the rest
             // of its bytes to be skipped, so that the next member starts where it should.
-            wanted = wanted && pieces.send(piece).is_ok();
+            wanted = wanted && sender.send(piece).is_ok();
             if !wanted && stop.load(Ordering::SeqCst) {
                 return Ok(());
             }
         }
+        slot += 1;
     }
     Ok(())
 }
 
-/// Fills `buf` from `body`: a body that ends first is a request that ended early.
-fn read_exactly(body: &mut Body, buf: &mut [u8]) -> Result<(), source::Error> {
-    let mut at = 0;
-    while at < buf.len() {
-        match body.read(&mut buf[at..]) {
-            Ok(0) => {
-                let missing = (buf.len() - at) as u64;
-                return Err(source::Error::EndedEarly { missing });
-            }
-            Ok(n) => at += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(source::Error::from(err)),
-        }
+/// Appends exactly `len` bytes of `body` to `buf`: a body that ends first is a request that
+/// ended early.
+fn read_exactly(body: &mut Body, buf: &mut Vec<u8>, len: usize) -> Result<(), source::Error> {
+    let got = body
+        .take(len as u64)
+        .read_to_end(buf)
+        .map_err(source::Error::from)?;
+    if got < len {
+        let missing = (len - got) as u64;
+        return Err(source::Error::EndedEarly { missing });
     }
     Ok(())
 }
@@ -844,7 +860,7 @@ fn run_job(
 }
 
 /// Writes a member from its bytes, or keeps a link's target for later.
-fn write_job(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Step {
+fn write_job(job: &Job<'_>, body: impl Read, ctx: &Shared<'_>) -> Step {
     let result = match job.kind {
         Kind::File => write_file(job, body, ctx).map(|()| Done::Written),
         Kind::Link => read_link(job, body, ctx).map(Done::Link),
@@ -857,7 +873,7 @@ fn write_job(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Step {
 
 /// Writes a file member to a temporary name, sets its time and permissions, and moves it onto
 /// its name once its size and CRC-32 have checked.
-fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure> {
+fn write_file(job: &Job<'_>, body: impl Read, ctx: &Shared<'_>) -> Result<(), Failure> {
     let entry = job.entry;
     // Everything below goes through the directory's handle.
     let (parent, name) = job.parent_and_name();
@@ -886,7 +902,7 @@ fn write_file(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<(), Failure
 }
 
 /// A link member's target, held in memory (at most [`MAX_LINK_TARGET`] bytes).
-fn read_link(job: &Job<'_>, body: Body, ctx: &Shared<'_>) -> Result<Vec<u8>, Failure> {
+fn read_link(job: &Job<'_>, body: impl Read, ctx: &Shared<'_>) -> Result<Vec<u8>, Failure> {
     let target = read_member(body, job.entry, MAX_LINK_TARGET, ctx.config.chunk_size)
         .map_err(Failure::Member)?;
     ctx.reporter.progress(target.len() as u64);
