@@ -181,26 +181,7 @@ impl Ahead {
         fetcher: Arc<dyn SpanFetcher>,
         config: TransferConfig,
     ) -> Result<Ahead, Error> {
-        let mut fetches = ops.iter().filter_map(|op| match op {
-            Op::Fetch(span) => Some(span.clone()),
-            _ => None,
-        });
-        // A span that continues the first request counts with it as one transfer.
-        let mut previous = if opened_first { fetches.next() } else { None };
-        let mut spans: Vec<(Range<u64>, u64)> = Vec::new();
-        for span in fetches {
-            let continued = match previous.take() {
-                Some(prev) if prev.end == span.start => prev.end - prev.start,
-                _ => 0,
-            };
-            let whole = continued + (span.end - span.start);
-            let segment = if whole >= parallel::THRESHOLD {
-                parallel::SEGMENT
-            } else {
-                u64::MAX
-            };
-            spans.push((span, segment));
-        }
+        let spans = requests_ahead(ops, opened_first);
         let (jobs, chunk) = (config.jobs, config.chunk_size.max(1));
         let mut pieces = Pieces::new();
         if config.multipart {
@@ -247,6 +228,49 @@ impl Ahead {
             return Err(Error::Plan(what));
         }
         Ok(())
+    }
+}
+
+/// The plan's requests that [`Ahead`] sends (all but an already open first one), each with
+/// its segment size.
+fn requests_ahead(ops: &[Op], opened_first: bool) -> Vec<(Range<u64>, u64)> {
+    let mut fetches = ops.iter().filter_map(|op| match op {
+        Op::Fetch(span) => Some(span.clone()),
+        _ => None,
+    });
+    // A span that continues the first request counts with it as one transfer.
+    let mut previous = if opened_first { fetches.next() } else { None };
+    let mut spans: Vec<(Range<u64>, u64)> = Vec::new();
+    for span in fetches {
+        let continued = match previous.take() {
+            Some(prev) if prev.end == span.start => prev.end - prev.start,
+            _ => 0,
+        };
+        let whole = continued + (span.end - span.start);
+        let segment = if whole >= parallel::THRESHOLD {
+            parallel::SEGMENT
+        } else {
+            u64::MAX
+        };
+        spans.push((span, segment));
+    }
+    spans
+}
+
+/// Under `--multipart`, the multi-range request that [`execute`] sends first for `ops` (with
+/// no response open before it), when it starts with one: a caller that knows every span
+/// without the length sends it as its very first request ([`Source::open_many`]), whose
+/// answer the transfer then reads. 3 ranges cost 1 request, as curl's `-r 0-9,20-29,40-49`.
+pub fn first_batch(ops: &[Op], config: TransferConfig) -> Option<Vec<Range<u64>>> {
+    if !config.multipart {
+        return None;
+    }
+    match batches(&requests_ahead(ops, false), config.jobs)
+        .into_iter()
+        .next()
+    {
+        Some(Batch::Many(spans)) if spans.len() > 1 => Some(spans),
+        _ => None,
     }
 }
 

@@ -59,21 +59,21 @@ fn five_hundred_ranges_take_three_requests_from_nginx() {
     let got = multipart(&nginx, "nginx", &nginx.url("blob.bin"), &ranges);
     assert_bytes_eq(&got, &slices(&data, &ranges));
     let requests = nginx.requests();
-    // The first range teaches the length; the other 499 go in batches whose Range header
-    // stays under 6,000 bytes (nginx refuses a header line over 8 KiB).
+    // No range needs the length: the first batch teaches it. All 500 go in batches whose
+    // Range header stays under 6,000 bytes (nginx refuses a header line over 8 KiB).
     let multi: Vec<&str> = requests
         .iter()
         .filter_map(|r| r.range.as_deref())
         .filter(|r| r.contains(','))
         .collect();
-    assert_eq!(requests.len(), 1 + multi.len(), "{requests:?}");
+    assert_eq!(requests.len(), multi.len(), "{requests:?}");
     assert!((2..=3).contains(&multi.len()), "{} batches", multi.len());
     assert!(
         multi.iter().all(|r| r.len() <= 6000),
         "a Range header over 6,000 bytes"
     );
     let asked: usize = multi.iter().map(|r| r.split(',').count()).sum();
-    assert_eq!(asked, 499, "every range once");
+    assert_eq!(asked, 500, "every range once");
 }
 
 #[test]
@@ -97,22 +97,46 @@ fn parts_in_any_order_or_coalesced_give_the_ranges_in_the_order_asked() {
         let server = Server::start(data.clone(), Mode::Multipart(shape));
         let got = multipart(&server, &format!("{shape:?}"), &server.url("/f"), &ranges);
         assert_bytes_eq(&got, &slices(&data, &ranges));
+        // One request: the first batch is the first request, and teaches the length.
         let sent = server.ranges();
         assert_eq!(
             sent,
-            [
-                Some("bytes=0-99".to_owned()),
-                Some("bytes=5000-5999,7000-7099,20000-29999,40000-40000".to_owned()),
-            ],
+            [Some(
+                "bytes=0-99,5000-5999,7000-7099,20000-29999,40000-40000".to_owned()
+            )],
             "{shape:?}"
         );
     }
 }
 
 #[test]
+fn a_first_batch_with_a_range_past_the_end_is_asked_again_without_it() {
+    // README "--multipart": the first batch is planned as if the resource held every RANGE.
+    // Here the last one lies past the end of 1 MiB: the answer teaches the length, is
+    // dropped, and the plan made with the length (the last range selects nothing, as a
+    // Python slice) is asked for again.
+    let data = util::random_bytes(MIB);
+    let server = Server::start(data.clone(), Mode::Multipart(Shape::InOrder));
+    let got = multipart(
+        &server,
+        "past the end",
+        &server.url("/f"),
+        &[0..10, 1000..2000, 5 * MIB..5 * MIB + 10],
+    );
+    assert_bytes_eq(&got, &slices(&data, &[0..10, 1000..2000]));
+    assert_eq!(
+        server.ranges(),
+        [
+            Some("bytes=0-9,1000-1999,5242880-5242889".to_owned()),
+            Some("bytes=0-9,1000-1999".to_owned()),
+        ]
+    );
+}
+
+#[test]
 fn a_part_far_larger_than_its_ranges_gives_way_to_one_request_per_range() {
-    // Coalescing 200,000..210,000 with 1,000,000..1,000,001 would send 790 KB nobody asked
-    // for: the parts read so far stand, the rest is asked for range by range.
+    // Coalescing 300..400 with 200,000..210,000 would send 200 KB nobody asked for: the
+    // parts read so far stand, the rest is asked for range by range.
     let data = util::random_bytes(2 * MIB);
     let server = Server::start(data.clone(), Mode::Multipart(Shape::Coalesced));
     let ranges = [
@@ -136,8 +160,10 @@ fn a_part_far_larger_than_its_ranges_gives_way_to_one_request_per_range() {
     assert_eq!(
         server.ranges(),
         [
-            Some("bytes=0-9".to_owned()),
-            Some("bytes=100-199,300-399,200000-209999,1000000-1000000".to_owned()),
+            Some("bytes=0-9,100-199,300-399,200000-209999,1000000-1000000".to_owned()),
+            // The first part (0-9 and 100-199 with the 90 bytes between) stands; the second
+            // (300-399 through 200,000-209,999) is refused.
+            Some("bytes=300-399".to_owned()),
             Some("bytes=200000-209999".to_owned()),
             Some("bytes=1000000-1000000".to_owned()),
         ]
@@ -156,11 +182,12 @@ fn a_part_that_was_not_asked_for_is_an_error_with_nothing_spliced() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         stderr.trim_end(),
-        "rangecat: server answered bytes=1000-1999,3000-3999 with a bad multipart body: \
-         a part for bytes 1001-1999, which was not asked for"
+        "rangecat: server answered bytes=0-9,1000-1999,... (3 ranges) with a bad multipart \
+         body: a part for bytes 1-9, which was not asked for"
     );
-    // The first range and the first part came before the extra one; nothing after it.
-    assert_bytes_eq(&output.stdout, &slices(&data, &[0..10, 1000..2000]));
+    // The first part came before the extra one; nothing after it.
+    assert_bytes_eq(&output.stdout, &slices(&data, &[0..10]));
+    server.assert_requests(1, "one multi-range request");
 }
 
 #[test]

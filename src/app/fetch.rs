@@ -38,12 +38,15 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
     {
         source.assume(kept);
     }
-    let first = start(source.as_mut(), &ranges, &plan_config, first_limit)?;
     let transfer_config = TransferConfig {
         chunk_size: ctx.chunk_size,
         jobs: usize::from(args.jobs),
         multipart: args.multipart,
     };
+    if args.multipart && source.len().is_none() {
+        open_first_batch(source.as_mut(), &ranges, &plan_config, transfer_config)?;
+    }
+    let first = start(source.as_mut(), &ranges, &plan_config, first_limit)?;
 
     let Some(len) = source.len() else {
         // `Content-Range: bytes a-b/*`, or a 200 without a length (chunked).
@@ -95,6 +98,34 @@ fn kept_version(url: &str, ctx: &Context, reuse: Reuse) -> Option<rangecat::sour
         return None;
     }
     cache.get(&key).map(|entry| entry.cached)
+}
+
+/// README "--multipart": when every RANGE is absolute (`A:B`, `A+N`), no request needs the
+/// length, so the first one is the plan's first multi-range batch, planned as if the resource
+/// held every RANGE ([`Source::open_many`]). Its answer teaches the length; the plan made
+/// again with it is the same one when every RANGE lies inside the resource, and the transfer
+/// then reads that answer instead of asking again.
+fn open_first_batch(
+    source: &mut dyn Source,
+    ranges: &[RangeExpr],
+    config: &PlanConfig,
+    transfer_config: TransferConfig,
+) -> Result<(), source::Error> {
+    let spans: Option<Vec<Range<u64>>> = ranges
+        .iter()
+        .map(|range| match range.without_length() {
+            Some(ByteRange::Span(span)) => Some(span),
+            _ => None,
+        })
+        .collect();
+    let Some(spans) = spans else {
+        return Ok(());
+    };
+    let ops = plan(&spans, config, None);
+    if let Some(batch) = transfer::first_batch(&ops, transfer_config) {
+        source.open_many(&batch)?;
+    }
+    Ok(())
 }
 
 /// The response already open when planning starts.

@@ -5,7 +5,7 @@
 use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ureq::http::{HeaderMap, Response, StatusCode};
@@ -100,6 +100,9 @@ struct Client {
     /// A cached copy is relied on: every request carries this precondition (`If-Match` or
     /// `If-Unmodified-Since`) instead of `If-Range`, and a 412 says the copy is stale.
     matching: OnceLock<(&'static str, String)>,
+    /// The answer of a multi-range first request ([`Source::open_many`]), for the
+    /// `fetch_many` of the same spans.
+    prefetched: Mutex<Option<(Vec<Range<u64>>, Body)>>,
 }
 
 /// What a cache kept about a resource: its version, and the URL it was found at after
@@ -234,6 +237,7 @@ impl HttpSource {
                 learned: OnceLock::new(),
                 multipart_refused: AtomicBool::new(false),
                 matching: OnceLock::new(),
+                prefetched: Mutex::new(None),
             }),
             ignores_ranges: false,
             revalidate: None,
@@ -420,6 +424,69 @@ impl Source for HttpSource {
             let _ = self.client.matching.set(condition);
         }
         let _ = self.client.first.set(cached.identity);
+    }
+
+    fn open_many(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
+        let client = &self.client;
+        if spans.len() < 2 || client.first.get().is_some() || self.revalidate.is_some() {
+            return Ok(false);
+        }
+        let value = multi_range_header(spans);
+        let mut budget = client.config.retries;
+        let response = client.send_range("GET", Some(value.clone()), &mut budget)?;
+        // Every span lies inside the resource: the parts are then exactly what the plan
+        // asks for (a span past the end would come back cut short, or not at all).
+        let inside = |len: Option<u64>| {
+            len.is_some_and(|len| spans.last().is_some_and(|span| span.end <= len))
+        };
+        let parts = match response.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                let content_type = header(response.headers(), "content-type").unwrap_or_default();
+                if let Some(boundary) = multipart::boundary(&content_type) {
+                    // The length is in the parts' heads: the first one is read for it.
+                    let (head, body) = response.into_parts();
+                    let mut parts =
+                        PartsReader::new(body.into_reader(), &boundary, spans.to_vec(), None);
+                    let len = parts.first_len().ok().flatten();
+                    client.check_headers(&head.headers, len)?;
+                    Some(parts).filter(|_| inside(len))
+                } else {
+                    let content_range = header(response.headers(), "content-range")
+                        .and_then(|value| parse_content_range(&value));
+                    let len = content_range.as_ref().and_then(|cr| cr.len);
+                    client.check(&response, len)?;
+                    let part = content_range.and_then(|cr| cr.span);
+                    let body = response.into_body().into_reader();
+                    let single = part
+                        .filter(|_| inside(len))
+                        .and_then(|part| PartsReader::single(body, part, spans.to_vec(), len));
+                    if single.is_none() && inside(len) {
+                        client.refuse_multipart("answered with one other range");
+                    }
+                    single
+                }
+            }
+            StatusCode::OK => {
+                client.check(&response, content_length(response.headers()))?;
+                client.refuse_multipart("answered with the whole resource");
+                None
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE => {
+                let len = header(response.headers(), "content-range")
+                    .and_then(|value| parse_content_range(&value))
+                    .and_then(|cr| cr.len);
+                client.check(&response, len)?;
+                None
+            }
+            StatusCode::PRECONDITION_FAILED => return Err(stale()),
+            _ => return Err(client.status_error_for(&response, &value)),
+        };
+        let Some(parts) = parts else {
+            return Ok(false);
+        };
+        let body: Body = Box::new(Multipart::new(client, parts, show_ranges(spans)));
+        *client.prefetched.lock().unwrap_or_else(|e| e.into_inner()) = Some((spans.to_vec(), body));
+        Ok(true)
     }
 }
 
@@ -721,7 +788,12 @@ impl Client {
 
     /// Records the first response's identity, or checks a later one against it.
     fn check(&self, response: &Response<ureq::Body>, len: Option<u64>) -> Result<(), Error> {
-        let now = Identity::of(response.headers(), len);
+        self.check_headers(response.headers(), len)
+    }
+
+    /// [`check`](Client::check) of a response's headers.
+    fn check_headers(&self, headers: &HeaderMap, len: Option<u64>) -> Result<(), Error> {
+        let now = Identity::of(headers, len);
         let first = self.first.get_or_init(|| now.clone());
         if let Some(what) = first.difference(&now) {
             // Relying on a cached copy, a server that ignored If-Match has said the same as
@@ -816,6 +888,17 @@ impl Client {
     /// recognised from its head, dropped unread with its connection, and this server gets
     /// one request per range from then on.
     fn fetch_many(client: &Arc<Client>, spans: &[Range<u64>]) -> Result<Option<Body>, Error> {
+        // The first request's answer, when it was for these spans (else it is dropped).
+        let prefetched = client
+            .prefetched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some((asked, body)) = prefetched
+            && asked == spans
+        {
+            return Ok(Some(body));
+        }
         if let [span] = spans {
             return Client::fetch_span(client, span.clone()).map(Some);
         }
@@ -827,8 +910,7 @@ impl Client {
         let response = client.send_range("GET", Some(value.clone()), &mut budget)?;
         let len = client.known_len();
         let refused = |what: &str| {
-            client.log(|| format!("* {what}: one request per range from now on"));
-            client.multipart_refused.store(true, Ordering::SeqCst);
+            client.refuse_multipart(what);
             Ok(None)
         };
         match response.status() {
@@ -850,15 +932,22 @@ impl Client {
                 let body = response.into_body().into_reader();
                 match part.and_then(|part| PartsReader::single(body, part, spans.to_vec(), len)) {
                     Some(parts) => Ok(Some(Box::new(Multipart::new(client, parts, shown)))),
-                    None => refused("the multi-range request was answered with one other range"),
+                    None => refused("answered with one other range"),
                 }
             }
-            StatusCode::OK => {
-                refused("the multi-range request was answered with the whole resource")
-            }
+            StatusCode::OK => refused("answered with the whole resource"),
             StatusCode::PRECONDITION_FAILED => Err(stale()),
             _ => Err(client.status_error_for(&response, &value)),
         }
+    }
+
+    /// A multi-range request was answered with something else than its parts: this server
+    /// gets one request per range from then on (said under `-v`).
+    fn refuse_multipart(&self, what: &str) {
+        self.log(|| {
+            format!("* the multi-range request was {what}: one request per range from now on")
+        });
+        self.multipart_refused.store(true, Ordering::SeqCst);
     }
 
     /// A 206 whose `Content-Length` is longer than its `Content-Range`'s span is refused

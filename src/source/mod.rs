@@ -113,6 +113,17 @@ pub trait Source {
     fn assume(&mut self, cached: Cached) {
         let _ = cached;
     }
+
+    /// Sends the first request as one multi-range request for `spans` (ascending, disjoint,
+    /// non-empty; `--multipart` with every RANGE absolute), which teaches the length as a
+    /// single range would. When its answer brings exactly those spans, all inside the
+    /// resource, it is kept for the [`fetcher`](Source::fetcher)'s `fetch_many` of the same
+    /// spans and this returns true; any other answer is dropped (having taught what its head
+    /// could) and the fetch goes on as without it.
+    fn open_many(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
+        let _ = spans;
+        Ok(false)
+    }
 }
 
 impl<S: Source + ?Sized> Source for Box<S> {
@@ -142,6 +153,9 @@ impl<S: Source + ?Sized> Source for Box<S> {
     }
     fn assume(&mut self, cached: Cached) {
         (**self).assume(cached)
+    }
+    fn open_many(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
+        (**self).open_many(spans)
     }
 }
 

@@ -110,6 +110,16 @@ impl<R: Read> PartsReader<R> {
         Some(reader)
     }
 
+    /// Reads up to the first part's bytes and returns the complete length it states (`None`
+    /// for `bytes a-b/*`), so that a first request learns the length before any byte is
+    /// used; the part is then read as any other.
+    pub fn first_len(&mut self) -> io::Result<Option<u64>> {
+        if self.part.is_none() && !self.ended {
+            self.next_part()?;
+        }
+        Ok(self.len)
+    }
+
     /// The asked bytes not yet yielded, in order.
     pub fn remaining(&self) -> Vec<Range<u64>> {
         let mut rest = self.asked.get(self.at..).unwrap_or_default().to_vec();

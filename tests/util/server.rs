@@ -675,6 +675,7 @@ fn send_multipart(
     shape: Shape,
 ) -> bool {
     let len = shared.body.len();
+    // RFC 9110 §14.2: ranges that start past the end are left out; with none left, 416.
     let asked: Vec<(usize, usize)> = value
         .trim_start_matches("bytes=")
         .split(',')
@@ -682,7 +683,13 @@ fn send_multipart(
             let (a, b) = item.trim().split_once('-')?;
             Some((a.parse().ok()?, b.parse::<usize>().ok()?.min(len - 1)))
         })
+        .filter(|(a, b)| a <= b)
         .collect();
+    if asked.is_empty() {
+        headers.push(("Content-Range", format!("bytes */{len}")));
+        headers.push(("Content-Length", "0".to_string()));
+        return write_head(stream, 416, &headers);
+    }
     let mut parts = asked.clone();
     match shape {
         Shape::InOrder => {}
