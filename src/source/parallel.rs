@@ -152,10 +152,22 @@ pub fn parallel_body(
 /// span under [`THRESHOLD`], a batch) waits for the reader, so N pieces hold N segments.
 const MOST_AHEAD: u64 = SEGMENT;
 
+/// What a started piece is counted as holding beyond its bytes (its channel, its chunk's
+/// allocation): a thousand tiny pieces ahead are not free.
+const PIECE_OVERHEAD: u64 = 4096;
+
+/// What a piece may hold until the reader takes it.
+fn held_by(piece: &Piece<'_>) -> u64 {
+    piece.len().min(MOST_AHEAD) + PIECE_OVERHEAD
+}
+
 /// A reader of every piece's bytes, in order, fetched by `jobs` threads one request per
-/// piece and read in `chunk`-byte pieces. Pieces are started only within a window of `jobs`
-/// from the one being read, so at most `jobs` requests are in flight and memory stays under
-/// `jobs x (SEGMENT + chunk)` however many pieces there are.
+/// piece and read in `chunk`-byte pieces. At most `jobs` requests are in flight (one per
+/// thread), and a piece is started only while the started pieces the reader has not taken
+/// ([`held_by`]) hold at most what `jobs` segments do: memory stays under
+/// `jobs x (SEGMENT + chunk)` however many pieces there are, and many small pieces keep
+/// every thread busy even when one of them is slow (the threads do not wait for the reader
+/// to reach it, as curl `-Z` does not).
 pub fn ordered_body(
     fetcher: Arc<dyn SpanFetcher>,
     pieces: Pieces,
@@ -174,12 +186,12 @@ pub fn ordered_body(
         let fetcher = fetcher.clone();
         let pieces = pieces.clone();
         thread::spawn(move || {
-            while let Some(index) = window.next_to_start() {
+            while let Some(index) = window.next_to_start(&pieces) {
                 let piece = pieces.get(index);
                 let ahead = piece.len().min(MOST_AHEAD);
                 let depth = usize::try_from(ahead.div_ceil(chunk as u64)).unwrap_or(usize::MAX);
                 let (sender, receiver) = sync_channel(depth.max(1));
-                window.started(index, receiver);
+                window.started(index, receiver, held_by(&piece));
                 let fetched = match piece {
                     Piece::Span(span) => fetcher.fetch(span),
                     Piece::Batch(spans) => fetch_all(&fetcher, spans),
@@ -214,17 +226,18 @@ struct Window {
 struct WindowState {
     /// Segments in all.
     count: u64,
-    /// How far ahead of the reader a segment may start.
+    /// How many segments' worth may be held ahead of the reader.
     jobs: u64,
     /// The next segment to start.
     next: u64,
-    /// The segment the reader reads (or waits for): segments start only below
-    /// `reading + jobs`, so at most `jobs` are held at once.
+    /// What the segment the reader reads may hold ([`held_by`]).
     reading: u64,
+    /// What the started segments the reader has not finished may hold, that one included.
+    held: u64,
     /// The next segment the reader will take.
     taken: u64,
-    /// Started segments the reader has not taken yet.
-    ready: BTreeMap<u64, Receiver<Chunk>>,
+    /// Started segments the reader has not taken yet, with what each may hold.
+    ready: BTreeMap<u64, (Receiver<Chunk>, u64)>,
     /// The reader is gone.
     closed: bool,
 }
@@ -237,6 +250,7 @@ impl Window {
                 jobs,
                 next: 0,
                 reading: 0,
+                held: 0,
                 taken: 0,
                 ready: BTreeMap::new(),
                 closed: false,
@@ -250,24 +264,28 @@ impl Window {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The next segment to start, waiting until it lies within the window; `None` when all
-    /// are started or the reader is gone.
-    fn next_to_start(&self) -> Option<u64> {
+    /// The next segment to start, waiting until what it may hold fits the budget (`jobs`
+    /// pieces of [`MOST_AHEAD`] bytes); `None` when all are started or the reader is gone.
+    fn next_to_start(&self, pieces: &Pieces) -> Option<u64> {
         let mut state = self.lock();
         loop {
             if state.closed || state.next >= state.count {
                 return None;
             }
-            if state.next < state.reading.saturating_add(state.jobs) {
+            // A piece always fits once all before it are taken: at most `held_by` it holds.
+            let holds = held_by(&pieces.get(state.next));
+            let budget = state.jobs.saturating_mul(MOST_AHEAD + PIECE_OVERHEAD);
+            if state.held + holds <= budget {
                 state.next += 1;
+                state.held += holds;
                 return Some(state.next - 1);
             }
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    fn started(&self, index: u64, receiver: Receiver<Chunk>) {
-        self.lock().ready.insert(index, receiver);
+    fn started(&self, index: u64, receiver: Receiver<Chunk>, holds: u64) {
+        self.lock().ready.insert(index, (receiver, holds));
         self.changed.notify_all();
     }
 
@@ -277,13 +295,14 @@ impl Window {
         if state.taken >= state.count {
             return None;
         }
-        // The segment before is read: the window moves on.
-        state.reading = state.taken;
+        // The segment before is read: what it held is free.
+        state.held -= std::mem::take(&mut state.reading);
         self.changed.notify_all();
         loop {
             let want = state.taken;
-            if let Some(receiver) = state.ready.remove(&want) {
+            if let Some((receiver, holds)) = state.ready.remove(&want) {
                 state.taken += 1;
+                state.reading = holds;
                 return Some(receiver);
             }
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
@@ -385,7 +404,7 @@ pub fn read_ahead(mut body: Body, chunk: usize, depth: usize) -> Body {
     thread::spawn(move || pump(&mut body, &sender, chunk));
     let window = Arc::new(Window::new(1, 1));
     window.lock().next = 1;
-    window.started(0, receiver);
+    window.started(0, receiver, 0);
     Box::new(ParallelBody {
         window,
         receiver: None,
@@ -604,7 +623,7 @@ mod tests {
     }
 
     #[test]
-    fn a_span_of_any_claimed_length_starts_only_jobs_segments_ahead() {
+    fn a_span_of_any_claimed_length_starts_only_what_the_budget_holds() {
         let fetcher = Arc::new(Endless {
             started: AtomicUsize::new(0),
         });
@@ -613,12 +632,27 @@ mod tests {
         let mut first = vec![0u8; 2500];
         body.read_exact(&mut first).unwrap();
         assert!(first.iter().all(|&b| b == 7));
-        // Segments 0-2 are read or being read; at most 4 from the one being read are started.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        while fetcher.started.load(Ordering::SeqCst) < 6 && std::time::Instant::now() < deadline {
+        // Segments 0-1 are read and 2 is being read; the started ones not read, 2 included,
+        // hold at most what 4 segments of MOST_AHEAD do, each counted as its 1,000 bytes
+        // and the overhead.
+        let budget = 4 * (MOST_AHEAD + PIECE_OVERHEAD) / (1000 + PIECE_OVERHEAD);
+        let bound = 2 + budget as usize;
+        let started = || fetcher.started.load(Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while started() < bound && std::time::Instant::now() < deadline {
             thread::sleep(std::time::Duration::from_millis(10));
         }
-        assert_eq!(fetcher.started.load(Ordering::SeqCst), 6, "segments 0-5");
+        assert_eq!(started(), bound, "the budget filled, no further");
+        thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(started(), bound, "nothing starts while the reader waits");
+        // Reading on frees the budget for more.
+        let mut more = vec![0u8; 10_000];
+        body.read_exact(&mut more).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while started() < bound + 10 && std::time::Instant::now() < deadline {
+            thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(started(), bound + 10, "ten more taken, ten more started");
         drop(body);
     }
 
