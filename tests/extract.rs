@@ -502,20 +502,33 @@ fn x_leaves_no_file_for_a_member_whose_crc_fails() {
     assert!(tree(&dir).iter().all(|n| !n.contains(".part")));
 }
 
+/// Members `m0.EXT`..`m4.EXT` of 1,000,000 bytes of noise each, stored or deflated: their
+/// names, their bytes and the archive.
+fn five_members_of_a_megabyte(ext: &str, stored: bool) -> (Vec<String>, Vec<Vec<u8>>, Vec<u8>) {
+    let data: Vec<Vec<u8>> = (0..5).map(|i| zips::noise(1_000_000, i)).collect();
+    let names: Vec<String> = (0..5).map(|i| format!("m{i}.{ext}")).collect();
+    let items: Vec<Item<'_>> = names
+        .iter()
+        .zip(&data)
+        .map(|(n, d)| {
+            if stored {
+                Item::stored(n, d)
+            } else {
+                Item::deflated(n, d)
+            }
+        })
+        .collect();
+    let bytes = zips::archive(&items);
+    (names, data, bytes)
+}
+
 #[test]
 fn a_member_failing_early_in_a_stretch_leaves_its_neighbours_whole() {
     // Five deflated members of 1 MB read from one request (-j 1: one stretch). The third
     // one's local header is broken: it fails before its data is read, the rest of its
     // bytes are skipped, and the members after it come out whole.
     // Noise, so that each member is far longer than one read.
-    let data: Vec<Vec<u8>> = (0..5).map(|i| zips::noise(1_000_000, i)).collect();
-    let names: Vec<String> = (0..5).map(|i| format!("m{i}.txt")).collect();
-    let items: Vec<Item<'_>> = names
-        .iter()
-        .zip(&data)
-        .map(|(n, d)| Item::deflated(n, d))
-        .collect();
-    let mut bytes = zips::archive(&items);
+    let (names, data, mut bytes) = five_members_of_a_megabyte("txt", false);
     let starts = member_starts(&bytes);
     assert_eq!(&bytes[starts[2] as usize..][..4], b"PK\x03\x04");
     bytes[starts[2] as usize + 3] = 0xff;
@@ -536,14 +549,7 @@ fn a_stretch_that_breaks_inside_a_member_is_resumed_from_the_first_missing_byte(
     // README "Requests on the wire": a body cut short is resumed from its first missing byte.
     // Five stored members of 1 MB in one stretch (-j 1); the stretch's answer stops after
     // 2,500,000 bytes, inside the third member, which reaches its worker in pieces.
-    let data: Vec<Vec<u8>> = (0..5).map(|i| zips::noise(1_000_000, i)).collect();
-    let names: Vec<String> = (0..5).map(|i| format!("m{i}.bin")).collect();
-    let items: Vec<Item<'_>> = names
-        .iter()
-        .zip(&data)
-        .map(|(n, d)| Item::stored(n, d))
-        .collect();
-    let bytes = zips::archive(&items);
+    let (names, data, bytes) = five_members_of_a_megabyte("bin", true);
     let starts = member_starts(&bytes);
     const CUT: u64 = 2_500_000;
     assert!(starts[2] < CUT && CUT < starts[3], "the cut is inside m2");

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use crate::util::handzip;
-use crate::util::memory::{BASELINE_KIB, command, compare_stream, sample};
+use crate::util::memory::{BASELINE_KIB, Sampled, command, compare_stream, sample};
 use crate::util::server::{Mode, Server};
 use crate::util::{self, assert_bytes_eq};
 
@@ -140,6 +140,14 @@ fn an_archive_from_a_server_ignoring_range_is_spooled_to_disk_not_memory() {
     }
 }
 
+/// `rangecat x URL -C DIR ARGS...`, its memory sampled; its stdout must be empty zeros.
+fn extract(url: &str, dir: &std::path::Path, args: &[&str]) -> Sampled<(u64, bool)> {
+    let mut argv: Vec<&std::ffi::OsStr> = vec!["x".as_ref(), url.as_ref(), "-C".as_ref()];
+    argv.push(dir.as_os_str());
+    argv.extend(args.iter().map(std::ffi::OsStr::new));
+    sample(command(argv), LIMIT, count_zeros)
+}
+
 #[test]
 fn a_zip_bomb_decompresses_with_flat_memory_in_cat_and_x() {
     // 192 MiB of zeros in a 1.2 MiB member. README: cat streams each member; x writes it to
@@ -161,16 +169,7 @@ fn a_zip_bomb_decompresses_with_flat_memory_in_cat_and_x() {
 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let run = sample(
-        command([
-            "x".as_ref(),
-            server.url("/bomb.zip").as_ref(),
-            "-C".as_ref(),
-            out.as_os_str(),
-        ]),
-        LIMIT,
-        count_zeros,
-    );
+    let run = extract(&server.url("/bomb.zip"), &out, &[]);
     run.assert_success("x");
     assert_eq!(run.out, (0, true), "x writes nothing on stdout");
     let file = std::fs::File::open(out.join("bomb.bin")).unwrap();
@@ -291,18 +290,7 @@ fn x_of_many_large_members_on_eight_workers_keeps_memory_flat() {
     let server = Server::start(handzip::archive(&entries), Mode::Ranges);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let run = sample(
-        command([
-            "x".as_ref(),
-            server.url("/a.zip").as_ref(),
-            "-j".as_ref(),
-            "8".as_ref(),
-            "-C".as_ref(),
-            out.as_os_str(),
-        ]),
-        LIMIT,
-        count_zeros,
-    );
+    let run = extract(&server.url("/a.zip"), &out, &["-j", "8"]);
     run.assert_success("x -j 8");
     for (name, want) in names.iter().zip(&data) {
         util::assert_bytes_eq_in(name, &std::fs::read(out.join(name)).unwrap(), want);
