@@ -711,6 +711,66 @@ fn x_reads_members_in_one_stretch_per_worker_and_neighbours_only() {
     }
 }
 
+/// `bytes` (no comment, no Zip64) with its central directory's entries in reverse order, as
+/// an archive updated in place may list them: the members' bytes stay where they are.
+fn reverse_central_directory(mut bytes: Vec<u8>) -> Vec<u8> {
+    let eocd = bytes.len() - 22;
+    assert_eq!(
+        bytes[eocd..eocd + 4],
+        *b"PK\x05\x06",
+        "no comment, no Zip64"
+    );
+    let u16_at = |b: &[u8], at: usize| usize::from(u16::from_le_bytes([b[at], b[at + 1]]));
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let start = u32_at(&bytes, eocd + 16) as usize;
+    let mut entries = Vec::new();
+    let mut at = start;
+    while at < eocd {
+        assert_eq!(bytes[at..at + 4], *b"PK\x01\x02");
+        let len = 46 + u16_at(&bytes, at + 28) + u16_at(&bytes, at + 30) + u16_at(&bytes, at + 32);
+        entries.push(bytes[at..at + len].to_vec());
+        at += len;
+    }
+    let reversed: Vec<u8> = entries.into_iter().rev().flatten().collect();
+    bytes[start..eocd].copy_from_slice(&reversed);
+    bytes
+}
+
+#[test]
+fn members_listed_out_of_order_are_still_read_in_one_forward_request() {
+    // README "Zip archives": stretches follow the members' bytes, not the central
+    // directory's order. Four stored members of 300 KB (passed on in pieces) and four of
+    // 10 KB (handed over whole), listed last first.
+    let files: Vec<(String, Vec<u8>)> = (0..8)
+        .map(|i| {
+            let len = if i % 2 == 0 { 300_000 } else { 10_000 };
+            (format!("f{i}.bin"), zips::noise(len, i))
+        })
+        .collect();
+    let items: Vec<Item<'_>> = files.iter().map(|(n, d)| Item::stored(n, d)).collect();
+    let bytes = reverse_central_directory(zips::archive(&items));
+    let listed: Vec<String> = {
+        let mut zip = zip::ZipArchive::new(Cursor::new(&bytes)).unwrap();
+        (0..zip.len())
+            .map(|i| zip.by_index(i).unwrap().name().unwrap().into_owned())
+            .collect()
+    };
+    assert_eq!(
+        listed.first().map(String::as_str),
+        Some("f7.bin"),
+        "reversed"
+    );
+    let server = Server::start(bytes, Mode::Ranges);
+    let (_parent, dir) = target();
+    x_ok(&server.url(PATH), &dir, &["-j", "1"], &[]);
+    for (name, data) in &files {
+        util::assert_bytes_eq_in(name, &fs::read(dir.join(name)).unwrap(), data);
+    }
+    let ranges: Vec<String> = server.ranges().into_iter().flatten().collect();
+    assert_eq!(ranges.len(), 2, "the tail and one stretch: {ranges:?}");
+    assert!(ranges[1].starts_with("bytes=0-"), "{ranges:?}");
+}
+
 #[test]
 fn x_sets_attributes_only_on_directories_it_created() {
     use std::os::unix::fs::PermissionsExt;

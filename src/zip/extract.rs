@@ -693,25 +693,33 @@ const STRETCH_MIN: u64 = 16 * 1024 * 1024;
 
 /// Groups the members into stretches, each fetched with one forward request and read member
 /// after member, as ripunzip does: about one stretch per worker when most of a large archive
-/// is extracted (a thousand members cost a few requests, not a thousand round trips). Member
-/// `i` goes to stretch `offset_i / max(total / workers, STRETCH_MIN)`, `offset_i` being the
-/// selected bytes before it; members that are not neighbours never share a request.
-fn stretches(jobs: &[Job<'_>], workers: usize) -> Vec<Range<usize>> {
+/// is extracted (a thousand members cost a few requests, not a thousand round trips). The
+/// members are taken in the order of their bytes in the archive, whatever the central
+/// directory's order (an archive updated in place lists them otherwise). Member `i` goes to
+/// stretch `offset_i / max(total / workers, STRETCH_MIN)`, `offset_i` being the selected
+/// bytes before it; members that are not neighbours never share a request. Each stretch is
+/// its members' slots, in the order of their bytes.
+fn stretches(jobs: &[Job<'_>], workers: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&slot| jobs[slot].span.start);
     let total: u64 = jobs.iter().map(|j| j.span.end - j.span.start).sum();
     let size = (total / workers.max(1) as u64).max(STRETCH_MIN);
-    let mut stretches: Vec<(Range<usize>, u64)> = Vec::new();
+    let mut stretches: Vec<(Vec<usize>, u64)> = Vec::new();
     let mut offset = 0u64;
-    for (slot, job) in jobs.iter().enumerate() {
+    for slot in order {
+        let job = &jobs[slot];
         let index = offset / size;
         offset += job.span.end - job.span.start;
         if let Some((last, last_index)) = stretches.last_mut() {
-            let neighbour = jobs[last.end - 1].span.end == job.span.start;
-            if neighbour && *last_index == index && last.end == slot {
-                last.end = slot + 1;
+            let neighbour = last
+                .last()
+                .is_some_and(|&prev| jobs[prev].span.end == job.span.start);
+            if neighbour && *last_index == index {
+                last.push(slot);
                 continue;
             }
         }
-        stretches.push((slot..slot + 1, index));
+        stretches.push((vec![slot], index));
     }
     stretches.into_iter().map(|(stretch, _)| stretch).collect()
 }
@@ -727,7 +735,7 @@ const PIPE_DEPTH: usize = 2;
 /// Members' bytes for a worker.
 enum Work {
     /// Neighbouring members, whole, their spans back to back.
-    Whole { slots: Range<usize>, bytes: Vec<u8> },
+    Whole { slots: Vec<usize>, bytes: Vec<u8> },
     /// The pieces of a longer member, as its reader gets them; `broken` once the request
     /// failed inside it.
     Piped {
@@ -762,38 +770,37 @@ impl Read for Pipe {
 /// error is the member whose bytes the request failed to bring, and why.
 fn read_stretch(
     jobs: &[Job<'_>],
-    batch: &Range<usize>,
+    batch: &[usize],
     fetcher: &dyn SpanFetcher,
     queue: &SyncSender<Work>,
     stop: &AtomicBool,
 ) -> Result<(), (usize, source::Error)> {
-    let span = jobs[batch.start].span.start..jobs[batch.end - 1].span.end;
-    let mut body = fetcher.fetch(span).map_err(|err| (batch.start, err))?;
+    let (Some(&first), Some(&last)) = (batch.first(), batch.last()) else {
+        return Ok(());
+    };
+    let span = jobs[first].span.start..jobs[last].span.end;
+    let mut body = fetcher.fetch(span).map_err(|err| (first, err))?;
     let len = |slot: usize| jobs[slot].span.end - jobs[slot].span.start;
-    let mut slot = batch.start;
-    while slot < batch.end {
+    let mut at = 0;
+    while at < batch.len() {
         if stop.load(Ordering::SeqCst) {
             return Ok(());
         }
+        let slot = batch[at];
         if len(slot) <= WHOLE as u64 {
             // This member and the small ones after it, up to WHOLE bytes in all.
-            let (first, mut total) = (slot, 0);
-            while slot < batch.end && total + len(slot) <= WHOLE as u64 {
-                total += len(slot);
-                slot += 1;
+            let (from, mut total) = (at, 0);
+            while at < batch.len() && total + len(batch[at]) <= WHOLE as u64 {
+                total += len(batch[at]);
+                at += 1;
             }
+            let slots = batch[from..at].to_vec();
             let mut bytes = Vec::with_capacity(total as usize);
-            for member in first..slot {
+            for &member in &slots {
                 read_exactly(&mut body, &mut bytes, len(member) as usize)
                     .map_err(|err| (member, err))?;
             }
-            if queue
-                .send(Work::Whole {
-                    slots: first..slot,
-                    bytes,
-                })
-                .is_err()
-            {
+            if queue.send(Work::Whole { slots, bytes }).is_err() {
                 return Ok(());
             }
             continue;
@@ -825,7 +832,7 @@ fn read_stretch(
                 return Ok(());
             }
         }
-        slot += 1;
+        at += 1;
     }
     Ok(())
 }
