@@ -627,16 +627,17 @@ fn member_starts(bytes: &[u8]) -> Vec<u64> {
 }
 
 /// `x` stretches (README "Zip archives": neighbouring members share one forward request,
-/// one stretch per worker, at least 16 MiB each, no byte twice). Where a stretch ends is
-/// `src/zip/extract.rs` `stretches`: member `i` goes to stretch
-/// `offset_i / max(total / workers, 16 MiB)`, where `offset_i` is how many selected bytes
-/// come before it, and members that are not neighbours never share.
+/// at most one stretch per worker, at least 8 MiB each, no byte twice). Where a stretch ends
+/// is `src/zip/extract.rs` `stretches`: the selected `total` bytes make
+/// `k = clamp(total / 8 MiB, 1, workers)` stretches, member `i` goes to stretch
+/// `offset_i / ceil(total / k)`, where `offset_i` is how many selected bytes come before it,
+/// and members that are not neighbours never share.
 ///
 /// The layout: ten members a0..a9 of 4,000,000 bytes, one of 30,000,000 (`big`), then c0 of
 /// 4,000,000: about 74 MB. With `-j 1` everything is one request. With `-j 4` a stretch is
 /// about 18.5 MB: a0..a4 (starting before 18.5 MB), a5..a9 (before 37 MB), big, c0. With
-/// `-j 8` the 16 MiB floor holds: a0..a4 (starting before 16.8 MB), a5..a8 (before
-/// 33.6 MB), a9 and big (before 50.3 MB), c0 (at 70 MB). Selecting a0 and a2 (not
+/// `-j 8`, eight of about 9.25 MB: a0..a2, a3 and a4, a5 and a6, a7..a9, big, c0. Selecting
+/// a0..a3 (16 MB, under twice 8 MiB) with `-j 4`: one stretch. Selecting a0 and a2 (not
 /// neighbours): one request each.
 #[test]
 fn x_reads_members_in_one_stretch_per_worker_and_neighbours_only() {
@@ -658,17 +659,19 @@ fn x_reads_members_in_one_stretch_per_worker_and_neighbours_only() {
         |first: usize, last: usize| format!("bytes={}-{}", starts[first], starts[last + 1] - 1);
     let before = |i: usize| starts[i] - starts[0];
     // The layout does what the comment says.
-    let quarter = (starts[c0 + 1] - starts[0]) / 4;
-    assert!(quarter > 16 * 1024 * 1024, "over the 16 MiB floor");
-    let floor = 16 * 1024 * 1024;
-    assert!(before(4) < floor && before(5) >= floor);
-    assert!(before(8) < 2 * floor && before(9) >= 2 * floor);
-    assert!(before(big) < 3 * floor && before(c0) >= 4 * floor);
+    let total = starts[c0 + 1] - starts[0];
+    let floor = 8 * 1024 * 1024;
+    assert_eq!(total / floor, 8, "k = 4 under -j 4, 8 under -j 8");
+    let (quarter, eighth) = (total.div_ceil(4), total.div_ceil(8));
     assert!(before(4) < quarter && before(5) >= quarter);
     assert!(before(9) < 2 * quarter && before(big) >= 2 * quarter);
     assert!(before(big) < 3 * quarter && before(c0) >= 3 * quarter);
+    assert!(before(2) < eighth && before(3) >= eighth && before(5) >= 2 * eighth);
+    assert!(before(6) < 3 * eighth && before(7) >= 3 * eighth);
+    assert!(before(9) < 4 * eighth && before(big) >= 4 * eighth && before(c0) >= 7 * eighth);
+    assert!(before(4) < 2 * floor, "a0..a3 make one stretch");
 
-    let cases: [(&str, &[&str], Vec<String>); 4] = [
+    let cases: [(&str, &[&str], Vec<String>); 5] = [
         ("1", &[], vec![range(0, c0)]),
         (
             "4",
@@ -678,8 +681,16 @@ fn x_reads_members_in_one_stretch_per_worker_and_neighbours_only() {
         (
             "8",
             &[],
-            vec![range(0, 4), range(5, 8), range(9, big), range(c0, c0)],
+            vec![
+                range(0, 2),
+                range(3, 4),
+                range(5, 6),
+                range(7, 9),
+                range(big, big),
+                range(c0, c0),
+            ],
         ),
+        ("4", &["a[0-3].bin"], vec![range(0, 3)]),
         ("1", &["a[02].bin"], vec![range(0, 0), range(2, 2)]),
     ];
     let server = Server::start(bytes, Mode::Ranges);
@@ -694,7 +705,12 @@ fn x_reads_members_in_one_stretch_per_worker_and_neighbours_only() {
                 extracted += 1;
             }
         }
-        assert_eq!(extracted, if patterns.is_empty() { files.len() } else { 2 });
+        let selected = match patterns {
+            [] => files.len(),
+            ["a[0-3].bin"] => 4,
+            _ => 2,
+        };
+        assert_eq!(extracted, selected);
         let run = server.ranges()[before..].to_vec();
         before += run.len();
         let mut got: Vec<String> = run

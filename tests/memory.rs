@@ -278,7 +278,7 @@ fn slow_compare(mut stdout: std::process::ChildStdout, want: &[u8]) -> (usize, O
 #[test]
 fn x_of_many_large_members_on_eight_workers_keeps_memory_flat() {
     // README "Zip archives": with -j 8, at most a few pieces of 256 KiB per worker are held,
-    // whatever the archive. Twenty stored members of 4 MiB (80 MiB in five stretches, eight
+    // whatever the archive. Twenty stored members of 4 MiB (80 MiB in eight stretches, eight
     // workers): holding a stretch, or a member per worker, would take 32 MiB and more.
     let data: Vec<Vec<u8>> = (0..20).map(|i| util::zips::noise(4 * MIB, i)).collect();
     let names: Vec<String> = (0..20).map(|i| format!("m{i:02}.bin")).collect();

@@ -358,8 +358,8 @@ fn range_origin(archive: Vec<u8>, hold: Duration, pace: Option<Duration>) -> Ori
 #[test]
 fn x_extracts_into_the_current_directory_four_members_at_a_time_by_default() {
     // README: `x` extracts under `-C DIR` (default `.`), with `-j N` requests at once
-    // (default 4), one per stretch of at least 16 MiB: four members of 17 MiB are four.
-    let (files, archive) = members(4, 17 * MIB);
+    // (default 4), one per stretch of at least 8 MiB: four members of 9 MiB are four.
+    let (files, archive) = members(4, 9 * MIB);
     let server = range_origin(archive, Duration::from_millis(1500), None);
     let cwd = tempfile::tempdir().unwrap();
     let output = util::rangecat()

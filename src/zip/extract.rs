@@ -41,7 +41,7 @@ use super::entry::Entry;
 use super::member::{check_supported, copy_member, read_member};
 use super::path::{check_link_target, safe_path};
 use crate::civil::days_from_civil;
-use crate::source::parallel::SpanFetcher;
+use crate::source::parallel::{self, SpanFetcher};
 use crate::source::{self, Body, Source};
 
 /// The longest symbolic link target accepted: Linux's `PATH_MAX`. A target is held in memory,
@@ -687,23 +687,26 @@ fn run_concurrently(
     fatal.into_inner().expect("fatal lock")
 }
 
-/// A stretch covers at least this much: another connection pays for its round trip (and its
-/// slow start) only when it moves this many bytes, so a 30 MB archive goes in two requests.
-const STRETCH_MIN: u64 = 16 * 1024 * 1024;
+/// A stretch of its own covers at least this much: another connection pays for its round
+/// trip (and its slow start) only when it moves this many bytes. The size from which `-j`
+/// splits a transfer ([`parallel::THRESHOLD`]).
+const STRETCH_MIN: u64 = parallel::THRESHOLD;
 
 /// Groups the members into stretches, each fetched with one forward request and read member
 /// after member, as ripunzip does: about one stretch per worker when most of a large archive
 /// is extracted (a thousand members cost a few requests, not a thousand round trips). The
 /// members are taken in the order of their bytes in the archive, whatever the central
-/// directory's order (an archive updated in place lists them otherwise). Member `i` goes to
-/// stretch `offset_i / max(total / workers, STRETCH_MIN)`, `offset_i` being the selected
-/// bytes before it; members that are not neighbours never share a request. Each stretch is
-/// its members' slots, in the order of their bytes.
+/// directory's order (an archive updated in place lists them otherwise). The selected bytes
+/// make `k = clamp(total / STRETCH_MIN, 1, workers)` stretches: member `i` goes to stretch
+/// `offset_i / ceil(total / k)`, `offset_i` being the selected bytes before it; members that
+/// are not neighbours never share a request. Each stretch is its members' slots, in the order
+/// of their bytes.
 fn stretches(jobs: &[Job<'_>], workers: usize) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&slot| jobs[slot].span.start);
     let total: u64 = jobs.iter().map(|j| j.span.end - j.span.start).sum();
-    let size = (total / workers.max(1) as u64).max(STRETCH_MIN);
+    let count = (total / STRETCH_MIN).clamp(1, workers.max(1) as u64);
+    let size = total.div_ceil(count).max(1);
     let mut stretches: Vec<(Vec<usize>, u64)> = Vec::new();
     let mut offset = 0u64;
     for slot in order {
