@@ -623,8 +623,9 @@ fn run_concurrently(
             fatal.lock().expect("fatal lock").get_or_insert(err);
         }
     };
-    // Each queued member holds at most `WHOLE` bytes, so memory stays under
-    // `(2 x workers + readers) x WHOLE` however large the archive.
+    // Each queued item holds at most `WHOLE` bytes and a longer member at most
+    // `PIPE_DEPTH + 2` pieces of it, so memory stays within a few `WHOLE` per worker and
+    // reader however large the archive.
     let (queue, work) = sync_channel::<Work>(workers);
     let work = Mutex::new(work);
     thread::scope(|scope| {
