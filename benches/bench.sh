@@ -33,8 +33,6 @@ runs=${BENCH_RUNS:-7}
 startup_runs=${BENCH_STARTUP_RUNS:-100}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-rangecat=${BENCH_RANGECAT:-$repo/target/release/rangecat}
-[[ -n ${BENCH_RANGECAT:-} ]] && BENCH_SKIP_BUILD=1
 
 # shellcheck source=benches/lib.sh
 source "$repo/benches/lib.sh"

@@ -1,6 +1,11 @@
 # Shared by the benchmark scripts (sourced, never run): messages, the tools they need, the
 # release build, and the small statistics every report uses.
 
+# The binary measured: BENCH_RANGECAT, else the release build (built unless
+# BENCH_SKIP_BUILD=1). The sourcing script sets `repo` first.
+rangecat=${BENCH_RANGECAT:-$repo/target/release/rangecat}
+if [[ -n ${BENCH_RANGECAT:-} ]]; then BENCH_SKIP_BUILD=1; fi
+
 die() {
     echo "bench: $*" >&2
     exit 1
@@ -39,12 +44,15 @@ minimum() { sort -g | head -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
 kib_to_mib() { awk '{ printf "%.1f\n", $1 / 1024 }'; }
 
-# start_static_nginx DIR ROOT PORT PATH: nginx serving ROOT on 127.0.0.1:PORT, its files in DIR;
-# sets nginx_pid once PATH answers, returns 1 when it does not start. One process in the
-# foreground (no master, so nothing to switch to another user and one pid to kill), sendfile
-# on as in production, no access log to write per request.
+# start_static_nginx DIR ROOT PORT PATH [LOG]: nginx serving ROOT on 127.0.0.1:PORT, its files
+# in DIR; sets nginx_pid once PATH answers, returns 1 when it does not start. One process in
+# the foreground (no master, so nothing to switch to another user and one pid to kill),
+# sendfile on as in production, and no access log to write per request unless LOG is given
+# (then a line `METHOD "RANGE" STATUS BODY_BYTES` per request).
 start_static_nginx() {
-    local dir=$1 root=$2 port=$3 path=$4
+    local dir=$1 root=$2 port=$3 path=$4 log=${5:-}
+    local access_log="access_log off;"
+    [[ -n $log ]] && access_log="log_format bench '\$request_method \"\$http_range\" \$status \$body_bytes_sent'; access_log $log bench;"
     mkdir -p "$dir"
     cat > "$dir/nginx.conf" << EOF
 daemon off;
@@ -55,7 +63,7 @@ lock_file $dir/nginx.lock;
 error_log $dir/error.log warn;
 events { worker_connections 256; }
 http {
-    access_log off;
+    $access_log
     client_body_temp_path $dir/body;
     proxy_temp_path $dir/proxy;
     fastcgi_temp_path $dir/fastcgi;
@@ -66,6 +74,7 @@ http {
     sendfile on;
     tcp_nopush on;
     keepalive_timeout 30s;
+    keepalive_requests 100000;
     server {
         listen 127.0.0.1:$port;
         root $root;

@@ -15,8 +15,6 @@ set -euo pipefail
 runs=${BENCH_RUNS:-5}
 delay_ms=${BENCH_DELAY_MS:-20}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-rangecat=${BENCH_RANGECAT:-$repo/target/release/rangecat}
-[[ -n ${BENCH_RANGECAT:-} ]] && BENCH_SKIP_BUILD=1
 
 # shellcheck source=benches/lib.sh
 source "$repo/benches/lib.sh"

@@ -69,8 +69,6 @@ chunk_args=()
 [[ -n ${BENCH_CHUNK_SIZE:-} ]] && chunk_args=(--chunk-size "$BENCH_CHUNK_SIZE")
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-rangecat=${BENCH_RANGECAT:-$repo/target/release/rangecat}
-[[ -n ${BENCH_RANGECAT:-} ]] && BENCH_SKIP_BUILD=1
 
 # shellcheck source=benches/lib.sh
 source "$repo/benches/lib.sh"

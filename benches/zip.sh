@@ -69,8 +69,6 @@ ripunzip_version=${BENCH_RIPUNZIP_VERSION:-2.0.3}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 archives_py=$repo/benches/zip/archives.py
-rangecat=${BENCH_RANGECAT:-$repo/target/release/rangecat}
-[[ -n ${BENCH_RANGECAT:-} ]] && BENCH_SKIP_BUILD=1
 
 # shellcheck source=benches/lib.sh
 source "$repo/benches/lib.sh"
@@ -167,61 +165,13 @@ trap 'exit 130' INT TERM
 mkdir -p "$work/nginx" "$work/data"
 log=$work/nginx/access.log
 
-# One nginx process in the foreground (no master, one pid to kill), sendfile on as in
-# production, serving the cached archives, and an access log of what each request cost.
-start_nginx() {
-    local port=$1
-    cat > "$work/nginx/nginx.conf" << EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-lock_file $work/nginx/nginx.lock;
-error_log $work/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-    log_format bench '\$request_method "\$http_range" \$status \$body_bytes_sent';
-    access_log $log bench;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    types { }
-    default_type application/zip;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_timeout 30s;
-    keepalive_requests 100000;
-    server {
-        listen 127.0.0.1:$port;
-        root $www;
-    }
-}
-EOF
-    "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" < /dev/null > /dev/null 2> "$work/nginx/stderr.log" &
-    nginx_pid=$!
-    local i
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$nginx_pid" 2> /dev/null || break
-        if curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$port/$many.zip"; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    kill "$nginx_pid" 2> /dev/null || true
-    wait "$nginx_pid" 2> /dev/null || true
-    nginx_pid=
-    return 1
-}
-
 base=
 for _ in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 40000))
     if (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
         continue
     fi
-    if start_nginx "$port"; then
+    if start_static_nginx "$work/nginx" "$www" "$port" "$many.zip" "$log"; then
         base=http://127.0.0.1:$port
         break
     fi
