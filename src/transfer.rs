@@ -291,7 +291,8 @@ enum Batch {
 }
 
 /// Groups consecutive ascending spans of the plan into multi-range requests whose `Range`
-/// header stays under [`MAX_RANGE_HEADER`], into at least `jobs` batches when there are
+/// header stays under [`MAX_RANGE_HEADER`], of at most [`source::multipart::MAX_PARTS`]
+/// ranges (Apache's default `MaxRanges`), into at least `jobs` batches when there are
 /// enough spans, so that they go out in parallel. A large span, and a span that does not
 /// lie past the one before (RFC 9110 §14.2: ranges in ascending order), starts anew.
 fn batches(spans: &[(Range<u64>, u64)], jobs: usize) -> Vec<Batch> {
@@ -299,7 +300,9 @@ fn batches(spans: &[(Range<u64>, u64)], jobs: usize) -> Vec<Batch> {
         .iter()
         .filter(|(span, _)| span.end - span.start < MOST_BATCHED)
         .count();
-    let per_batch = small.div_ceil(jobs.max(1)).max(2);
+    let per_batch = small
+        .div_ceil(jobs.max(1))
+        .clamp(2, source::multipart::MAX_PARTS);
     let mut out: Vec<Batch> = Vec::new();
     let mut header = 0;
     for (span, segment) in spans {

@@ -247,3 +247,157 @@ fn without_multipart_a_local_file_and_a_server_give_the_same_bytes() {
     assert_bytes_eq(&local, &want);
     assert_bytes_eq(&remote, &want);
 }
+
+/// How many of `ranges` (the Range headers a server received) asked for several ranges, and
+/// how many ranges each asked for.
+fn batch_sizes(ranges: &[Option<String>]) -> Vec<usize> {
+    ranges
+        .iter()
+        .map(|r| r.as_deref().map_or(0, |r| r.split(',').count()))
+        .collect()
+}
+
+#[test]
+fn three_hundred_ranges_go_in_batches_of_two_hundred() {
+    // README: at most 200 ranges a request (Apache's default MaxRanges), so a server that
+    // answers more with the whole resource never sees more.
+    let data = util::random_bytes(16 * MIB);
+    let server = Server::start(data.clone(), Mode::Multipart(Shape::WholeOver(200)));
+    let ranges = scattered(300, data.len() - 8 * KIB);
+    let got = multipart(&server, "apache", &server.url("/f"), &ranges);
+    assert_bytes_eq(&got, &slices(&data, &ranges));
+    assert_eq!(batch_sizes(&server.ranges()), [200, 100]);
+}
+
+#[test]
+fn a_whole_resource_to_many_ranges_is_asked_again_with_fewer() {
+    // A server configured with MaxRanges 20: the 200-range batch is answered with the whole
+    // file (dropped unread), then the ranges are asked for half as many at a time, down to
+    // 16 a request, never one per range.
+    let data = util::random_bytes(64 * MIB);
+    let server = Server::start(data.clone(), Mode::Multipart(Shape::WholeOver(20)));
+    let ranges = scattered(300, data.len() - 8 * KIB);
+    let output = TestCommand::against(&server)
+        .arg(server.url("/f"))
+        .args(["--multipart", "-v"])
+        .args(args(&ranges))
+        .success();
+    assert_bytes_eq(&output.stdout, &slices(&data, &ranges));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "* the multi-range request for 200 ranges was answered with the whole resource: \
+             at most 100 ranges a request from now on"
+        ),
+        "{stderr}"
+    );
+    let sizes = batch_sizes(&server.ranges());
+    assert_eq!(sizes[..4], [200, 100, 50, 25], "{sizes:?}");
+    // Then the 300 ranges 16 at a time (the two batches' requests may interleave, and the
+    // second's first may leave before the limit fell), with nothing answered twice.
+    let refused: usize = sizes.iter().filter(|&&n| n > 20).sum();
+    let served: usize = sizes.iter().filter(|&&n| n <= 20).sum();
+    assert_eq!(served, 300, "{sizes:?}");
+    assert!(refused <= 200 + 100 + 50 + 25 + 100, "{sizes:?}");
+    assert!(sizes.len() <= 4 + 1 + 20 + 2, "{sizes:?}");
+    // The whole file's answers were dropped after their heads: together less than one file,
+    // what socket buffers took.
+    assert!(
+        server.body_bytes_sent() < data.len(),
+        "the whole file was read: {}",
+        server.body_bytes_sent()
+    );
+}
+
+#[test]
+fn an_answer_with_the_first_parts_only_is_used_and_the_rest_asked_for() {
+    // lighttpd sends the parts of the first ten ranges: they are used, the rest is asked
+    // for ten at a time from then on.
+    let data = util::random_bytes(16 * MIB);
+    let server = Server::start(data.clone(), Mode::Multipart(Shape::FirstParts(10)));
+    let ranges = scattered(300, data.len() - 8 * KIB);
+    let output = TestCommand::against(&server)
+        .arg(server.url("/f"))
+        .args(["--multipart", "-v"])
+        .args(args(&ranges))
+        .success();
+    assert_bytes_eq(&output.stdout, &slices(&data, &ranges));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "* the multi-range answer held 10 of 200 parts: at most 10 ranges a request from now on"
+        ),
+        "{stderr}"
+    );
+    let sizes = batch_sizes(&server.ranges());
+    assert_eq!(sizes[0], 200);
+    // Then the other 190 of the first batch ten at a time, and the second batch of 100 (its
+    // first request may leave before the first answer taught the limit), the same way.
+    let hundred = sizes.iter().filter(|&&n| n == 100).count();
+    assert!(hundred <= 1, "{sizes:?}");
+    let tens = sizes.iter().filter(|&&n| n == 10).count();
+    assert_eq!(tens, 19 + 10 - hundred, "{sizes:?}");
+    assert_eq!(sizes.len(), 1 + hundred + tens, "{sizes:?}");
+}
+
+#[test]
+fn a_body_ending_right_after_the_closing_delimiter_is_complete() {
+    // uvicorn with Starlette: no CRLF after `--boundary--`; the next request reuses the
+    // connection.
+    let data = util::random_bytes(16 * MIB);
+    let server = Server::start(data.clone(), Mode::Multipart(Shape::Unterminated));
+    let ranges = scattered(300, data.len() - 8 * KIB);
+    let got = multipart(&server, "starlette", &server.url("/f"), &ranges);
+    assert_bytes_eq(&got, &slices(&data, &ranges));
+    assert_eq!(batch_sizes(&server.ranges()), [200, 100]);
+}
+
+#[test]
+fn a_refused_multi_range_request_falls_back_to_one_request_per_range() {
+    // Werkzeug answers every multi-range request with 416 `bytes */LEN` although each range
+    // is inside; s3s-fs with 400. Either is a refusal of the form: one request per range.
+    let data = util::random_bytes(4 * MIB);
+    let ranges = scattered(40, data.len() - 8 * KIB);
+    for status in [416, 400, 501] {
+        let server = Server::start(data.clone(), Mode::RefusesMultiRange(status));
+        let output = TestCommand::against(&server)
+            .case(format!("{status}"))
+            .arg(server.url("/f"))
+            .args(["--multipart", "-v"])
+            .args(args(&ranges))
+            .success();
+        assert_bytes_eq(&output.stdout, &slices(&data, &ranges));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "* the multi-range request was refused with {status} "
+            )),
+            "{stderr}"
+        );
+        let sizes = batch_sizes(&server.ranges());
+        assert_eq!(sizes[0], 40, "{status}");
+        assert_eq!(sizes[1..], [1; 40], "{status}");
+    }
+    // Under -j the ranges go in parallel.
+    let server = Server::start(data.clone(), Mode::RefusesMultiRange(416));
+    let got = TestCommand::against(&server)
+        .arg(server.url("/f"))
+        .args(["--multipart", "-j", "4"])
+        .args(args(&ranges))
+        .stdout();
+    assert_bytes_eq(&got, &slices(&data, &ranges));
+    assert_eq!(server.requests().len(), 41);
+}
+
+#[test]
+fn a_missing_resource_to_a_multi_range_request_is_no_refusal_of_the_form() {
+    let server = Server::start(util::random_bytes(MIB), Mode::Status(404));
+    let output = TestCommand::against(&server)
+        .arg(server.url("/f"))
+        .args(["--multipart", "0:10", "100:200", "300:400"])
+        .output();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("404"), "{stderr}");
+    server.assert_requests(1, "no fallback after a 404");
+}

@@ -4,7 +4,7 @@
 
 use std::io::{self, Read};
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -97,6 +97,9 @@ struct Client {
     /// A multi-range request was answered with something else than its parts: the server
     /// gets one request per range from then on.
     multipart_refused: AtomicBool,
+    /// Most ranges one multi-range request asks for: [`multipart::MAX_PARTS`], or fewer where
+    /// the server answered more with the whole resource or with fewer parts.
+    part_limit: AtomicUsize,
     /// A cached copy is relied on: every request carries this precondition (`If-Match` or
     /// `If-Unmodified-Since`) instead of `If-Range`, and a 412 says the copy is stale.
     matching: OnceLock<(&'static str, String)>,
@@ -236,6 +239,7 @@ impl HttpSource {
                 first: OnceLock::new(),
                 learned: OnceLock::new(),
                 multipart_refused: AtomicBool::new(false),
+                part_limit: AtomicUsize::new(multipart::MAX_PARTS),
                 matching: OnceLock::new(),
                 prefetched: Mutex::new(None),
             }),
@@ -322,15 +326,19 @@ impl Source for HttpSource {
                     (None, ByteRange::From(start)) => Some(*start..u64::MAX),
                     (None, ByteRange::Suffix(_)) => Some(got.clone()),
                 };
-                // It must start where asked and lie inside what was asked; it may end early
-                // (CDNs and media servers cap large ranges): the reader asks for the rest.
-                let Some(span) = asked.filter(|a| a.start == got.start && got.end <= a.end) else {
+                // It must start where asked; it may end early (CDNs and media servers cap
+                // large ranges: the reader asks for the rest) or run past what was asked
+                // (busybox httpd answers `bytes=0-0` with the whole file: the asked bytes
+                // are taken and the connection dropped).
+                let Some(span) = asked.filter(|a| a.start == got.start) else {
                     return Err(client.bad_content_range(range, &response));
                 };
                 client.check_not_too_long(&response, range, &got)?;
+                let runs_past = client.runs_past(&span, &got);
                 let body = response.into_body().into_reader();
-                let mut reader = SpanReader::new(client.clone(), span.clone(), body, true, budget);
-                reader.body_end = got.end;
+                let mut reader =
+                    SpanReader::new(client.clone(), span.clone(), body, !runs_past, budget);
+                reader.body_end = got.end.min(span.end);
                 reader.open_ended = matches!(range, ByteRange::From(_));
                 Ok(Opened::Partial {
                     body: Box::new(reader),
@@ -468,7 +476,7 @@ impl Source for HttpSource {
             }
             StatusCode::OK => {
                 client.check(&response, content_length(response.headers()))?;
-                client.refuse_multipart("answered with the whole resource");
+                client.whole_resource_for(spans.len());
                 None
             }
             StatusCode::RANGE_NOT_SATISFIABLE => {
@@ -476,9 +484,18 @@ impl Source for HttpSource {
                     .and_then(|value| parse_content_range(&value))
                     .and_then(|cr| cr.len);
                 client.check(&response, len)?;
+                // Every range inside the resource: the form is what was refused (Werkzeug);
+                // else a range lies past the end, and the plan made with the length says.
+                if inside(len) {
+                    client.refuse_multipart(&refused_with(response.status()));
+                }
                 None
             }
             StatusCode::PRECONDITION_FAILED => return Err(stale()),
+            status if refuses_the_form(status) => {
+                client.refuse_multipart(&refused_with(status));
+                None
+            }
             _ => return Err(client.status_error_for(&response, &value)),
         };
         let Some(parts) = parts else {
@@ -882,11 +899,12 @@ impl Client {
         Ok(Box::new(reader))
     }
 
-    /// One multi-range request for `spans` (ascending, disjoint; `--multipart`), as a reader
-    /// of their bytes in order. `None` when the answer is not their parts (a 200 with the
-    /// whole resource, as S3 sends, or a single part that is not what was asked): it is
-    /// recognised from its head, dropped unread with its connection, and this server gets
-    /// one request per range from then on.
+    /// Multi-range requests for `spans` (ascending, disjoint; `--multipart`), as a reader of
+    /// their bytes in order: at most the part limit a request, the next one sent when the
+    /// reader gets to it. `None` when the server does not send parts (a 200 with the whole
+    /// resource, as S3 sends, a single part that is not what was asked, a refusal): its
+    /// answer is recognised from its head and dropped unread with its connection, and this
+    /// server gets one request per range from then on.
     fn fetch_many(client: &Arc<Client>, spans: &[Range<u64>]) -> Result<Option<Body>, Error> {
         // The first request's answer, when it was for these spans (else it is dropped).
         let prefetched = client
@@ -902,43 +920,121 @@ impl Client {
         if let [span] = spans {
             return Client::fetch_span(client, span.clone()).map(Some);
         }
-        if spans.is_empty() || client.multipart_refused.load(Ordering::SeqCst) {
+        if spans.is_empty() {
             return Ok(None);
         }
-        let value = multi_range_header(spans);
-        let mut budget = client.config.retries;
-        let response = client.send_range("GET", Some(value.clone()), &mut budget)?;
-        let len = client.known_len();
-        let refused = |what: &str| {
-            client.refuse_multipart(what);
-            Ok(None)
-        };
-        match response.status() {
-            StatusCode::PARTIAL_CONTENT => {
-                let content_type = header(response.headers(), "content-type").unwrap_or_default();
-                let shown = show_ranges(spans);
-                if let Some(boundary) = multipart::boundary(&content_type) {
+        Ok(match Client::request_parts(client, spans)? {
+            Answer::Parts(body, asked) if asked == spans.len() => Some(body),
+            Answer::Parts(body, asked) => Some(Box::new(Batched {
+                client: client.clone(),
+                spans: spans.to_vec(),
+                next: asked,
+                current: Some(body),
+            })),
+            Answer::Refused => None,
+        })
+    }
+
+    /// Sends one multi-range request for the first spans of `spans` (at most the part limit),
+    /// and again for fewer after a whole-resource answer to many (README, "What goes on the
+    /// wire": Apache's `MaxRanges`). A single span gets a request of its own.
+    fn request_parts(client: &Arc<Client>, spans: &[Range<u64>]) -> Result<Answer, Error> {
+        // Bounded: each turn returns, or halves the limit, down to `FEWER_PARTS`, which a
+        // turn with that many spans or fewer never does.
+        loop {
+            if client.multipart_refused.load(Ordering::SeqCst) {
+                return Ok(Answer::Refused);
+            }
+            let limit = client.part_limit.load(Ordering::SeqCst).max(1);
+            let batch = &spans[..spans.len().min(limit)];
+            if let [span] = batch {
+                return Ok(Answer::Parts(Client::fetch_span(client, span.clone())?, 1));
+            }
+            let value = multi_range_header(batch);
+            let mut budget = client.config.retries;
+            let response = client.send_range("GET", Some(value.clone()), &mut budget)?;
+            let len = client.known_len();
+            let shown = show_ranges(batch);
+            let parts =
+                |body| Answer::Parts(Box::new(Multipart::new(client, body, shown)), batch.len());
+            match response.status() {
+                StatusCode::PARTIAL_CONTENT => {
+                    let content_type =
+                        header(response.headers(), "content-type").unwrap_or_default();
+                    if let Some(boundary) = multipart::boundary(&content_type) {
+                        client.check(&response, len)?;
+                        let body = response.into_body().into_reader();
+                        let reader = PartsReader::new(body, &boundary, batch.to_vec(), len);
+                        return Ok(parts(reader));
+                    }
+                    // One part: fine if it covers the spans as a server may coalesce them.
+                    let part = header(response.headers(), "content-range")
+                        .and_then(|value| parse_content_range(&value))
+                        .filter(|cr| cr.len.is_none() || cr.len == len)
+                        .and_then(|cr| cr.span);
                     client.check(&response, len)?;
                     let body = response.into_body().into_reader();
-                    let parts = PartsReader::new(body, &boundary, spans.to_vec(), len);
-                    return Ok(Some(Box::new(Multipart::new(client, parts, shown))));
+                    let single =
+                        part.and_then(|part| PartsReader::single(body, part, batch.to_vec(), len));
+                    return Ok(match single {
+                        Some(reader) => parts(reader),
+                        None => {
+                            client.refuse_multipart("answered with one other range");
+                            Answer::Refused
+                        }
+                    });
                 }
-                // One part: fine if it covers the spans as a server may coalesce them.
-                let part = header(response.headers(), "content-range")
-                    .and_then(|value| parse_content_range(&value))
-                    .filter(|cr| cr.len.is_none() || cr.len == len)
-                    .and_then(|cr| cr.span);
-                client.check(&response, len)?;
-                let body = response.into_body().into_reader();
-                match part.and_then(|part| PartsReader::single(body, part, spans.to_vec(), len)) {
-                    Some(parts) => Ok(Some(Box::new(Multipart::new(client, parts, shown)))),
-                    None => refused("answered with one other range"),
+                StatusCode::OK => {
+                    client.check(&response, content_length(response.headers()))?;
+                    client.whole_resource_for(batch.len());
                 }
+                StatusCode::PRECONDITION_FAILED => return Err(stale()),
+                status if refuses_the_form(status) => {
+                    // A 416 must not say another length (every span is inside this one).
+                    if status == StatusCode::RANGE_NOT_SATISFIABLE {
+                        let len = header(response.headers(), "content-range")
+                            .and_then(|value| parse_content_range(&value))
+                            .and_then(|cr| cr.len);
+                        client.check(&response, len)?;
+                    }
+                    client.refuse_multipart(&refused_with(status));
+                    return Ok(Answer::Refused);
+                }
+                _ => return Err(client.status_error_for(&response, &value)),
             }
-            StatusCode::OK => refused("answered with the whole resource"),
-            StatusCode::PRECONDITION_FAILED => Err(stale()),
-            _ => Err(client.status_error_for(&response, &value)),
         }
+    }
+
+    /// A multi-range request for `asked` ranges was answered with the whole resource: with
+    /// many ranges, the server may only refuse that many (Apache's `MaxRanges` of 200,
+    /// Starlette's 100), and they are asked for half as many at a time, down to
+    /// [`multipart::FEWER_PARTS`]; with that many or fewer, it does not send parts.
+    fn whole_resource_for(&self, asked: usize) {
+        if asked <= multipart::FEWER_PARTS {
+            self.refuse_multipart("answered with the whole resource");
+            return;
+        }
+        let fewer = (asked / 2).max(multipart::FEWER_PARTS);
+        self.log(|| {
+            format!(
+                "* the multi-range request for {asked} ranges was answered with the whole \
+                 resource: at most {fewer} ranges a request from now on"
+            )
+        });
+        self.part_limit.fetch_min(fewer, Ordering::SeqCst);
+    }
+
+    /// A multi-range answer held the parts of only the first `given` ranges of `asked`
+    /// (lighttpd sends at most ten): the rest are asked for again, and from now on at most
+    /// `given` ranges a request.
+    fn fewer_parts_given(&self, given: usize, asked: usize) {
+        self.log(|| {
+            format!(
+                "* the multi-range answer held {given} of {asked} parts: at most {given} \
+                 ranges a request from now on"
+            )
+        });
+        self.part_limit.fetch_min(given.max(1), Ordering::SeqCst);
     }
 
     /// A multi-range request was answered with something else than its parts: this server
@@ -979,16 +1075,17 @@ impl Client {
             StatusCode::PARTIAL_CONTENT => {
                 let content_range = self.content_range(&response, &asked)?;
                 self.check(&response, content_range.len)?;
-                let inside =
-                    |got: &Range<u64>| got.start == from && to.is_none_or(|end| got.end <= end);
-                let Some(got) = content_range.span.filter(inside) else {
+                // It must start where asked; it may end early or run past (as above).
+                let Some(got) = content_range.span.filter(|got| got.start == from) else {
                     return Err(self.bad_content_range(&asked, &response));
                 };
                 self.check_not_too_long(&response, &asked, &got)?;
+                let end = to.map_or(got.end, |to| got.end.min(to));
+                let runs_past = self.runs_past(&(from..end), &got);
                 Ok(Connected::Body {
                     body: response.into_body().into_reader(),
-                    exact: true,
-                    end: got.end,
+                    exact: !runs_past,
+                    end,
                     len: content_range.len,
                 })
             }
@@ -1025,6 +1122,22 @@ impl Client {
         }
     }
 
+    /// Whether a 206 for `got` runs past `asked`, which it starts with: its bytes past it are
+    /// dropped with its connection (said under `-v`).
+    fn runs_past(&self, asked: &Range<u64>, got: &Range<u64>) -> bool {
+        let past = got.end > asked.end;
+        if past {
+            self.log(|| {
+                format!(
+                    "* the answer runs on past {}, to {}: the rest is dropped",
+                    show_span(asked),
+                    show_span(got)
+                )
+            });
+        }
+        past
+    }
+
     /// The length the first response (or a later one) gave, if any.
     fn known_len(&self) -> Option<u64> {
         let first = self.first.get().and_then(|first| first.len);
@@ -1038,7 +1151,7 @@ enum Connected {
     Body {
         /// The bytes.
         body: BodyReader<'static>,
-        /// A 206's: it must end exactly at `end`.
+        /// A 206's: it must end exactly at `end` (not one that runs past what was asked).
         exact: bool,
         /// Where its bytes end (`u64::MAX` for a 200's, which goes on to the end).
         end: u64,
@@ -1068,6 +1181,73 @@ fn show_ranges(spans: &[Range<u64>]) -> String {
             spans.len()
         ),
         _ => multi_range_header(spans),
+    }
+}
+
+/// Whether `status`, answering a multi-range request whose ranges a single-range request
+/// could ask for, refuses the multi-range form (README, "What goes on the wire"): any error
+/// but those that would meet a single range too (credentials, a missing resource, a limit
+/// on requests, a changed resource).
+fn refuses_the_form(status: StatusCode) -> bool {
+    (status.is_client_error() || status.is_server_error())
+        && !matches!(status.as_u16(), 401 | 403 | 404 | 407 | 410 | 412 | 429)
+}
+
+/// How `-v` names a refusal: `refused with 416 Range Not Satisfiable`.
+fn refused_with(status: StatusCode) -> String {
+    let reason = status.canonical_reason().unwrap_or("");
+    format!("refused with {} {reason}", status.as_u16())
+}
+
+/// What a multi-range request for the first spans of a batch brought.
+enum Answer {
+    /// A reader of the first `.1` spans' bytes.
+    Parts(Body, usize),
+    /// The server does not send parts: one request per range from now on.
+    Refused,
+}
+
+/// Every span's bytes in order, from multi-range requests of at most the part limit each,
+/// each sent when the reader gets to its spans; one request per span once the server
+/// refuses the form.
+struct Batched {
+    client: Arc<Client>,
+    spans: Vec<Range<u64>>,
+    /// The first span no request has asked for yet.
+    next: usize,
+    /// The answer being read.
+    current: Option<Body>,
+}
+
+impl Read for Batched {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // Bounded: each turn yields bytes, or asks for at least one more span.
+        loop {
+            if let Some(body) = &mut self.current {
+                let n = body.read(buf)?;
+                if n > 0 {
+                    return Ok(n);
+                }
+                self.current = None;
+            }
+            let Some(rest) = self.spans.get(self.next..).filter(|rest| !rest.is_empty()) else {
+                return Ok(0);
+            };
+            match Client::request_parts(&self.client, rest).map_err(io::Error::from)? {
+                Answer::Parts(body, asked) => {
+                    self.current = Some(body);
+                    self.next += asked;
+                }
+                Answer::Refused => {
+                    let fetcher: Arc<dyn SpanFetcher> = Arc::new(Fetcher(self.client.clone()));
+                    self.current = Some(one_by_one(fetcher, rest.to_vec()));
+                    self.next = self.spans.len();
+                }
+            }
+        }
     }
 }
 
@@ -1106,6 +1286,19 @@ impl Multipart {
             .cloned();
         let broken = bad_part.is_none() && !err.get_ref().is_some_and(|e| e.is::<Error>());
         let generous = PartsReader::<BodyReader<'static>>::is_too_generous(&err);
+        let given = self.parts.delivered();
+        if PartsReader::<BodyReader<'static>>::is_incomplete(&err) && given > 0 {
+            let remaining = self.parts.remaining();
+            self.client
+                .fewer_parts_given(given, given + remaining.len());
+            self.rest = Some(Box::new(Batched {
+                client: self.client.clone(),
+                spans: remaining,
+                next: 0,
+                current: None,
+            }));
+            return Ok(());
+        }
         if generous || (broken && self.budget > 0) {
             if broken {
                 self.budget -= 1;

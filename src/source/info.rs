@@ -15,7 +15,7 @@ pub struct Info {
     pub url: String,
     /// The complete length, when known.
     pub length: Option<u64>,
-    /// Whether a one-byte range request got a valid 206.
+    /// Whether a one-byte range request got a valid 206 (starting at that byte).
     pub ranges: bool,
     /// The `Accept-Ranges` header, as sent.
     pub accept_ranges: Option<String>,
@@ -51,7 +51,9 @@ fn probe_http(url: &str, config: &HttpConfig) -> Result<Info, Error> {
         header(response.headers(), "content-range").and_then(|value| parse_content_range(&value));
     let (length, ranges) = match status {
         StatusCode::PARTIAL_CONTENT => match &content_range {
-            Some(cr) if cr.span == Some(0..1) => (cr.len, true),
+            // One that runs on past the byte asked for (busybox httpd's answer to `0-0`)
+            // still serves ranges: a fetch takes the byte and drops the rest.
+            Some(cr) if cr.span.as_ref().is_some_and(|span| span.start == 0) => (cr.len, true),
             _ => (None, false),
         },
         StatusCode::RANGE_NOT_SATISFIABLE => (content_range.and_then(|cr| cr.len), true),

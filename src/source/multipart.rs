@@ -18,6 +18,15 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Parts that arrive before they are needed are held, up to this many bytes in all.
 pub const MAX_HELD: u64 = 16 * 1024 * 1024;
 
+/// Most ranges in one multi-range request, unless a server taught fewer: Apache's default
+/// `MaxRanges`, past which it answers with the whole resource.
+pub const MAX_PARTS: usize = 200;
+
+/// After a whole-resource answer to more ranges than this, they are asked for again half as
+/// many at a time, down to this many, before the server is taken not to do multi-range
+/// requests at all.
+pub const FEWER_PARTS: usize = 16;
+
 /// The boundary of a `multipart/byteranges` Content-Type, `None` for any other type.
 pub fn boundary(content_type: &str) -> Option<String> {
     let mut params = content_type.split(';');
@@ -42,6 +51,9 @@ pub fn boundary(content_type: &str) -> Option<String> {
 
 /// The end of the message for a part that covers far more than the spans it holds.
 const TOO_GENEROUS: &str = "holds far more than was asked";
+
+/// The start of the message for an answer that ended before the parts of some asked spans.
+const NO_PART: &str = "no part for bytes";
 
 /// Why a multipart answer was refused (carried inside the `io::Error` a read returns).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,31 +141,54 @@ impl<R: Read> PartsReader<R> {
         rest
     }
 
+    /// How many asked spans were yielded whole so far.
+    pub fn delivered(&self) -> usize {
+        self.at
+    }
+
     /// Whether `err`, from a read, says a part covered far more than was asked: a server
     /// that coalesces generously, whose remaining ranges are better asked for one by one.
     pub fn is_too_generous(err: &io::Error) -> bool {
+        Self::says(err, |what| what.ends_with(TOO_GENEROUS))
+    }
+
+    /// Whether `err`, from a read, says the answer ended, well formed, before the parts of
+    /// some asked spans: a server that sends at most so many parts (lighttpd sends the first
+    /// ten), whose [`remaining`](PartsReader::remaining) spans are asked for again.
+    pub fn is_incomplete(err: &io::Error) -> bool {
+        Self::says(err, |what| what.starts_with(NO_PART))
+    }
+
+    fn says(err: &io::Error, what: impl Fn(&str) -> bool) -> bool {
         err.get_ref()
             .and_then(|inner| inner.downcast_ref::<MultipartError>())
-            .is_some_and(|MultipartError(what)| what.ends_with(TOO_GENEROUS))
+            .is_some_and(|MultipartError(said)| what(said))
     }
 
     fn fail(what: impl Into<String>) -> io::Error {
         io::Error::new(io::ErrorKind::InvalidData, MultipartError(what.into()))
     }
 
-    /// Reads one line (at most what is left of `budget`), without its CRLF or LF.
+    /// Reads one line (at most what is left of `budget`), without its CRLF or LF. The body's
+    /// last line may end without one: a closing delimiter needs none (RFC 2046 §5.1.1: the
+    /// epilogue, CRLF included, may be absent; uvicorn with Starlette ends the body there).
     fn line(&mut self, budget: &mut usize) -> io::Result<Vec<u8>> {
         let mut line = Vec::new();
         let limit = u64::try_from(*budget).unwrap_or(u64::MAX) + 1;
         (&mut self.input).take(limit).read_until(b'\n', &mut line)?;
-        if line.last() != Some(&b'\n') {
-            return Err(if line.len() as u64 >= limit {
-                Self::fail("part headers too long")
-            } else {
-                Self::fail("the body ended inside the part headers")
-            });
+        if line.len() as u64 >= limit {
+            return Err(Self::fail("part headers too long"));
         }
         *budget = budget.saturating_sub(line.len());
+        if line.last() != Some(&b'\n') {
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            if self.delimiter_kind(&line) == Some(true) {
+                return Ok(line);
+            }
+            return Err(Self::fail("the body ended inside the part headers"));
+        }
         line.pop();
         if line.last() == Some(&b'\r') {
             line.pop();
@@ -350,7 +385,7 @@ impl<R: Read> Read for PartsReader<R> {
             match self.part.clone() {
                 None if self.ended => {
                     return Err(Self::fail(format!(
-                        "no part for bytes {}-{}",
+                        "{NO_PART} {}-{}",
                         want.start,
                         want.end - 1
                     )));
@@ -507,6 +542,45 @@ mod tests {
         assert_eq!(err, "a second part for bytes 0-99");
         let err = read(&asked, &[0..50]).unwrap_err();
         assert_eq!(err, "a part for bytes 0-49, which was not asked for");
+    }
+
+    #[test]
+    fn a_closing_delimiter_needs_no_line_end() {
+        let data = data(1000);
+        let asked = vec![0..100, 200..300];
+        let full = body(&data, &asked, "b");
+        for end in ["--b--", "--b--\r", "--b--  "] {
+            let mut cut = full[..full.len() - "--b--\r\n".len()].to_vec();
+            cut.extend_from_slice(end.as_bytes());
+            let mut reader = PartsReader::new(io::Cursor::new(cut), "b", asked.clone(), None);
+            let mut out = Vec::new();
+            reader.read_to_end(&mut out).unwrap();
+            assert_eq!(out, want(&asked), "{end:?}");
+        }
+        // Not a delimiter, or not the closing one: the body was cut.
+        for end in ["--b", "--c--", "--b-"] {
+            let mut cut = full[..full.len() - "--b--\r\n".len()].to_vec();
+            cut.extend_from_slice(end.as_bytes());
+            let mut reader = PartsReader::new(io::Cursor::new(cut), "b", asked.clone(), None);
+            assert!(reader.read_to_end(&mut Vec::new()).is_err(), "{end:?}");
+        }
+    }
+
+    #[test]
+    fn an_answer_with_the_first_parts_only_says_what_remains() {
+        let data = data(10_000);
+        let asked = vec![0..100, 200..300, 400..500, 600..700];
+        let body = body(&data, &asked[..2], "b");
+        let mut reader = PartsReader::new(io::Cursor::new(body), "b", asked.clone(), None);
+        let mut out = vec![0u8; 200];
+        reader.read_exact(&mut out).unwrap();
+        let err = reader.read(&mut [0u8; 100]).unwrap_err();
+        assert!(PartsReader::<io::Empty>::is_incomplete(&err), "{err}");
+        assert_eq!(reader.delivered(), 2);
+        assert_eq!(reader.remaining(), vec![400..500, 600..700]);
+        // A malformed answer is not that.
+        let err = read(&asked, &[0..50]).unwrap_err();
+        assert!(!err.starts_with(NO_PART), "{err}");
     }
 
     #[test]

@@ -72,6 +72,13 @@ pub enum Mode {
     /// As `Ranges`, and a request for several ranges gets a `multipart/byteranges` answer of
     /// this shape (any other mode answers it with 200 and the whole body, as S3 does).
     Multipart(Shape),
+    /// As `Ranges`, and every request for several ranges is refused with this status: 416
+    /// with `Content-Range: bytes */LEN`, as Werkzeug does, 400 as s3s-fs does.
+    RefusesMultiRange(u16),
+    /// Every range `bytes=A-...` (the first, when there are several) is answered with a 206
+    /// from A to the end of the file, as busybox httpd answers `bytes=0-0`; a suffix range
+    /// gets a 200 with the whole body.
+    RunsToEnd,
 }
 
 /// How `Mode::Multipart` answers a multi-range request.
@@ -89,6 +96,14 @@ pub enum Shape {
     OnePart,
     /// Not multipart: one 206 for the first range only.
     FirstOnly,
+    /// One part for each of the first this many ranges only, as lighttpd sends at most ten.
+    FirstParts(usize),
+    /// One part per range, the body ending right after the closing delimiter, with no CRLF
+    /// (uvicorn with Starlette).
+    Unterminated,
+    /// In order for at most this many ranges; more get a 200 with the whole body (Apache's
+    /// `MaxRanges`).
+    WholeOver(usize),
 }
 
 impl Mode {
@@ -574,6 +589,21 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
     {
         return send_multipart(stream, shared, headers, value, *shape);
     }
+    if let (Mode::RefusesMultiRange(status), Some(value)) = (&shared.mode, range)
+        && value.contains(',')
+    {
+        if *status == 416 {
+            headers.push(("Content-Range", format!("bytes */{len}")));
+        }
+        return send_short(stream, *status, "", false, &headers);
+    }
+    let wanted = match (&shared.mode, wanted) {
+        (Mode::RunsToEnd, Wanted::Span(a, _)) if !range.is_some_and(is_suffix) => {
+            Wanted::Span(a, len - 1)
+        }
+        (Mode::RunsToEnd, Wanted::Span(..)) => Wanted::Whole,
+        (_, wanted) => wanted,
+    };
     let (cap, total) = match shared.mode {
         Mode::CapsAt(cap) => (cap, len.to_string()),
         Mode::CapsUnknownLength(cap) => (cap, "*".to_string()),
@@ -692,7 +722,13 @@ fn send_multipart(
     }
     let mut parts = asked.clone();
     match shape {
-        Shape::InOrder => {}
+        Shape::InOrder | Shape::Unterminated => {}
+        Shape::FirstParts(most) => parts.truncate(most),
+        Shape::WholeOver(most) if asked.len() > most => {
+            headers.push(("Content-Length", len.to_string()));
+            return write_head(stream, 200, &headers) && write_all(stream, &shared.body, shared);
+        }
+        Shape::WholeOver(_) => {}
         Shape::Reversed => parts.reverse(),
         Shape::Coalesced => {
             parts = asked
@@ -724,7 +760,10 @@ fn send_multipart(
         );
         body.extend_from_slice(&shared.body[a..=b]);
     }
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body.extend_from_slice(format!("\r\n--{boundary}--").as_bytes());
+    if shape != Shape::Unterminated {
+        body.extend_from_slice(b"\r\n");
+    }
     headers.retain(|(name, _)| *name != "Content-Type");
     let content_type = format!("multipart/byteranges; boundary={boundary}");
     headers.push(("Content-Type", content_type));
