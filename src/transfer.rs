@@ -290,11 +290,11 @@ enum Batch {
     One(Range<u64>, u64),
 }
 
-/// Groups consecutive ascending spans of the plan into multi-range requests whose `Range`
+/// Groups consecutive spans of the plan into multi-range requests whose `Range`
 /// header stays under [`MAX_RANGE_HEADER`], of at most [`source::multipart::MAX_PARTS`]
 /// ranges (Apache's default `MaxRanges`), into at least `jobs` batches when there are
 /// enough spans, so that they go out in parallel. A large span, and a span that does not
-/// lie past the one before (RFC 9110 §14.2: ranges in ascending order), starts anew.
+/// [`join`](joins) the batch, starts anew.
 fn batches(spans: &[(Range<u64>, u64)], jobs: usize) -> Vec<Batch> {
     let small = spans
         .iter()
@@ -312,8 +312,7 @@ fn batches(spans: &[(Range<u64>, u64)], jobs: usize) -> Vec<Batch> {
         }
         let item = format!("{}-{},", span.start, span.end - 1).len();
         if let Some(Batch::Many(batch)) = out.last_mut() {
-            let ascending = batch.last().is_some_and(|last| last.end < span.start);
-            if ascending && batch.len() < per_batch && header + item <= MAX_RANGE_HEADER {
+            if joins(batch, span) && batch.len() < per_batch && header + item <= MAX_RANGE_HEADER {
                 batch.push(span.clone());
                 header += item;
                 continue;
@@ -323,6 +322,19 @@ fn batches(spans: &[(Range<u64>, u64)], jobs: usize) -> Vec<Batch> {
         header = "bytes=".len() + item;
     }
     out
+}
+
+/// Whether `span` may join `batch`: it is apart from each of its spans (a gap between them,
+/// so no server merges them), and the batch stays ascending or small enough that its parts,
+/// which come in ascending order, can be held until the plan needs them.
+fn joins(batch: &[Range<u64>], span: &Range<u64>) -> bool {
+    let apart = batch
+        .iter()
+        .all(|other| other.end < span.start || span.end < other.start);
+    let ascending = batch.last().is_some_and(|last| last.end < span.start)
+        && batch.windows(2).all(|pair| pair[0].end < pair[1].start);
+    let bytes: u64 = batch.iter().chain([span]).map(|s| s.end - s.start).sum();
+    apart && (ascending || bytes <= source::multipart::MAX_HELD)
 }
 
 impl Read for Ahead {

@@ -401,3 +401,23 @@ fn a_missing_resource_to_a_multi_range_request_is_no_refusal_of_the_form() {
     assert!(stderr.contains("404"), "{stderr}");
     server.assert_requests(1, "no fallback after a 404");
 }
+
+#[test]
+fn absolute_ranges_in_any_order_are_one_request() {
+    // Asked for in ascending order, written in the order given.
+    let data = util::random_bytes(MIB);
+    let ranges = [0..10, 100_000..101_000, 500..600, 50_000..50_001, 20..30];
+    let ranges: Vec<Range<usize>> = ranges.into_iter().collect();
+    for shape in [Shape::InOrder, Shape::Reversed] {
+        let server = Server::start(data.clone(), Mode::Multipart(shape));
+        let got = multipart(&server, &format!("{shape:?}"), &server.url("/f"), &ranges);
+        assert_bytes_eq(&got, &slices(&data, &ranges));
+        assert_eq!(
+            server.ranges(),
+            [Some(
+                "bytes=0-9,20-29,500-599,50000-50000,100000-100999".to_owned()
+            )],
+            "{shape:?}"
+        );
+    }
+}

@@ -12,7 +12,7 @@ use ureq::http::{HeaderMap, Response, StatusCode};
 use ureq::{Agent, BodyReader};
 
 use super::multipart::{self, MultipartError, PartsReader};
-use super::parallel::{SpanFetcher, one_by_one};
+use super::parallel::{SpanFetcher, one_by_one, reordered};
 use super::retry;
 use super::{Body, Error, Opened, Source};
 use crate::Log;
@@ -434,11 +434,13 @@ impl Source for HttpSource {
         let _ = self.client.first.set(cached.identity);
     }
 
-    fn open_many(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
+    fn open_many(&mut self, wanted: &[Range<u64>]) -> Result<bool, Error> {
         let client = &self.client;
-        if spans.len() < 2 || client.first.get().is_some() || self.revalidate.is_some() {
+        if wanted.len() < 2 || client.first.get().is_some() || self.revalidate.is_some() {
             return Ok(false);
         }
+        // Asked for in ascending order (RFC 9110 §14.2), yielded in the order wanted.
+        let spans = &ascending(wanted);
         let value = multi_range_header(spans);
         let mut budget = client.config.retries;
         let response = client.send_range("GET", Some(value.clone()), &mut budget)?;
@@ -501,8 +503,12 @@ impl Source for HttpSource {
         let Some(parts) = parts else {
             return Ok(false);
         };
-        let body: Body = Box::new(Multipart::new(client, parts, show_ranges(spans)));
-        *client.prefetched.lock().unwrap_or_else(|e| e.into_inner()) = Some((spans.to_vec(), body));
+        let mut body: Body = Box::new(Multipart::new(client, parts, show_ranges(spans)));
+        if spans != wanted {
+            body = reordered(body, wanted.to_vec(), multipart::MAX_HELD);
+        }
+        *client.prefetched.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((wanted.to_vec(), body));
         Ok(true)
     }
 }
@@ -899,8 +905,8 @@ impl Client {
         Ok(Box::new(reader))
     }
 
-    /// Multi-range requests for `spans` (ascending, disjoint; `--multipart`), as a reader of
-    /// their bytes in order: at most the part limit a request, the next one sent when the
+    /// Multi-range requests for `spans` (disjoint, in any order; `--multipart`), asked for in
+    /// ascending order, as a reader of their bytes in the order given: at most the part limit a request, the next one sent when the
     /// reader gets to it. `None` when the server does not send parts (a 200 with the whole
     /// resource, as S3 sends, a single part that is not what was asked, a refusal): its
     /// answer is recognised from its head and dropped unread with its connection, and this
@@ -922,6 +928,11 @@ impl Client {
         }
         if spans.is_empty() {
             return Ok(None);
+        }
+        let sorted = ascending(spans);
+        if sorted != spans {
+            let body = Client::fetch_many(client, &sorted)?;
+            return Ok(body.map(|body| reordered(body, spans.to_vec(), multipart::MAX_HELD)));
         }
         Ok(match Client::request_parts(client, spans)? {
             Answer::Parts(body, asked) if asked == spans.len() => Some(body),
@@ -1160,6 +1171,13 @@ enum Connected {
     },
     /// A 416 to a resource of unknown length: it ends where the request started.
     Ended,
+}
+
+/// `spans` in ascending order.
+fn ascending(spans: &[Range<u64>]) -> Vec<Range<u64>> {
+    let mut sorted = spans.to_vec();
+    sorted.sort_by_key(|span| span.start);
+    sorted
 }
 
 /// `bytes=0-99,200-299`: the value of a multi-range request's `Range` header.

@@ -114,8 +114,8 @@ pub trait Source {
         let _ = cached;
     }
 
-    /// Sends the first request as one multi-range request for `spans` (ascending, disjoint,
-    /// non-empty; `--multipart` with every RANGE absolute), which teaches the length as a
+    /// Sends the first request as one multi-range request for `spans` (disjoint, non-empty,
+    /// in any order; `--multipart` with every RANGE absolute), which teaches the length as a
     /// single range would. When its answer brings exactly those spans, all inside the
     /// resource, it is kept for the [`fetcher`](Source::fetcher)'s `fetch_many` of the same
     /// spans and this returns true; any other answer is dropped (having taught what its head

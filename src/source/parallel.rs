@@ -24,8 +24,9 @@ pub trait SpanFetcher: Send + Sync {
     /// A reader of exactly `span`.
     fn fetch(&self, span: Range<u64>) -> Result<Body, Error>;
 
-    /// A reader of every span's bytes in order, from one request (ascending, disjoint spans;
-    /// HTTP's multi-range request); `None` when the source cannot send one.
+    /// A reader of every span's bytes in order, from one request (disjoint spans in any
+    /// order, at most [`MAX_HELD`](super::multipart::MAX_HELD) bytes in all when they are not
+    /// ascending; HTTP's multi-range request); `None` when the source cannot send one.
     fn fetch_many(&self, spans: &[Range<u64>]) -> Result<Option<Body>, Error> {
         let _ = spans;
         Ok(None)
@@ -324,6 +325,102 @@ pub fn fetch_all(fetcher: &Arc<dyn SpanFetcher>, spans: &[Range<u64>]) -> Result
     Ok(one_by_one(fetcher.clone(), spans.to_vec()))
 }
 
+/// The bytes of `wanted` (disjoint spans, in any order) from `body`, which yields the same
+/// spans in ascending order: a span that comes before it is needed is held in memory, at most
+/// `most_held` bytes in all (past that, a read fails). A multi-range request asks for its
+/// ranges in ascending order; the output wants them as the plan orders them.
+pub fn reordered(body: Body, wanted: Vec<Range<u64>>, most_held: u64) -> Body {
+    let mut sorted = wanted.clone();
+    sorted.sort_by_key(|span| span.start);
+    Box::new(Reordered {
+        body,
+        sorted,
+        next: 0,
+        held: BTreeMap::new(),
+        held_bytes: 0,
+        most_held,
+        wanted,
+        at: 0,
+        pos: 0,
+    })
+}
+
+/// See [`reordered`].
+struct Reordered {
+    body: Body,
+    /// The spans in the order `body` yields them, and the next one it will.
+    sorted: Vec<Range<u64>>,
+    next: usize,
+    /// Spans read before they were needed, by start.
+    held: BTreeMap<u64, Vec<u8>>,
+    held_bytes: u64,
+    most_held: u64,
+    /// The spans in the order to yield, the one being yielded and the position in it.
+    wanted: Vec<Range<u64>>,
+    at: usize,
+    pos: u64,
+}
+
+impl Read for Reordered {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Bounded: each turn yields bytes, moves to the next wanted span, or holds one span.
+        loop {
+            let Some(want) = self.wanted.get(self.at).cloned() else {
+                return Ok(0);
+            };
+            let left = want.end - want.start - self.pos;
+            if left == 0 || buf.is_empty() {
+                if left == 0 {
+                    self.at += 1;
+                    self.pos = 0;
+                    continue;
+                }
+                return Ok(0);
+            }
+            let limit = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            if let Some(bytes) = self.held.get(&want.start) {
+                let from = usize::try_from(self.pos).unwrap_or(usize::MAX);
+                buf[..limit].copy_from_slice(&bytes[from..from + limit]);
+                self.pos += limit as u64;
+                if self.pos == want.end - want.start {
+                    let gone = self.held.remove(&want.start).map_or(0, |b| b.len() as u64);
+                    self.held_bytes -= gone;
+                }
+                return Ok(limit);
+            }
+            let Some(coming) = self.sorted.get(self.next).cloned() else {
+                return Err(Error::EndedEarly { missing: left }.into());
+            };
+            if coming.start == want.start {
+                let n = self.body.read(&mut buf[..limit])?;
+                if n == 0 {
+                    return Err(Error::EndedEarly { missing: left }.into());
+                }
+                self.pos += n as u64;
+                if self.pos == want.end - want.start {
+                    self.next += 1;
+                }
+                return Ok(n);
+            }
+            // A span needed later: held until then.
+            let len = coming.end - coming.start;
+            if self.held_bytes + len > self.most_held {
+                let what = "ranges out of order beyond what can be held";
+                return Err(io::Error::other(what));
+            }
+            let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+            (&mut self.body).take(len).read_to_end(&mut bytes)?;
+            if (bytes.len() as u64) < len {
+                let missing = len - bytes.len() as u64;
+                return Err(Error::EndedEarly { missing }.into());
+            }
+            self.held_bytes += len;
+            self.held.insert(coming.start, bytes);
+            self.next += 1;
+        }
+    }
+}
+
 /// Every span's bytes in order, one request per span, each sent when the one before is read.
 pub fn one_by_one(fetcher: Arc<dyn SpanFetcher>, spans: Vec<Range<u64>>) -> Body {
     Box::new(OneByOne {
@@ -474,6 +571,41 @@ mod tests {
             let bytes = self.data[span.start as usize..span.end as usize].to_vec();
             Ok(Box::new(io::Cursor::new(bytes)))
         }
+    }
+
+    #[test]
+    fn reordered_spans_come_out_in_the_order_wanted_within_what_may_be_held() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let wanted = vec![500..600, 0..10, 900..1000, 100..200];
+        let mut sorted = wanted.clone();
+        sorted.sort_by_key(|span| span.start);
+        let ascending: Vec<u8> = sorted
+            .iter()
+            .flat_map(|s| data[s.start as usize..s.end as usize].to_vec())
+            .collect();
+        let want: Vec<u8> = wanted
+            .iter()
+            .flat_map(|s| data[s.start as usize..s.end as usize].to_vec())
+            .collect();
+        let body = Box::new(io::Cursor::new(ascending.clone()));
+        let mut got = Vec::new();
+        reordered(body, wanted.clone(), 210)
+            .read_to_end(&mut got)
+            .unwrap();
+        assert_eq!(got, want);
+        // 0..10 and 100..200 are held for 500..600: 110 bytes, over a limit of 100.
+        let body = Box::new(io::Cursor::new(ascending.clone()));
+        let err = reordered(body, wanted.clone(), 100)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(err.to_string().contains("out of order"), "{err}");
+        // A body that ends early is an error, not fewer bytes.
+        let body = Box::new(io::Cursor::new(ascending[..150].to_vec()));
+        assert!(
+            reordered(body, wanted, 1000)
+                .read_to_end(&mut Vec::new())
+                .is_err()
+        );
     }
 
     fn memory(len: usize) -> Arc<Memory> {
