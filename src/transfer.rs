@@ -257,6 +257,21 @@ fn requests_ahead(ops: &[Op], opened_first: bool) -> Vec<(Range<u64>, u64)> {
     spans
 }
 
+/// Under `-j N` (without `--multipart`), the first N requests [`execute`] sends for `ops`
+/// (with no response open before it): a caller that knows every span without the length
+/// sends them all at once as its very first requests ([`Source::open_spans`]), whose
+/// answers the transfer then reads. N ranges cost one round trip, not two.
+pub fn first_spans(ops: &[Op], config: TransferConfig) -> Vec<Range<u64>> {
+    if config.multipart || config.jobs < 2 {
+        return Vec::new();
+    }
+    requests_ahead(ops, false)
+        .into_iter()
+        .flat_map(|(span, segment)| parallel::segments_up_to(span, segment, config.jobs))
+        .take(config.jobs)
+        .collect()
+}
+
 /// Under `--multipart`, the multi-range request that [`execute`] sends first for `ops` (with
 /// no response open before it), when it starts with one: a caller that knows every span
 /// without the length sends it as its very first request ([`Source::open_many`]), whose

@@ -43,8 +43,8 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
         jobs: usize::from(args.jobs),
         multipart: args.multipart,
     };
-    if args.multipart && source.len().is_none() {
-        open_first_batch(source.as_mut(), &ranges, &plan_config, transfer_config)?;
+    if source.len().is_none() {
+        open_first_requests(source.as_mut(), &ranges, &plan_config, transfer_config)?;
     }
     let first = start(source.as_mut(), &ranges, &plan_config, first_limit)?;
 
@@ -100,12 +100,13 @@ fn kept_version(url: &str, ctx: &Context, reuse: Reuse) -> Option<rangecat::sour
     cache.get(&key).map(|entry| entry.cached)
 }
 
-/// README "--multipart": when every RANGE is absolute (`A:B`, `A+N`), no request needs the
-/// length, so the first one is the plan's first multi-range batch, planned as if the resource
-/// held every RANGE ([`Source::open_many`]). Its answer teaches the length; the plan made
-/// again with it is the same one when every RANGE lies inside the resource, and the transfer
-/// then reads that answer instead of asking again.
-fn open_first_batch(
+/// README "What goes on the wire": when every RANGE is absolute (`A:B`, `A+N`), no request
+/// needs the length, so the first ones are the plan's, planned as if the resource held every
+/// RANGE: under `--multipart` its first multi-range batch ([`Source::open_many`]), under
+/// `-j N` its first N requests, sent at once ([`Source::open_spans`]). Their answers teach
+/// the length; the plan made again with it is the same one when every RANGE lies inside the
+/// resource, and the transfer then reads those answers instead of asking again.
+fn open_first_requests(
     source: &mut dyn Source,
     ranges: &[RangeExpr],
     config: &PlanConfig,
@@ -124,6 +125,8 @@ fn open_first_batch(
     let ops = plan(&spans, config, None);
     if let Some(batch) = transfer::first_batch(&ops, transfer_config) {
         source.open_many(&batch)?;
+    } else {
+        source.open_spans(&transfer::first_spans(&ops, transfer_config))?;
     }
     Ok(())
 }

@@ -106,6 +106,9 @@ struct Client {
     /// The answer of a multi-range first request ([`Source::open_many`]), for the
     /// `fetch_many` of the same spans.
     prefetched: Mutex<Option<(Vec<Range<u64>>, Body)>>,
+    /// The answers of the first requests sent together ([`Source::open_spans`]), for the
+    /// `fetch_span` of the same spans.
+    opened: Mutex<Vec<(Range<u64>, Body)>>,
 }
 
 /// What a cache kept about a resource: its version, and the URL it was found at after
@@ -242,6 +245,7 @@ impl HttpSource {
                 part_limit: AtomicUsize::new(multipart::MAX_PARTS),
                 matching: OnceLock::new(),
                 prefetched: Mutex::new(None),
+                opened: Mutex::new(Vec::new()),
             }),
             ignores_ranges: false,
             revalidate: None,
@@ -434,6 +438,10 @@ impl Source for HttpSource {
         let _ = self.client.first.set(cached.identity);
     }
 
+    fn open_spans(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
+        self.open_together(spans)
+    }
+
     fn open_many(&mut self, wanted: &[Range<u64>]) -> Result<bool, Error> {
         let client = &self.client;
         if wanted.len() < 2 || client.first.get().is_some() || self.revalidate.is_some() {
@@ -509,6 +517,86 @@ impl Source for HttpSource {
         }
         *client.prefetched.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((wanted.to_vec(), body));
+        Ok(true)
+    }
+}
+
+impl HttpSource {
+    /// [`Source::open_spans`]: each span's request sent on a thread of its own, the answers
+    /// judged here once all have come.
+    fn open_together(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
+        let client = &self.client;
+        if spans.len() < 2 || client.first.get().is_some() || self.revalidate.is_some() {
+            return Ok(false);
+        }
+        let retries = client.config.retries;
+        let answers: Vec<Result<(Response<ureq::Body>, u32), Error>> =
+            std::thread::scope(|scope| {
+                let sent: Vec<_> = spans
+                    .iter()
+                    .map(|span| {
+                        scope.spawn(move || {
+                            let mut budget = retries;
+                            let asked = ByteRange::Span(span.clone());
+                            let response = client.send("GET", Some(&asked), &mut budget)?;
+                            Ok((response, budget))
+                        })
+                    })
+                    .collect();
+                sent.into_iter()
+                    .map(|thread| {
+                        thread
+                            .join()
+                            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                    })
+                    .collect()
+            });
+        let mut bodies = Vec::new();
+        for (span, answer) in spans.iter().zip(answers) {
+            let (response, budget) = answer?;
+            match response.status() {
+                StatusCode::OK => {
+                    // Range ignored: every read is a forward pass from byte 0.
+                    client.check(&response, content_length(response.headers()))?;
+                    self.ignores_ranges = true;
+                    continue;
+                }
+                // Past the end: the length, where it says one, is taught all the same.
+                StatusCode::RANGE_NOT_SATISFIABLE => {
+                    let len = header(response.headers(), "content-range")
+                        .and_then(|value| parse_content_range(&value))
+                        .and_then(|cr| cr.len);
+                    if len.is_some() {
+                        client.check(&response, len)?;
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            match client.connected(response, span.start, Some(span.end))? {
+                Connected::Body {
+                    body,
+                    exact,
+                    end,
+                    len,
+                } => {
+                    let mut reader =
+                        SpanReader::new(client.clone(), span.clone(), body, exact, budget);
+                    reader.body_end = end;
+                    reader.learn(len);
+                    bodies.push((span.clone(), Box::new(reader) as Body));
+                }
+                Connected::Ended => {}
+            }
+        }
+        let inside = client
+            .known_len()
+            .is_some_and(|len| spans.iter().all(|span| span.end <= len));
+        if !inside || self.ignores_ranges || bodies.len() < spans.len() {
+            // A span past the end (or no span served): the plan made with the length asks.
+            return Ok(false);
+        }
+        *client.opened.lock().unwrap_or_else(|e| e.into_inner()) = bodies;
         Ok(true)
     }
 }
@@ -886,6 +974,12 @@ impl Client {
         if span.is_empty() {
             return Ok(Box::new(io::empty()));
         }
+        {
+            let mut opened = client.opened.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(at) = opened.iter().position(|(asked, _)| *asked == span) {
+                return Ok(opened.swap_remove(at).1);
+            }
+        }
         let mut budget = client.config.retries;
         let open_ended = span.end == u64::MAX;
         let to = (!open_ended).then_some(span.end);
@@ -1077,11 +1171,18 @@ impl Client {
     /// a body positioned at `from`. A 206 must start at `from` and lie inside what was asked;
     /// it may end early (a capped answer), and says where. Retries come out of `budget`.
     fn connect(&self, from: u64, to: Option<u64>, budget: &mut u32) -> Result<Connected, Error> {
-        let asked = match to {
-            Some(end) => ByteRange::Span(from..end),
-            None => ByteRange::From(from),
-        };
-        let response = self.send("GET", Some(&asked), budget)?;
+        let response = self.send("GET", Some(&asked_range(from, to)), budget)?;
+        self.connected(response, from, to)
+    }
+
+    /// [`connect`](Client::connect)'s judgement of the answer to its request.
+    fn connected(
+        &self,
+        response: Response<ureq::Body>,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<Connected, Error> {
+        let asked = asked_range(from, to);
         match response.status() {
             StatusCode::PARTIAL_CONTENT => {
                 let content_range = self.content_range(&response, &asked)?;
@@ -1171,6 +1272,14 @@ enum Connected {
     },
     /// A 416 to a resource of unknown length: it ends where the request started.
     Ended,
+}
+
+/// The request for the bytes from `from` up to `to` (`None`: to the end).
+fn asked_range(from: u64, to: Option<u64>) -> ByteRange {
+    match to {
+        Some(end) => ByteRange::Span(from..end),
+        None => ByteRange::From(from),
+    }
 }
 
 /// `spans` in ascending order.

@@ -114,6 +114,17 @@ pub trait Source {
         let _ = cached;
     }
 
+    /// Sends the first requests, one for each of `spans` (non-empty; `-j N` with every RANGE
+    /// absolute), all at once: the first answer to come teaches the length. When every span
+    /// lies inside the resource and was answered with its bytes, the answers are kept for
+    /// the reads of the same spans (the [`fetcher`](Source::fetcher)'s `fetch`, or
+    /// [`read_span`](Source::read_span)) and this returns true; otherwise they are dropped,
+    /// having taught what they could, and the fetch goes on as without them.
+    fn open_spans(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
+        let _ = spans;
+        Ok(false)
+    }
+
     /// Sends the first request as one multi-range request for `spans` (disjoint, non-empty,
     /// in any order; `--multipart` with every RANGE absolute), which teaches the length as a
     /// single range would. When its answer brings exactly those spans, all inside the
@@ -156,6 +167,9 @@ impl<S: Source + ?Sized> Source for Box<S> {
     }
     fn open_many(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
         (**self).open_many(spans)
+    }
+    fn open_spans(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
+        (**self).open_spans(spans)
     }
 }
 

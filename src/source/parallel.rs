@@ -124,6 +124,12 @@ pub fn segments(span: Range<u64>, segment: u64) -> Vec<Range<u64>> {
         .collect()
 }
 
+/// The first `most` segments of `span`, in order.
+pub fn segments_up_to(span: Range<u64>, segment: u64, most: usize) -> Vec<Range<u64>> {
+    let count = segment_count(&span, segment).min(u64::try_from(most).unwrap_or(u64::MAX));
+    (0..count).map(|i| segment_at(&span, segment, i)).collect()
+}
+
 fn segment_count(span: &Range<u64>, segment: u64) -> u64 {
     (span.end.saturating_sub(span.start)).div_ceil(segment.max(1))
 }
