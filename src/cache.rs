@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use crate::source::{Cached, Identity};
+use crate::source::{Cached, Identity, Lessons};
 
 /// The default bound on the cache's total size.
 pub const DEFAULT_LIMIT: u64 = 256 * 1024 * 1024;
@@ -43,6 +43,8 @@ pub struct Entry {
     pub start: u64,
     /// The resource's last bytes.
     pub bytes: Vec<u8>,
+    /// What the server taught about the requests it takes.
+    pub lessons: Lessons,
 }
 
 impl Cache {
@@ -178,6 +180,12 @@ fn encode(key: &str, entry: &Entry) -> Vec<u8> {
         "start": entry.start,
         "size": entry.bytes.len(),
         "crc32": crc32fast::hash(&entry.bytes),
+        "lessons": {
+            "multipart_refused": entry.lessons.multipart_refused,
+            "part_limit": entry.lessons.part_limit,
+            "suffix_refused": entry.lessons.suffix_refused,
+            "head_refused": entry.lessons.head_refused,
+        },
     });
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(header.to_string().as_bytes());
@@ -220,6 +228,18 @@ fn read_entry(file: &mut File, key: &str) -> Option<Entry> {
         no_store: false,
     };
     let final_url = text("url")?;
+    // Entries written before lessons were kept have none.
+    let lessons = header.get("lessons");
+    let lesson = |name: &str| lessons.and_then(|l| l.get(name)).and_then(Value::as_bool);
+    let lessons = Lessons {
+        multipart_refused: lesson("multipart_refused").unwrap_or(false),
+        part_limit: lessons
+            .and_then(|l| l.get("part_limit"))
+            .and_then(Value::as_u64)
+            .and_then(|limit| usize::try_from(limit).ok()),
+        suffix_refused: lesson("suffix_refused").unwrap_or(false),
+        head_refused: lesson("head_refused").unwrap_or(false),
+    };
     identity.is_cacheable().then_some(Entry {
         cached: Cached {
             identity,
@@ -227,6 +247,7 @@ fn read_entry(file: &mut File, key: &str) -> Option<Entry> {
         },
         start,
         bytes,
+        lessons,
     })
 }
 
@@ -248,6 +269,11 @@ mod tests {
             },
             start: 1000,
             bytes: vec![7; size],
+            lessons: Lessons {
+                part_limit: Some(10),
+                head_refused: true,
+                ..Lessons::default()
+            },
         }
     }
 

@@ -203,3 +203,61 @@ fn a_server_with_only_a_weak_etag_is_never_cached() {
         "nothing kept"
     );
 }
+
+#[test]
+fn what_a_server_taught_a_fetch_is_not_paid_for_again() {
+    // README "Cache": a refused multi-range request, a part limit, a refused HEAD are kept
+    // with the server's strong validator; the next run sends none of those requests again.
+    let data = crate::util::random_bytes(1024 * 1024);
+    let ranges: Vec<String> = (0..40)
+        .map(|i| format!("{}:{}", i * 20_000, i * 20_000 + 100))
+        .collect();
+    let want: Vec<u8> = (0..40)
+        .flat_map(|i| data[i * 20_000..i * 20_000 + 100].to_vec())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(data.clone(), Mode::RefusesMultiRange(416));
+    let url = server.url("/f");
+    let mut args = vec![url.as_str(), "--multipart"];
+    args.extend(ranges.iter().map(String::as_str));
+    assert_bytes_eq(&run(&server, dir.path(), &args), &want);
+    assert_eq!(
+        server.requests().len(),
+        41,
+        "one refused batch, then one per range"
+    );
+    assert_bytes_eq(&run(&server, dir.path(), &args), &want);
+    assert_eq!(
+        server.requests().len(),
+        41 + 40,
+        "no refused batch the second time"
+    );
+    let mut uncached = vec!["--no-cache"];
+    uncached.extend(&args);
+    assert_bytes_eq(&run(&server, dir.path(), &uncached), &want);
+    assert_eq!(
+        server.requests().len(),
+        81 + 41,
+        "--no-cache: learned afresh"
+    );
+
+    // HEAD refused: the probe for `:-100` is HEAD, then GET bytes=0-0; next time only the GET.
+    let server = Server::start(data.clone(), Mode::RefusesHead);
+    let url = server.url("/f");
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let got = run(&server, dir.path(), &[&url, ":-100"]);
+        assert_bytes_eq(&got, &data[..data.len() - 100]);
+    }
+    let methods: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.range().unwrap_or("-")))
+        .collect();
+    let body = format!("GET bytes=0-{}", data.len() - 101);
+    assert_eq!(
+        methods,
+        ["HEAD -", "GET bytes=0-0", &body, "GET bytes=0-0", &body],
+        "the second run sends no HEAD"
+    );
+}

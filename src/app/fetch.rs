@@ -3,10 +3,11 @@
 
 use std::ops::Range;
 
+use rangecat::cache::Entry;
 use rangecat::plan::{PlanConfig, first_request, plan};
 use rangecat::range::{ByteRange, RangeExpr};
 use rangecat::source::parallel::SEGMENT;
-use rangecat::source::{self, Body, Opened, Source};
+use rangecat::source::{self, Body, Lessons, Opened, Source};
 use rangecat::transfer::{self, TransferConfig};
 
 use super::{Context, Reuse, unknown_length};
@@ -28,6 +29,8 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
         coalesce: !args.no_coalesce,
     };
     let mut source = source::open(url, &ctx.http)?;
+    let taught = taught_before(url, ctx);
+    source.learn(taught);
     let mut output = Output::create(args.output.as_deref())?;
     // With -j, the first request takes one segment; the rest is split over the connections.
     let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
@@ -43,21 +46,45 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
         jobs: usize::from(args.jobs),
         multipart: args.multipart,
     };
+    let done = fetch(
+        source.as_mut(),
+        &ranges,
+        &mut plan_config,
+        transfer_config,
+        &mut output,
+        args,
+        ctx,
+    );
+    remember(url, ctx, source.as_ref(), taught);
+    done?;
+    output.finish()
+}
+
+/// The fetch proper, once the source and the output are open.
+fn fetch(
+    source: &mut dyn Source,
+    ranges: &[RangeExpr],
+    plan_config: &mut PlanConfig,
+    transfer_config: TransferConfig,
+    output: &mut Output,
+    args: &FetchArgs,
+    ctx: &Context,
+) -> Result<(), Error> {
+    let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
     if source.len().is_none() {
-        open_first_requests(source.as_mut(), &ranges, &plan_config, transfer_config)?;
+        open_first_requests(source, ranges, plan_config, transfer_config)?;
     }
-    let first = start(source.as_mut(), &ranges, &plan_config, first_limit)?;
+    let first = start(source, ranges, plan_config, first_limit)?;
 
     let Some(len) = source.len() else {
         // `Content-Range: bytes a-b/*`, or a 200 without a length (chunked).
-        let out = &mut output;
         let strict = args.strict;
-        let first_config = (&plan_config, transfer_config);
-        unknown_length::fetch(source.as_mut(), &ranges, first, first_config, out, strict)?;
-        return output.finish();
+        let first_config = (&*plan_config, transfer_config);
+        unknown_length::fetch(source, ranges, first, first_config, output, strict)?;
+        return Ok(());
     };
 
-    let resolved = resolve(&ranges, len, args.strict)?;
+    let resolved = resolve(ranges, len, args.strict)?;
     if !source.serves_ranges() {
         // Every request would stream from byte 0: serve everything in one forward pass.
         plan_config.gap = u64::MAX;
@@ -66,16 +93,10 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
         Some(first) => (Some(first.span), Some(first.body)),
         None => (None, None),
     };
-    let ops = plan(&resolved, &plan_config, first_span);
+    let ops = plan(&resolved, plan_config, first_span);
     let total = resolved.iter().map(|r| r.end - r.start).sum();
     output.show_progress(progress_bar(ctx.progress, total));
-    let done = transfer::execute(
-        &ops,
-        source.as_mut(),
-        first_body,
-        &mut output,
-        transfer_config,
-    );
+    let done = transfer::execute(&ops, source, first_body, output, transfer_config);
     match done {
         // Something was written: starting over would write it twice.
         Err(transfer::Error::Source(source::Error::Stale)) if output.written() > 0 => {
@@ -84,8 +105,42 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
             }))
         }
         done => done.map_err(Error::from),
-    }?;
-    output.finish()
+    }
+}
+
+/// Where the cache keeps what the server at `url` taught a fetch (README, "Cache"): beside
+/// the entry a zip command keeps for the same URL, never mistaken for it.
+fn lessons_key(url: &str) -> String {
+    format!("{}\nlessons", rangecat::http::redact::redact_url(url))
+}
+
+/// What the server at `url` taught an earlier fetch (nothing without a cache).
+fn taught_before(url: &str, ctx: &Context) -> Lessons {
+    let cache = ctx.cache.as_ref().filter(|_| source::is_http(url));
+    cache
+        .and_then(|cache| cache.get(&lessons_key(url)))
+        .map(|entry| entry.lessons)
+        .unwrap_or_default()
+}
+
+/// Keeps what the server taught this fetch, when it is news and the resource has a strong
+/// validator (README, "Cache").
+fn remember(url: &str, ctx: &Context, source: &dyn Source, taught: Lessons) {
+    let lessons = source.lessons();
+    let cache = ctx.cache.as_ref().filter(|_| source::is_http(url));
+    if let Some(cache) = cache
+        && lessons != taught
+        && let Some(cached) = source.cached()
+        && let Some(len) = cached.identity.len
+    {
+        let entry = Entry {
+            cached,
+            start: len,
+            bytes: Vec::new(),
+            lessons,
+        };
+        cache.put(&lessons_key(url), &entry);
+    }
 }
 
 /// The version the cache kept for `url` (a zip command's entry holds its length), unless
@@ -162,10 +217,19 @@ fn start(
             Err(err) => Err(err),
         };
     };
+    let suffix = matches!(request, ByteRange::Suffix(_));
+    if suffix && source.lessons().suffix_refused {
+        source.probe()?;
+        return Ok(None);
+    }
     let opened = match source.open(&request) {
         Ok(opened) => opened,
         // Some CDNs refuse suffix ranges (501 and the like): probe, then ask explicitly.
-        Err(err) if matches!(request, ByteRange::Suffix(_)) && err.refuses_the_range() => {
+        Err(err) if suffix && err.refuses_the_range() => {
+            source.learn(Lessons {
+                suffix_refused: true,
+                ..Lessons::default()
+            });
             source.probe()?;
             return Ok(None);
         }

@@ -138,6 +138,7 @@ fn open_archive(
                 cached,
                 start,
                 bytes,
+                lessons: archive.source_mut().lessons(),
             },
         );
     }

@@ -106,9 +106,27 @@ struct Client {
     /// The answer of a multi-range first request ([`Source::open_many`]), for the
     /// `fetch_many` of the same spans.
     prefetched: Mutex<Option<(Vec<Range<u64>>, Body)>>,
+    /// Suffix ranges were refused ([`Source::learn`]).
+    suffix_refused: AtomicBool,
+    /// HEAD was refused, or gave no length: the probe is `GET bytes=0-0`.
+    head_refused: AtomicBool,
     /// The answers of the first requests sent together ([`Source::open_spans`]), for the
     /// `fetch_span` of the same spans.
     opened: Mutex<Vec<(Range<u64>, Body)>>,
+}
+
+/// What a server taught about the requests it takes, so that the next run does not pay for
+/// the lesson again (README, "Cache").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lessons {
+    /// It does not answer multi-range requests with their parts.
+    pub multipart_refused: bool,
+    /// It answers at most this many ranges of a multi-range request.
+    pub part_limit: Option<usize>,
+    /// It refuses suffix ranges (`bytes=-N`).
+    pub suffix_refused: bool,
+    /// It refuses HEAD (or gives no length to it).
+    pub head_refused: bool,
 }
 
 /// What a cache kept about a resource: its version, and the URL it was found at after
@@ -246,6 +264,8 @@ impl HttpSource {
                 matching: OnceLock::new(),
                 prefetched: Mutex::new(None),
                 opened: Mutex::new(Vec::new()),
+                suffix_refused: AtomicBool::new(false),
+                head_refused: AtomicBool::new(false),
             }),
             ignores_ranges: false,
             revalidate: None,
@@ -384,12 +404,15 @@ impl Source for HttpSource {
     fn probe(&mut self) -> Result<u64, Error> {
         let client = &self.client;
         let mut budget = client.config.retries;
-        let head = client.send("HEAD", None, &mut budget)?;
-        if head.status().is_success()
-            && let Some(len) = content_length(head.headers())
-        {
-            client.check(&head, Some(len))?;
-            return Ok(len);
+        if !client.head_refused.load(Ordering::SeqCst) {
+            let head = client.send("HEAD", None, &mut budget)?;
+            if head.status().is_success()
+                && let Some(len) = content_length(head.headers())
+            {
+                client.check(&head, Some(len))?;
+                return Ok(len);
+            }
+            client.head_refused.store(true, Ordering::SeqCst);
         }
         // HEAD refused (presigned S3 URLs answer 403) or without a length: ask for one byte.
         let response = client.send("GET", Some(&ByteRange::Span(0..1)), &mut budget)?;
@@ -442,9 +465,38 @@ impl Source for HttpSource {
         self.open_together(spans)
     }
 
+    fn lessons(&self) -> Lessons {
+        let client = &self.client;
+        let limit = client.part_limit.load(Ordering::SeqCst);
+        Lessons {
+            multipart_refused: client.multipart_refused.load(Ordering::SeqCst),
+            part_limit: (limit < multipart::MAX_PARTS).then_some(limit),
+            suffix_refused: client.suffix_refused.load(Ordering::SeqCst),
+            head_refused: client.head_refused.load(Ordering::SeqCst),
+        }
+    }
+
+    fn learn(&mut self, lessons: Lessons) {
+        let client = &self.client;
+        if lessons.multipart_refused {
+            client.multipart_refused.store(true, Ordering::SeqCst);
+        }
+        if let Some(limit) = lessons.part_limit {
+            client.part_limit.fetch_min(limit.max(1), Ordering::SeqCst);
+        }
+        if lessons.suffix_refused {
+            client.suffix_refused.store(true, Ordering::SeqCst);
+        }
+        if lessons.head_refused {
+            client.head_refused.store(true, Ordering::SeqCst);
+        }
+    }
+
     fn open_many(&mut self, wanted: &[Range<u64>]) -> Result<bool, Error> {
         let client = &self.client;
-        if wanted.len() < 2 || client.first.get().is_some() || self.revalidate.is_some() {
+        let refused = client.multipart_refused.load(Ordering::SeqCst);
+        if wanted.len() < 2 || client.first.get().is_some() || self.revalidate.is_some() || refused
+        {
             return Ok(false);
         }
         // Asked for in ascending order (RFC 9110 §14.2), yielded in the order wanted.

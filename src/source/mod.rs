@@ -36,7 +36,7 @@ mod retry;
 pub mod window;
 
 pub use error::Error;
-pub use http::{Cached, HttpConfig, HttpSource, Identity};
+pub use http::{Cached, HttpConfig, HttpSource, Identity, Lessons};
 pub use reader::RangeStream;
 
 use std::io::Read;
@@ -114,6 +114,18 @@ pub trait Source {
         let _ = cached;
     }
 
+    /// What the server taught so far about the requests it takes.
+    fn lessons(&self) -> Lessons {
+        Lessons::default()
+    }
+
+    /// Takes what the server taught an earlier run (kept by the cache): requests it refused
+    /// are not sent again. [`Lessons::suffix_refused`] is also how a caller says it saw a
+    /// suffix range refused.
+    fn learn(&mut self, lessons: Lessons) {
+        let _ = lessons;
+    }
+
     /// Sends the first requests, one for each of `spans` (non-empty; `-j N` with every RANGE
     /// absolute), all at once: the first answer to come teaches the length. When every span
     /// lies inside the resource and was answered with its bytes, the answers are kept for
@@ -170,6 +182,12 @@ impl<S: Source + ?Sized> Source for Box<S> {
     }
     fn open_spans(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
         (**self).open_spans(spans)
+    }
+    fn lessons(&self) -> Lessons {
+        (**self).lessons()
+    }
+    fn learn(&mut self, lessons: Lessons) {
+        (**self).learn(lessons)
     }
 }
 
