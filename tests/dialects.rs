@@ -3,7 +3,7 @@
 //! the file served, and the server's own log gives the requests it took.
 //!
 //! Each server speaks its own dialect of ranges (what each one answers, seen with curl, is
-//! listed in README "What goes on the wire"): Apache answers more than 200 ranges (or more
+//! tabled in README "Development"): Apache answers more than 200 ranges (or more
 //! than 20 overlapping ones) with the whole file; lighttpd answers at most 10 parts, the
 //! first ten; Starlette takes at most 100 ranges, sorts and merges them, and ends its body
 //! right after the closing delimiter; Werkzeug refuses every multi-range request with a 416;
@@ -291,7 +291,7 @@ enum Budget {
     OnePerRange,
 }
 
-/// The budget of each server for 300 ranges (README "What goes on the wire").
+/// The budget of each server for 300 ranges (issue 18, point 1).
 fn budget(server: Server) -> Budget {
     match server {
         // nginx takes them all (2 batches under the header size limit); Apache takes 200.
