@@ -42,6 +42,10 @@ mod info;
 mod tls;
 // Byte-exact ranges against a real nginx (skipped without nginx unless CI=true).
 mod interop;
+// The real-server matrix: byte-exact ranges and request counts on nginx, Apache, lighttpd,
+// busybox httpd, Starlette and Werkzeug, each in its own dialect (skipped when not installed
+// unless CI=true).
+mod dialects;
 // Zip: `ls` (listing, formats, request counts, bad archives).
 mod ls;
 // Zip: `cat` (members, methods, CRC, request counts).

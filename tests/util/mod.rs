@@ -28,6 +28,8 @@ pub mod matrix_server;
 pub mod nginx;
 // A command on a pseudo-terminal (`script`).
 pub mod pty;
+// Real servers other than nginx (Apache, lighttpd, busybox, Starlette, Werkzeug) with their logs.
+pub mod real_server;
 // A raw HTTP/1.1 client.
 pub mod raw_http;
 // `rangecat serve` as its own process.
