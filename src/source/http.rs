@@ -545,11 +545,14 @@ impl Source for HttpSource {
                 let len = header(response.headers(), "content-range")
                     .and_then(|value| parse_content_range(&value))
                     .and_then(|cr| cr.len);
-                client.check(&response, len)?;
-                // Every range inside the resource: the form is what was refused (Werkzeug);
-                // else a range lies past the end, and the plan made with the length says.
+                // Every range inside the resource: the form is what was refused (Werkzeug),
+                // by an answer that carries none of the resource's validators, so the next
+                // request is the first response; else a range lies past the end, and the
+                // plan made with the length says.
                 if inside(len) {
                     client.refuse_multipart(&refused_with(response.status()));
+                } else {
+                    client.check(&response, len)?;
                 }
                 None
             }
@@ -1096,8 +1099,8 @@ impl Client {
     /// and again for fewer after a whole-resource answer to many (README, "What goes on the
     /// wire": Apache's `MaxRanges`). A single span gets a request of its own.
     fn request_parts(client: &Arc<Client>, spans: &[Range<u64>]) -> Result<Answer, Error> {
-        // Bounded: each turn returns, or halves the limit, down to `FEWER_PARTS`, which a
-        // turn with that many spans or fewer never does.
+        // Bounded: each turn returns, or lowers the limit (to 100, then `FEWER_PARTS`), which
+        // a turn with `FEWER_PARTS` spans or fewer never does.
         loop {
             if client.multipart_refused.load(Ordering::SeqCst) {
                 return Ok(Answer::Refused);
@@ -1164,14 +1167,19 @@ impl Client {
 
     /// A multi-range request for `asked` ranges was answered with the whole resource: with
     /// many ranges, the server may only refuse that many (Apache's `MaxRanges` of 200,
-    /// Starlette's 100), and they are asked for half as many at a time, down to
-    /// [`multipart::FEWER_PARTS`]; with that many or fewer, it does not send parts.
+    /// Starlette's 100), and they are asked for 100 at a time, then
+    /// [`multipart::FEWER_PARTS`]; with that many or fewer, it does not send parts (S3,
+    /// busybox httpd).
     fn whole_resource_for(&self, asked: usize) {
         if asked <= multipart::FEWER_PARTS {
             self.refuse_multipart("answered with the whole resource");
             return;
         }
-        let fewer = (asked / 2).max(multipart::FEWER_PARTS);
+        let fewer = if asked > STARLETTE_PARTS {
+            STARLETTE_PARTS
+        } else {
+            multipart::FEWER_PARTS
+        };
         self.log(|| {
             format!(
                 "* the multi-range request for {asked} ranges was answered with the whole \
@@ -1362,6 +1370,10 @@ fn show_ranges(spans: &[Range<u64>]) -> String {
         _ => multi_range_header(spans),
     }
 }
+
+/// Starlette's most ranges in one request (`FileResponse.max_ranges`): the first step down
+/// after a whole-resource answer to more.
+const STARLETTE_PARTS: usize = 100;
 
 /// Whether `status`, answering a multi-range request whose ranges a single-range request
 /// could ask for, refuses the multi-range form (README, "What goes on the wire"): any error
