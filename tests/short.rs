@@ -454,3 +454,31 @@ fn a_206_that_runs_past_what_was_asked_gives_the_asked_bytes() {
     assert_eq!(info["length"], 64 * MIB, "{info}");
     assert_eq!(info["ranges"], true, "{info}");
 }
+
+#[test]
+fn a_200_to_a_suffix_range_gives_way_to_an_explicit_range() {
+    // busybox httpd answers `bytes=-N` with the whole file, and serves `bytes=A-B`: the 200
+    // is dropped after its head, the last bytes asked for explicitly.
+    let data = util::random_bytes(64 * MIB);
+    let server = Server::start(data.clone(), Mode::RunsToEnd);
+    let got = TestCommand::against(&server)
+        .arg(server.url("/f"))
+        .arg("-4KiB:")
+        .stdout();
+    assert_bytes_eq(&got, &data[data.len() - 4 * KIB..]);
+    let last = format!("bytes={}-{}", data.len() - 4 * KIB, data.len() - 1);
+    assert_eq!(
+        server.ranges(),
+        [Some("bytes=-4096".to_owned()), Some(last)],
+        "the suffix, then the explicit range"
+    );
+    assert!(server.body_bytes_sent() < 32 * MIB, "the 200 was read");
+    // A server that ignores Range altogether costs one head more, and the bytes are right.
+    let server = Server::start(data.clone(), Mode::IgnoresRange);
+    let got = TestCommand::against(&server)
+        .arg(server.url("/f"))
+        .arg("-4KiB:")
+        .stdout();
+    assert_bytes_eq(&got, &data[data.len() - 4 * KIB..]);
+    server.assert_requests(2, "the suffix's 200 dropped, then one pass");
+}

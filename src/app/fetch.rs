@@ -235,8 +235,26 @@ fn start(
         }
         Err(err) => return Err(err),
     };
+    // A 200 to a suffix range with much to skip before the bytes asked for: the server may
+    // refuse only the suffix form (busybox httpd), so it is dropped unread and the bytes
+    // asked for explicitly; a server that ignores Range answers that with a 200 as well.
+    if let (ByteRange::Suffix(wanted), Opened::Whole { .. }, Some(len)) =
+        (&request, &opened, source.len())
+        && len.saturating_sub(*wanted) > SUFFIX_SKIP
+    {
+        drop(opened);
+        source.learn(Lessons {
+            suffix_refused: true,
+            ..Lessons::default()
+        });
+        return Ok(None);
+    }
     Ok(first_of(source, opened))
 }
+
+/// A 200 to a suffix range that would make rangecat read more than this before the bytes
+/// asked for is dropped for an explicit range request.
+const SUFFIX_SKIP: u64 = 1024 * 1024;
 
 /// The first response, as planning takes it.
 fn first_of(source: &dyn Source, opened: Opened) -> Option<First> {

@@ -486,6 +486,8 @@ impl Source for HttpSource {
         }
         if lessons.suffix_refused {
             client.suffix_refused.store(true, Ordering::SeqCst);
+            // A 200 to a suffix range refuses that form, not Range: the next range says.
+            self.ignores_ranges = false;
         }
         if lessons.head_refused {
             client.head_refused.store(true, Ordering::SeqCst);

@@ -121,7 +121,8 @@ pub trait Source {
 
     /// Takes what the server taught an earlier run (kept by the cache): requests it refused
     /// are not sent again. [`Lessons::suffix_refused`] is also how a caller says it saw a
-    /// suffix range refused.
+    /// suffix range refused, by an error or by a 200 it dropped: the source then does not
+    /// take that 200 as a sign that every range is ignored.
     fn learn(&mut self, lessons: Lessons) {
         let _ = lessons;
     }
