@@ -272,21 +272,23 @@ pub fn first_spans(ops: &[Op], config: TransferConfig) -> Vec<Range<u64>> {
         .collect()
 }
 
-/// Under `--multipart`, the multi-range request that [`execute`] sends first for `ops` (with
-/// no response open before it), when it starts with one: a caller that knows every span
-/// without the length sends it as its very first request ([`Source::open_many`]), whose
-/// answer the transfer then reads. 3 ranges cost 1 request, as curl's `-r 0-9,20-29,40-49`.
-pub fn first_batch(ops: &[Op], config: TransferConfig) -> Option<Vec<Range<u64>>> {
+/// Under `--multipart`, the multi-range requests that [`execute`] sends first for `ops`
+/// (with no response open before it), when it starts with some: the first `jobs` batches
+/// before any request of a single span. A caller that knows every span without the length
+/// sends them as its very first requests, at once ([`Source::open_many`]), whose answers the
+/// transfer then reads. 3 ranges cost 1 request, as curl's `-r 0-9,20-29,40-49`.
+pub fn first_batches(ops: &[Op], config: TransferConfig) -> Vec<Vec<Range<u64>>> {
     if !config.multipart {
-        return None;
+        return Vec::new();
     }
-    match batches(&requests_ahead(ops, false), config.jobs)
+    batches(&requests_ahead(ops, false), config.jobs)
         .into_iter()
-        .next()
-    {
-        Some(Batch::Many(spans)) if spans.len() > 1 => Some(spans),
-        _ => None,
-    }
+        .map_while(|batch| match batch {
+            Batch::Many(spans) if spans.len() > 1 => Some(spans),
+            _ => None,
+        })
+        .take(config.jobs.max(1))
+        .collect()
 }
 
 /// A `Range` header value stays under this many bytes: nginx refuses a header line over

@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::ops::Range;
+use std::time::Duration;
 
 use crate::util::command::{RequestLog, TestCommand};
 use crate::util::nginx::Nginx;
@@ -213,11 +214,11 @@ fn a_server_answering_with_the_whole_object_gets_one_request_per_range() {
             "* the multi-range request was answered with {what}: one request per range from now on"
         );
         assert!(stderr.contains(&said), "{stderr}");
-        // The first range, the refused batch, then the other 8 one by one.
-        server.assert_requests(1 + 1 + 8, "fallback");
+        // Three batches of three sent at once, all refused, then the 9 ranges one by one.
+        server.assert_requests(3 + 9, "fallback");
         let sent = server.body_bytes_sent();
         assert!(
-            sent < 16 * MIB,
+            sent < data.len() / 2,
             "{sent} body bytes sent: the whole object was read"
         );
     }
@@ -386,7 +387,10 @@ fn a_refused_multi_range_request_falls_back_to_one_request_per_range() {
         .args(args(&ranges))
         .stdout();
     assert_bytes_eq(&got, &slices(&data, &ranges));
-    assert_eq!(server.requests().len(), 41);
+    // Four batches of ten sent at once, each refused, then one request per range.
+    let sizes = batch_sizes(&server.ranges());
+    assert_eq!(sizes[..4], [10; 4]);
+    assert_eq!(sizes[4..], [1; 40]);
 }
 
 #[test]
@@ -420,4 +424,21 @@ fn absolute_ranges_in_any_order_are_one_request() {
             "{shape:?}"
         );
     }
+}
+
+#[test]
+fn under_jobs_the_first_batches_leave_together() {
+    // README: with every RANGE absolute, `--multipart -j 4` sends its first four batches at
+    // once, not the first alone to learn the length: one round trip for 300 ranges.
+    let data = util::random_bytes(4 * MIB);
+    let server = Server::start(data.clone(), Mode::Delayed(Duration::from_millis(300)));
+    let ranges = scattered(300, data.len() - 8 * KIB);
+    let got = TestCommand::against(&server)
+        .arg(server.url("/f"))
+        .args(["--multipart", "-j", "4"])
+        .args(args(&ranges))
+        .stdout();
+    assert_bytes_eq(&got, &slices(&data, &ranges));
+    assert_eq!(batch_sizes(&server.ranges()), [75; 4]);
+    assert_eq!(server.most_in_flight(), 4, "all four at once");
 }

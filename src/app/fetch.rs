@@ -157,8 +157,9 @@ fn kept_version(url: &str, ctx: &Context, reuse: Reuse) -> Option<rangecat::sour
 
 /// README "What goes on the wire": when every RANGE is absolute (`A:B`, `A+N`), no request
 /// needs the length, so the first ones are the plan's, planned as if the resource held every
-/// RANGE: under `--multipart` its first multi-range batch ([`Source::open_many`]), under
-/// `-j N` its first N requests, sent at once ([`Source::open_spans`]). Their answers teach
+/// RANGE: under `--multipart` its first multi-range batches (N under `-j N`,
+/// [`Source::open_many`]), else under `-j N` its first N requests ([`Source::open_spans`]),
+/// sent at once. Their answers teach
 /// the length; the plan made again with it is the same one when every RANGE lies inside the
 /// resource, and the transfer then reads those answers instead of asking again.
 fn open_first_requests(
@@ -178,8 +179,9 @@ fn open_first_requests(
         return Ok(());
     };
     let ops = plan(&spans, config, None);
-    if let Some(batch) = transfer::first_batch(&ops, transfer_config) {
-        source.open_many(&batch)?;
+    let batches = transfer::first_batches(&ops, transfer_config);
+    if !batches.is_empty() {
+        source.open_many(&batches)?;
     } else {
         source.open_spans(&transfer::first_spans(&ops, transfer_config))?;
     }

@@ -103,9 +103,9 @@ struct Client {
     /// A cached copy is relied on: every request carries this precondition (`If-Match` or
     /// `If-Unmodified-Since`) instead of `If-Range`, and a 412 says the copy is stale.
     matching: OnceLock<(&'static str, String)>,
-    /// The answer of a multi-range first request ([`Source::open_many`]), for the
+    /// The answers of the multi-range first requests ([`Source::open_many`]), for the
     /// `fetch_many` of the same spans.
-    prefetched: Mutex<Option<(Vec<Range<u64>>, Body)>>,
+    prefetched: Mutex<Vec<(Vec<Range<u64>>, Body)>>,
     /// Suffix ranges were refused ([`Source::learn`]).
     suffix_refused: AtomicBool,
     /// HEAD was refused, or gave no length: the probe is `GET bytes=0-0`.
@@ -262,7 +262,7 @@ impl HttpSource {
                 multipart_refused: AtomicBool::new(false),
                 part_limit: AtomicUsize::new(multipart::MAX_PARTS),
                 matching: OnceLock::new(),
-                prefetched: Mutex::new(None),
+                prefetched: Mutex::new(Vec::new()),
                 opened: Mutex::new(Vec::new()),
                 suffix_refused: AtomicBool::new(false),
                 head_refused: AtomicBool::new(false),
@@ -494,13 +494,50 @@ impl Source for HttpSource {
         }
     }
 
-    fn open_many(&mut self, wanted: &[Range<u64>]) -> Result<bool, Error> {
+    fn open_many(&mut self, batches: &[Vec<Range<u64>>]) -> Result<bool, Error> {
         let client = &self.client;
         let refused = client.multipart_refused.load(Ordering::SeqCst);
-        if wanted.len() < 2 || client.first.get().is_some() || self.revalidate.is_some() || refused
-        {
+        let unbatched = batches.is_empty() || batches.iter().any(|batch| batch.len() < 2);
+        if unbatched || client.first.get().is_some() || self.revalidate.is_some() || refused {
             return Ok(false);
         }
+        // Each batch on a thread of its own (`-j N`: they leave together), judged here.
+        let answers: Vec<Result<Option<Body>, Error>> = match batches {
+            [batch] => vec![Client::open_batch(client, batch)],
+            _ => std::thread::scope(|scope| {
+                let sent: Vec<_> = batches
+                    .iter()
+                    .map(|batch| scope.spawn(move || Client::open_batch(client, batch)))
+                    .collect();
+                sent.into_iter()
+                    .map(|thread| {
+                        thread
+                            .join()
+                            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                    })
+                    .collect()
+            }),
+        };
+        let mut bodies = Vec::new();
+        for (batch, answer) in batches.iter().zip(answers) {
+            if let Some(body) = answer? {
+                bodies.push((batch.clone(), body));
+            }
+        }
+        if bodies.len() < batches.len() {
+            return Ok(false);
+        }
+        *client.prefetched.lock().unwrap_or_else(|e| e.into_inner()) = bodies;
+        Ok(true)
+    }
+}
+
+impl Client {
+    /// One multi-range request for `wanted` as a first request ([`Source::open_many`]): a
+    /// reader of their bytes in the order wanted when the answer brings exactly those spans,
+    /// all inside the resource; `None` for any other answer, dropped having taught what its
+    /// head could.
+    fn open_batch(client: &Arc<Client>, wanted: &[Range<u64>]) -> Result<Option<Body>, Error> {
         // Asked for in ascending order (RFC 9110 §14.2), yielded in the order wanted.
         let spans = &ascending(wanted);
         let value = multi_range_header(spans);
@@ -566,15 +603,13 @@ impl Source for HttpSource {
             _ => return Err(client.status_error_for(&response, &value)),
         };
         let Some(parts) = parts else {
-            return Ok(false);
+            return Ok(None);
         };
         let mut body: Body = Box::new(Multipart::new(client, parts, show_ranges(spans)));
         if spans != wanted {
             body = reordered(body, wanted.to_vec(), multipart::MAX_HELD);
         }
-        *client.prefetched.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((wanted.to_vec(), body));
-        Ok(true)
+        Ok(Some(body))
     }
 }
 
@@ -1063,16 +1098,12 @@ impl Client {
     /// answer is recognised from its head and dropped unread with its connection, and this
     /// server gets one request per range from then on.
     fn fetch_many(client: &Arc<Client>, spans: &[Range<u64>]) -> Result<Option<Body>, Error> {
-        // The first request's answer, when it was for these spans (else it is dropped).
-        let prefetched = client
-            .prefetched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some((asked, body)) = prefetched
-            && asked == spans
+        // A first request's answer, when it was for these spans.
         {
-            return Ok(Some(body));
+            let mut prefetched = client.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(at) = prefetched.iter().position(|(asked, _)| asked == spans) {
+                return Ok(Some(prefetched.swap_remove(at).1));
+            }
         }
         if let [span] = spans {
             return Client::fetch_span(client, span.clone()).map(Some);

@@ -138,14 +138,15 @@ pub trait Source {
         Ok(false)
     }
 
-    /// Sends the first request as one multi-range request for `spans` (disjoint, non-empty,
-    /// in any order; `--multipart` with every RANGE absolute), which teaches the length as a
-    /// single range would. When its answer brings exactly those spans, all inside the
-    /// resource, it is kept for the [`fetcher`](Source::fetcher)'s `fetch_many` of the same
-    /// spans and this returns true; any other answer is dropped (having taught what its head
-    /// could) and the fetch goes on as without it.
-    fn open_many(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
-        let _ = spans;
+    /// Sends the first requests as multi-range requests, one for each of `batches` (each of
+    /// at least two disjoint, non-empty spans, in any order; `--multipart` with every RANGE
+    /// absolute), all at once: the first answer to come teaches the length, as a single
+    /// range would. When every answer brings exactly its spans, all inside the resource,
+    /// they are kept for the [`fetcher`](Source::fetcher)'s `fetch_many` of the same spans
+    /// and this returns true; otherwise they are dropped (having taught what their heads
+    /// could) and the fetch goes on as without them.
+    fn open_many(&mut self, batches: &[Vec<Range<u64>>]) -> Result<bool, Error> {
+        let _ = batches;
         Ok(false)
     }
 }
@@ -178,8 +179,8 @@ impl<S: Source + ?Sized> Source for Box<S> {
     fn assume(&mut self, cached: Cached) {
         (**self).assume(cached)
     }
-    fn open_many(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
-        (**self).open_many(spans)
+    fn open_many(&mut self, batches: &[Vec<Range<u64>>]) -> Result<bool, Error> {
+        (**self).open_many(batches)
     }
     fn open_spans(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
         (**self).open_spans(spans)

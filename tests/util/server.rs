@@ -62,7 +62,8 @@ pub enum Mode {
     /// Every GET is a chunked 200 with the whole body and no `Content-Length` (Range
     /// ignored); HEAD carries no length either.
     ChunkedNoLength,
-    /// As `Ranges`, each answer sent this long after its request arrived (a long round trip).
+    /// As `Ranges`, each answer sent this long after its request arrived (a long round trip);
+    /// a request for several ranges gets a `multipart/byteranges` answer, one part per range.
     Delayed(Duration),
     /// As `ChangesAfterFirst`, ignoring `If-Match` (answering with the new version anyway).
     ChangesIgnoringIfMatch,
@@ -588,6 +589,12 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
         && if_range_ok
     {
         return send_multipart(stream, shared, headers, value, *shape);
+    }
+    if let (Mode::Delayed(_), Some(value)) = (&shared.mode, range)
+        && value.contains(',')
+        && if_range_ok
+    {
+        return send_multipart(stream, shared, headers, value, Shape::InOrder);
     }
     if let (Mode::RefusesMultiRange(status), Some(value)) = (&shared.mode, range)
         && value.contains(',')
