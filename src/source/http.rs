@@ -221,8 +221,11 @@ impl Identity {
 
     /// Describes how `later` differs from this version, if it does.
     fn difference(&self, later: &Identity) -> Option<String> {
+        // The opaque tags are compared: Apache marks the ETag of a file changed within the
+        // last second weak (`W/"x"`), and the same tag strong a second later (`"x"`).
+        let opaque = |tag: &str| tag.strip_prefix("W/").unwrap_or(tag).to_owned();
         if let (Some(a), Some(b)) = (&self.etag, &later.etag)
-            && a != b
+            && opaque(a) != opaque(b)
         {
             return Some(format!("ETag {a} became {b}"));
         }
@@ -1808,6 +1811,16 @@ mod tests {
         );
         assert_eq!(identity(None, Some(date), false).if_range(), None);
         assert_eq!(identity(None, None, false).if_range(), None);
+    }
+
+    #[test]
+    fn an_etag_that_turns_strong_is_the_same_version() {
+        let weak = identity(Some("W/\"2dc6-5f3\""), None, false);
+        let strong = identity(Some("\"2dc6-5f3\""), None, false);
+        assert_eq!(weak.difference(&strong), None);
+        assert_eq!(strong.difference(&weak), None);
+        let other = identity(Some("\"2dc6-5f4\""), None, false);
+        assert!(weak.difference(&other).is_some());
     }
 
     #[test]
