@@ -52,7 +52,18 @@ struct Site {
 fn site(server: Server) -> Option<Site> {
     let root = tempfile::tempdir().expect("temp dir");
     let data = util::random_bytes(LEN);
-    fs::write(root.path().join(NAME), &data).expect("write the served file");
+    let path = root.path().join(NAME);
+    fs::write(&path, &data).expect("write the served file");
+    // Apache marks the ETag of a file modified within the last second weak (`W/"..."`), and
+    // strong a second later: rangecat then sees the ETag change mid-transfer and stops, as
+    // it must when a resource might have changed. The file here is not changing: dated an
+    // hour back, it has a strong ETag from the start.
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|file| file.set_modified(an_hour_ago))
+        .expect("date the served file");
     let server = match server {
         Server::Nginx => match Nginx::start(root.path()) {
             Some(nginx) => Running::Nginx(nginx),
