@@ -263,11 +263,13 @@ fn range_lists_are_byte_exact(server: Server, options: &[&str]) {
     for list in range_lists() {
         let args: Vec<&str> = list.iter().map(|s| s.arg.as_str()).collect();
         let want = site.slices(&list.iter().map(|s| s.want.clone()).collect::<Vec<_>>());
-        let case = format!(
-            "{server:?}: rangecat {} URL {}",
-            options.join(" "),
-            args.join(" ")
-        );
+        let words: Vec<&str> = options
+            .iter()
+            .copied()
+            .chain(["URL"])
+            .chain(args.iter().copied())
+            .collect();
+        let case = format!("{server:?}: rangecat {}", words.join(" "));
         let output = site
             .command()
             .case(case.clone())
