@@ -97,14 +97,76 @@ EOF
     return 1
 }
 
-# start_delayed_site NAME ROOT PATH DELAY_MS [RATE]: nginx serving ROOT, behind
-# benches/delay_proxy.py adding DELAY_MS per request (and pacing answers to RATE bytes/s);
+# start_static_apache DIR ROOT PORT PATH LOG: Apache httpd (Debian's apache2) serving ROOT on
+# 127.0.0.1:PORT with its defaults (MaxRanges 200), its files in DIR, a line
+# `METHOD "RANGE" STATUS BODY_BYTES` per request in LOG; sets apache_pid once PATH answers,
+# returns 1 when it does not start. One process in the foreground (-X, the event MPM's
+# threads serving); as root it serves as www-data, so ROOT must be readable by all.
+start_static_apache() {
+    local dir=$1 root=$2 port=$3 path=$4 log=$5
+    local user=
+    [[ $(id -u) == 0 ]] && user=$'User www-data\nGroup www-data'
+    mkdir -p "$dir"
+    cat > "$dir/apache.conf" << EOF
+ServerRoot $dir
+DefaultRuntimeDir $dir
+PidFile $dir/apache.pid
+Listen 127.0.0.1:$port
+ServerName localhost
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+$user
+ErrorLog $dir/error.log
+LogFormat "%m \"%{Range}i\" %>s %B" bench
+CustomLog $log bench
+DocumentRoot $root
+<Directory $root>
+    Require all granted
+</Directory>
+EOF
+    /usr/sbin/apache2 -X -f "$dir/apache.conf" < /dev/null > /dev/null 2> "$dir/stderr.log" &
+    apache_pid=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$apache_pid" 2> /dev/null || break
+        if curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$port/$path"; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    kill "$apache_pid" 2> /dev/null || true
+    wait "$apache_pid" 2> /dev/null || true
+    apache_pid=
+    return 1
+}
+
+# start_delayed_apache ROOT PATH DELAY_MS LOG: start_static_apache on a free port behind its own
+# benches/delay_proxy.py; sets apache_pid, apache_proxy_pid and apache_url.
+start_delayed_apache() {
+    local root=$1 path=$2 delay=$3 log=$4
+    local port=$((20000 + RANDOM % 20000))
+    start_static_apache "$work/apache" "$root" "$port" "$path" "$log" ||
+        die "apache2 did not start: $(cat "$work/apache/stderr.log" "$work/apache/error.log" 2> /dev/null)"
+    python3 "$repo/benches/delay_proxy.py" $((port + 1)) "$port" "$delay" &
+    apache_proxy_pid=$!
+    apache_url=http://127.0.0.1:$((port + 1))/$path
+    local i
+    for ((i = 0; i < 100; i++)); do
+        curl -sf -o /dev/null -r 0-0 "$apache_url" && break
+        sleep 0.05
+    done
+    say "Apache on $port, $delay ms per request through $apache_url"
+}
+
+# start_delayed_site NAME ROOT PATH DELAY_MS [RATE] [LOG]: nginx serving ROOT, behind
+# benches/delay_proxy.py adding DELAY_MS per request (and pacing answers to RATE bytes/s,
+# none when empty), logging each request to LOG when given (see start_static_nginx);
 # sets work (a scratch directory removed on exit), nginx_pid, proxy_pid and url (PATH through
 # the proxy).
 start_delayed_site() {
-    local name=$1 root=$2 path=$3 delay=$4 rate=${5:-}
+    local name=$1 root=$2 path=$3 delay=$4 rate=${5:-} log=${6:-}
     local port=$((20000 + RANDOM % 20000))
-    start_static_nginx "$work/nginx" "$root" "$port" "$path" || die "nginx did not start"
+    start_static_nginx "$work/nginx" "$root" "$port" "$path" "$log" || die "nginx did not start"
     python3 "$repo/benches/delay_proxy.py" $((port + 1)) "$port" "$delay" $rate &
     proxy_pid=$!
     url=http://127.0.0.1:$((port + 1))/$path
@@ -117,11 +179,13 @@ start_delayed_site() {
 }
 
 # new_scratch NAME: sets work to a fresh scratch directory; on exit it is removed and
-# nginx_pid and proxy_pid are stopped.
+# nginx_pid, proxy_pid, apache_pid and apache_proxy_pid are stopped.
 new_scratch() {
     work=$(mktemp -d "${TMPDIR:-/tmp}/rangecat-$1.XXXXXX")
     nginx_pid=
     proxy_pid=
-    trap 'for pid in $proxy_pid $nginx_pid; do kill "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true; done; rm -rf "$work"' EXIT
+    apache_pid=
+    apache_proxy_pid=
+    trap 'for pid in $proxy_pid $nginx_pid $apache_proxy_pid $apache_pid; do kill "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true; done; rm -rf "$work"' EXIT
     trap 'exit 130' INT TERM
 }

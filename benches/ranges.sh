@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Many ranges over a long round trip: rangecat -j 1, -j 8 and --multipart against curl -Z
 # (8 parallel transfers) and curl's multi-range requests, all through a proxy that adds 20 ms
-# to every request (benches/delay_proxy.py) in front of a local nginx. Reported as medians and
+# to every request (benches/delay_proxy.py) in front of a local nginx; and 300 of the ranges
+# with --multipart from nginx and from Apache httpd (MaxRanges 200 by default), each behind
+# its own such proxy, with the requests from each server's access log. Reported as medians and
 # ratios, with PASS/FAIL for the targets of README "Benchmarks".
 #
 #   benches/ranges.sh
 #
 # Environment: BENCH_RUNS (default 5), BENCH_DELAY_MS (default 20), BENCH_SKIP_BUILD=1,
-# BENCH_RANGECAT=PATH. Needs nginx, curl, python3 and GNU time. Exit status 0 whatever the
-# figures; 1 when something broke (wrong bytes above all).
+# BENCH_RANGECAT=PATH. Needs nginx, curl, python3 and GNU time; the Apache rows need Debian's
+# apache2 (skipped, with a message, without it). Exit status 0 whatever the figures; 1 when
+# something broke (wrong bytes above all).
 
 set -euo pipefail
 
@@ -32,7 +35,16 @@ mkdir -p "$work/www"
 file=$work/www/f.bin
 head -c $((64 * 1024 * 1024)) /dev/urandom > "$file"
 
-start_delayed_site ranges "$work/www" f.bin "$delay_ms"
+start_delayed_site ranges "$work/www" f.bin "$delay_ms" "" "$work/nginx-access.log"
+apache=
+if [[ -x /usr/sbin/apache2 ]]; then
+    # Apache serves as www-data when started by root.
+    chmod a+rx "$work" "$work/www"
+    start_delayed_apache "$work/www" f.bin "$delay_ms" "$work/apache-access.log"
+    apache=1
+else
+    say "no /usr/sbin/apache2: the Apache rows are skipped (apt-get install apache2)"
+fi
 
 # 500 scattered 4 KiB ranges, ascending, and 3 of 64 KiB.
 mapfile -t many < <(awk 'BEGIN { srand(7); for (i = 0; i < 500; i++) { s = i * 131072 + int(rand() * 100000); print s ":" s + 4096 } }')
@@ -48,6 +60,9 @@ for r in sys.argv[2:]:
     out.write(f.read(b - a))' "$file" "$@"
 }
 want "${many[@]}" > "$work/many.want"
+# The 300 ranges of the Apache and nginx rows: the first 300 of the 500.
+some=("${many[@]:0:300}")
+want "${some[@]}" > "$work/some.want"
 want "${few[@]}" > "$work/few.want"
 
 # curl's inputs: a config of 500 transfers for -Z, and multi-range lists (two for the 500:
@@ -67,6 +82,22 @@ for opts in "-j 1" "-j 8" "--multipart" "-j 3" "--multipart -j 8"; do
     # shellcheck disable=SC2086
     "$rangecat" -q $opts "$url" "${few[@]}" | cmp -s - "$work/few.want" || die "rangecat $opts: wrong bytes for 3 ranges"
 done
+
+# requests LOG CMD...: runs CMD once (its output checked against some.want) and prints how
+# many lines it added to the access log LOG. nginx and Apache log a request once answered,
+# and rangecat exits after the last answer: a short wait lets the last line land.
+requests() {
+    local log=$1 before
+    shift
+    before=$(wc -l < "$log")
+    "$@" | cmp -s - "$work/some.want" || die "'$*': wrong bytes for 300 ranges"
+    sleep 0.2
+    echo $(($(wc -l < "$log") - before))
+}
+some_nginx_requests=$(requests "$work/nginx-access.log" "$rangecat" -q --multipart "$url" "${some[@]}")
+if [[ -n $apache ]]; then
+    some_apache_requests=$(requests "$work/apache-access.log" "$rangecat" -q --multipart "$apache_url" "${some[@]}")
+fi
 
 # timed NAME CMD...: appends "wall_s maxrss_kib" of one run to $work/NAME.
 timed() {
@@ -92,6 +123,8 @@ for ((i = 0; i < runs; i++)); do
     timed few-j3 "$rangecat" -q -j 3 "$url" "${few[@]}"
     timed few-j1 "$rangecat" -q "$url" "${few[@]}"
     timed few-curl-multi curl -s -r "$few_list" "$url"
+    timed some-multipart-nginx "$rangecat" -q --multipart "$url" "${some[@]}"
+    [[ -z $apache ]] || timed some-multipart-apache "$rangecat" -q --multipart "$apache_url" "${some[@]}"
 done
 
 med() { awk '{ print $1 }' "$work/$1" | median; }
@@ -114,3 +147,12 @@ printf '%-58s %6s  %s\n' "3 ranges: --multipart time / curl multi-range (<= 1.2)
 printf '%-58s %6s  %s\n' "3 ranges: -j 3 time / curl multi-range (<= 1.5)" "$(ratio few-j3 few-curl-multi)" "$(verdict "$(ratio few-j3 few-curl-multi)" '<=' 1.5)"
 peak=$(rss many-j8 | kib_to_mib)
 printf '%-58s %6s  %s\n' "peak RSS with -j 8, MiB (<= 64)" "$peak" "$(verdict "$peak" '<=' 64)"
+
+echo
+printf '%-44s %10s %10s\n' "300 ranges, --multipart ($delay_ms ms per request)" "median s" "requests"
+printf '%-44s %10.3f %10s\n' "nginx" "$(med some-multipart-nginx)" "$some_nginx_requests"
+if [[ -n $apache ]]; then
+    printf '%-44s %10.3f %10s\n' "Apache httpd (MaxRanges 200)" "$(med some-multipart-apache)" "$some_apache_requests"
+    printf '%-58s %6s  %s\n' "300 ranges from Apache: requests (<= 4)" "$some_apache_requests" "$(verdict "$some_apache_requests" '<=' 4)"
+    printf '%-58s %6s  %s\n' "300 ranges: Apache time / nginx time" "$(ratio some-multipart-apache some-multipart-nginx)" ""
+fi

@@ -52,7 +52,18 @@ struct Site {
 fn site(server: Server) -> Option<Site> {
     let root = tempfile::tempdir().expect("temp dir");
     let data = util::random_bytes(LEN);
-    fs::write(root.path().join(NAME), &data).expect("write the served file");
+    let path = root.path().join(NAME);
+    fs::write(&path, &data).expect("write the served file");
+    // Apache marks the ETag of a file modified within the last second weak (`W/"..."`), and
+    // strong a second later: rangecat then sees the ETag change mid-transfer and stops, as
+    // it must when a resource might have changed. The file here is not changing: dated an
+    // hour back, it has a strong ETag from the start.
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|file| file.set_modified(an_hour_ago))
+        .expect("date the served file");
     let server = match server {
         Server::Nginx => match Nginx::start(root.path()) {
             Some(nginx) => Running::Nginx(nginx),
@@ -68,6 +79,16 @@ fn site(server: Server) -> Option<Site> {
         data,
         _root: root,
     })
+}
+
+impl Server {
+    /// Whether the server's log names each request's method and Range (busybox's does not).
+    fn logs_methods(self) -> bool {
+        match self {
+            Server::Nginx => true,
+            Server::Real(kind) => kind.logs_ranges(),
+        }
+    }
 }
 
 impl Site {
@@ -242,11 +263,13 @@ fn range_lists_are_byte_exact(server: Server, options: &[&str]) {
     for list in range_lists() {
         let args: Vec<&str> = list.iter().map(|s| s.arg.as_str()).collect();
         let want = site.slices(&list.iter().map(|s| s.want.clone()).collect::<Vec<_>>());
-        let case = format!(
-            "{server:?}: rangecat {} URL {}",
-            options.join(" "),
-            args.join(" ")
-        );
+        let words: Vec<&str> = options
+            .iter()
+            .copied()
+            .chain(["URL"])
+            .chain(args.iter().copied())
+            .collect();
+        let case = format!("{server:?}: rangecat {}", words.join(" "));
         let output = site
             .command()
             .case(case.clone())
@@ -429,9 +452,9 @@ fn out_of_order_multipart(server: Server) {
 }
 
 /// What a server taught is remembered (issue 18, point 5): with a metadata cache, a second
-/// run of 300 ranges with `--multipart` does not pay for the lesson again (Werkzeug's refusal,
-/// busybox's ignored batch: exactly one request per range; lighttpd's 10 parts: 30
-/// requests).
+/// run of 300 ranges with `--multipart` does not pay for the lesson again. Werkzeug: no
+/// multi-range request, one GET per range. lighttpd: no request for more than its 10 parts,
+/// 30 GETs. busybox (whose log shows no Range): 300 requests, one per range.
 fn lesson_remembered(server: Server) {
     let Some(site) = site(server) else { return };
     let cache = tempfile::tempdir().expect("cache dir");
@@ -456,15 +479,28 @@ fn lesson_remembered(server: Server) {
     run("second");
     let requests = site.requests();
     let second = &requests[first..];
-    let want_count = match server {
-        Server::Real(Kind::Lighttpd) => 30,
-        _ => 300,
+    let (want_gets, most_ranges) = match server {
+        Server::Real(Kind::Lighttpd) => (30, 10),
+        _ => (300, 1),
     };
-    assert_eq!(
-        second.len(),
-        want_count,
-        "{server:?}: the second run took {} requests, want {want_count} (the first took {first}):\n{}",
-        second.len(),
+    let gets = if server.logs_methods() {
+        second
+            .iter()
+            .filter(|r| r.method.as_deref() == Some("GET"))
+            .count()
+    } else {
+        second.len()
+    };
+    let widest = second
+        .iter()
+        .filter_map(|r| r.range.as_ref())
+        .map(|range| range.split(',').count())
+        .max()
+        .unwrap_or(0);
+    assert!(
+        gets == want_gets && widest <= most_ranges,
+        "{server:?}: the second run took {gets} GETs of at most {widest} ranges, want \
+         {want_gets} of at most {most_ranges} (the first run took {first} requests):\n{}",
         show(second)
     );
 }
