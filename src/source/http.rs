@@ -541,16 +541,18 @@ impl Client {
     /// all inside the resource; `None` for any other answer, dropped having taught what its
     /// head could.
     fn open_batch(client: &Arc<Client>, wanted: &[Range<u64>]) -> Result<Option<Body>, Error> {
-        // Asked for in ascending order (RFC 9110 §14.2), yielded in the order wanted.
-        let spans = &ascending(wanted);
+        // Asked for in ascending order (RFC 9110 §14.2), yielded in the order wanted; no more
+        // at once than the server was seen to answer (the rest follow as the reader needs).
+        let all = ascending(wanted);
+        let limit = client.part_limit.load(Ordering::SeqCst).max(1);
+        let spans = &all[..all.len().min(limit)];
         let value = multi_range_header(spans);
         let mut budget = client.config.retries;
         let response = client.send_range("GET", Some(value.clone()), &mut budget)?;
         // Every span lies inside the resource: the parts are then exactly what the plan
         // asks for (a span past the end would come back cut short, or not at all).
-        let inside = |len: Option<u64>| {
-            len.is_some_and(|len| spans.last().is_some_and(|span| span.end <= len))
-        };
+        let inside =
+            |len: Option<u64>| len.is_some_and(|len| all.last().is_some_and(|s| s.end <= len));
         let parts = match response.status() {
             StatusCode::PARTIAL_CONTENT => {
                 let content_type = header(response.headers(), "content-type").unwrap_or_default();
@@ -609,7 +611,15 @@ impl Client {
             return Ok(None);
         };
         let mut body: Body = Box::new(Multipart::new(client, parts, show_ranges(spans)));
-        if spans != wanted {
+        if spans.len() < all.len() {
+            body = Box::new(Batched {
+                client: client.clone(),
+                next: spans.len(),
+                spans: all.clone(),
+                current: Some(body),
+            });
+        }
+        if all != wanted {
             body = reordered(body, wanted.to_vec(), multipart::MAX_HELD);
         }
         Ok(Some(body))
