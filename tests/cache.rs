@@ -88,16 +88,13 @@ fn a_resource_replaced_since_it_was_cached_is_read_afresh() {
         assert_bytes_eq(&got, b"member a");
         let requests = since(&server, 1);
         let preconditions: Vec<&str> = requests.iter().map(|r| preconditions(r)).collect();
-        let want = [
-            format!("- {ETAG_V1} -"),
-            "- - -".into(),
-            format!("- - {ETAG_V2}"),
-        ];
+        // The member lies in the fresh tail: read from it, with no request of its own.
+        let want = [format!("- {ETAG_V1} -"), "- - -".into()];
         assert_eq!(preconditions, want, "{name}: {requests:?}");
         assert_eq!(requests[1], "bytes=-66560 - - -");
         // The fresh copy replaced the stale one: the next ls revalidates the new version.
         run(&server, dir.path(), &["ls", &url]);
-        assert_eq!(since(&server, 4), [format!("bytes=-66560 {ETAG_V2} - -")]);
+        assert_eq!(since(&server, 3), [format!("bytes=-66560 {ETAG_V2} - -")]);
     }
 }
 

@@ -53,12 +53,21 @@ pub fn run(args: &ExtractArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error>
         overwrite: args.overwrite,
         chunk_size: ctx.chunk_size,
     };
-    let source = archive.source_mut();
-    let fetch = match source.fetcher() {
-        Some(fetcher) => Fetch::Concurrent(fetcher),
-        None => Fetch::Sequential(source),
+    // Members lying in what opening the archive fetched are read from memory.
+    let result = match archive.fetcher() {
+        Some(fetcher) => extract(
+            &members,
+            &args.directory,
+            Fetch::Concurrent(fetcher),
+            &config,
+            &printer,
+        ),
+        None => {
+            let mut read = |span| archive.read_span(span);
+            let fetch = Fetch::Sequential(&mut read);
+            extract(&members, &args.directory, fetch, &config, &printer)
+        }
     };
-    let result = extract(&members, &args.directory, fetch, &config, &printer);
     if let Some(bar) = &printer.bar {
         bar.finish_and_clear();
     }

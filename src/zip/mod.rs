@@ -40,8 +40,10 @@ pub mod entry;
 mod error;
 pub mod extract;
 pub mod glob;
+pub mod held;
 pub mod member;
 pub mod path;
+pub mod times;
 
 pub use archive::Archive;
 pub use entry::Entry;
