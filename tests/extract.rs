@@ -446,10 +446,10 @@ fn x_keeps_existing_files_unless_overwrite() {
     let output = x(&server.url(PATH), &dir, &[], &[]);
     let stderr = assert_failed(&output);
     let exists = format!(
-        "rangecat: {} exists (use --overwrite)",
-        dir.join("data/b.bin").display()
+        "rangecat: 1 file exists in {}, kept (use --overwrite)\n",
+        dir.display()
     );
-    assert!(stderr.contains(&exists), "{stderr}");
+    assert_eq!(stderr, exists);
     assert_eq!(fs::read(dir.join("data/b.bin")).unwrap(), b"mine");
     assert_eq!(fs::read(dir.join("top.bin")).unwrap(), sample.files[0].1);
     // The existing file cost no request: no request after the tail reaches its header.
@@ -468,6 +468,49 @@ fn x_keeps_existing_files_unless_overwrite() {
 
     x_ok(&server.url(PATH), &dir, &["--overwrite"], &[]);
     sample.assert_extracted(&dir);
+}
+
+#[test]
+fn x_again_says_once_how_many_files_exist_and_n_extracts_only_what_is_missing() {
+    // README: without --overwrite, one line for all the files that exist, and exit 1; with
+    // -n (as unzip -n) only what is missing is extracted, quietly, and the exit status is 0.
+    let sample = sample();
+    let server = Server::start(sample.archive(), Mode::Ranges);
+    let (_parent, dir) = target();
+    x_ok(&server.url(PATH), &dir, &[], &[]);
+    let count = sample.files.len();
+    let output = x(&server.url(PATH), &dir, &[], &[]);
+    let stderr = assert_failed(&output);
+    assert_eq!(
+        stderr,
+        format!(
+            "rangecat: {count} files exist in {}, kept (use --overwrite)\n",
+            dir.display()
+        )
+    );
+    // One gone, one of mine: -n brings back the first and keeps the second.
+    let (gone, mine) = (&sample.files[0].0, &sample.files[1].0);
+    fs::remove_file(dir.join(gone)).unwrap();
+    fs::write(dir.join(mine), b"mine").unwrap();
+    let before = server.requests().len();
+    x_ok(&server.url(PATH), &dir, &["-n"], &[]);
+    assert_eq!(fs::read(dir.join(mine)).unwrap(), b"mine");
+    // Mine back as the archive has it: the rest is the sample.
+    fs::write(dir.join(mine), &sample.files[1].1).unwrap();
+    let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(MTIME);
+    let file = fs::File::options()
+        .write(true)
+        .open(dir.join(mine))
+        .unwrap();
+    file.set_modified(time).unwrap();
+    sample.assert_extracted(&dir);
+    // What exists is not fetched: the tail, then the missing member (top.bin, 100 KB, lies
+    // before the tail).
+    let requests = server.requests()[before..].to_vec();
+    assert_eq!(requests.len(), 2, "{}", server.summary());
+    // -n and --overwrite say opposite things.
+    let output = x(&server.url(PATH), &dir, &["-n", "--overwrite"], &[]);
+    assert_exit(&output, 2);
 }
 
 #[test]

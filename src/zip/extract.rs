@@ -59,6 +59,9 @@ pub struct ExtractConfig {
     pub jobs: usize,
     /// Replace files that already exist (`--overwrite`).
     pub overwrite: bool,
+    /// Keep files that already exist without reporting them (`-n`, as `unzip -n`): only
+    /// what is missing is extracted.
+    pub skip_existing: bool,
     /// Read and write in pieces of this many bytes.
     pub chunk_size: usize,
 }
@@ -162,6 +165,8 @@ pub struct Summary {
     pub extracted: usize,
     /// Entries not extracted, each reported to the [`Reporter`].
     pub failed: usize,
+    /// Entries not extracted because their file exists, with `skip_existing` (not reported).
+    pub skipped: usize,
 }
 
 /// The handles of the directories members go in, kept for the members after (at most
@@ -289,17 +294,25 @@ struct TempFile<'d> {
 }
 
 impl<'d> TempFile<'d> {
-    /// The temporary `name` in `dir` (at `dir_path`), registered before it is created for
-    /// removal on a signal.
-    fn new(dir: &'d Dir, dir_path: &Path, name: OsString) -> TempFile<'d> {
+    /// The temporary `name` in `dir` (at `dir_path`), made by `make` and registered for
+    /// removal on a signal in one step (`crate::temporaries::create`: a signal during the
+    /// creation waits for it, and removes what it made).
+    fn create<T>(
+        dir: &'d Dir,
+        dir_path: &Path,
+        name: OsString,
+        make: impl FnOnce(&Dir, &OsStr) -> io::Result<T>,
+    ) -> Result<(TempFile<'d>, T), Failure> {
         let path = dir_path.join(&name);
-        crate::temporaries::register(&path);
-        TempFile {
+        let made = crate::temporaries::create(&path, || make(dir, &name))
+            .map_err(|err| io_failure(err, "create", &path))?;
+        let temp = TempFile {
             dir,
             name,
             path,
             committed: false,
-        }
+        };
+        Ok((temp, made))
     }
 }
 
@@ -443,6 +456,10 @@ pub fn extract(
     };
     let summary = Tally::default();
     let fail = |failure: Failure| {
+        if config.skip_existing && matches!(failure, Failure::Exists { .. }) {
+            summary.skipped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         reporter.failure(&failure);
         summary.failed.fetch_add(1, Ordering::Relaxed);
     };
@@ -512,6 +529,7 @@ pub fn extract(
     Ok(Summary {
         extracted: summary.extracted.into_inner(),
         failed: summary.failed.into_inner(),
+        skipped: summary.skipped.into_inner(),
     })
 }
 
@@ -590,6 +608,7 @@ fn plan<'a>(
 struct Tally {
     extracted: AtomicUsize,
     failed: AtomicUsize,
+    skipped: AtomicUsize,
 }
 
 fn refused(entry: &Entry, reason: String) -> Failure {
@@ -936,11 +955,13 @@ fn write_file(job: &Job<'_>, body: impl Read, ctx: &Shared<'_>) -> Result<(), Fa
     let (parent, name) = job.parent_and_name();
     let dir = open_dirs(ctx, parent, &entry.name)?;
     let dest = ctx.root.join(&job.path);
-    let mut temp = TempFile::new(&dir, &ctx.root.join(parent), temp_name(name, job.index));
     // 0600 until complete: the member's own permissions are set once it checks out.
-    let mut file = dir
-        .create_new(&temp.name, 0o600)
-        .map_err(|err| io_failure(err, "create", &temp.path))?;
+    let (mut temp, mut file) = TempFile::create(
+        &dir,
+        &ctx.root.join(parent),
+        temp_name(name, job.index),
+        |dir, temp| dir.create_new(temp, 0o600),
+    )?;
     let mut out = Counting {
         file: &mut file,
         reporter: ctx.reporter,
@@ -992,13 +1013,12 @@ fn make_link(
             }
         });
     }
-    let mut temp = TempFile::new(
+    let (mut temp, ()) = TempFile::create(
         &dir,
         &ctx.root.join(parent),
         temp_name(file_name, job.index),
-    );
-    dir.symlink(target, &temp.name)
-        .map_err(|err| io_failure(err, "create", &temp.path))?;
+        |dir, temp| dir.symlink(target, temp),
+    )?;
     // Renaming a link onto a directory fails: a directory is never replaced.
     dir.rename(&temp.name, file_name)
         .map_err(|err| io_failure(err, "create", &dest))?;
@@ -1162,6 +1182,7 @@ mod tests {
         let options = ExtractConfig {
             jobs: jobs.unwrap_or(1),
             overwrite,
+            skip_existing: false,
             chunk_size: 1000,
         };
         let record = Record::default();
@@ -1236,7 +1257,8 @@ mod tests {
                 summary,
                 Summary {
                     extracted: 6,
-                    failed: 0
+                    failed: 0,
+                    skipped: 0
                 }
             );
             let want: u64 = (0..4)
@@ -1288,7 +1310,8 @@ mod tests {
             summary,
             Summary {
                 extracted: 6,
-                failed: 0
+                failed: 0,
+                skipped: 0
             }
         );
         assert_eq!(fs::read(dir.path().join("a.txt")).unwrap(), b"");
@@ -1410,8 +1433,13 @@ mod tests {
         let dest = dir.path().join("x");
         fs::write(&dest, b"mine").unwrap();
         let name = OsStr::new("x");
-        let mut temp = TempFile::new(&handle, dir.path(), temp_name(name, 0));
-        fs::write(&temp.path, b"new").unwrap();
+        let new = |dir: &Dir, temp: &OsStr| {
+            dir.create_new(temp, 0o600)
+                .and_then(|mut file| file.write_all(b"new"))
+        };
+        let (mut temp, ()) = TempFile::create(&handle, dir.path(), temp_name(name, 0), new)
+            .map_err(|f| f.to_string())
+            .unwrap();
         let result = commit(&mut temp, name, &dest, false);
         assert!(matches!(result, Err(Failure::Exists { .. })));
         drop(temp);
@@ -1422,8 +1450,9 @@ mod tests {
             "temporary removed"
         );
 
-        let mut temp = TempFile::new(&handle, dir.path(), temp_name(name, 1));
-        fs::write(&temp.path, b"new").unwrap();
+        let (mut temp, ()) = TempFile::create(&handle, dir.path(), temp_name(name, 1), new)
+            .map_err(|f| f.to_string())
+            .unwrap();
         assert!(commit(&mut temp, name, &dest, true).is_ok());
         drop(temp);
         assert_eq!(fs::read(&dest).unwrap(), b"new");
@@ -1445,7 +1474,8 @@ mod tests {
             summary,
             Summary {
                 extracted: 1,
-                failed: 1
+                failed: 1,
+                skipped: 0
             }
         );
         assert!(record.failures.lock().unwrap()[0].starts_with("refusing x: a later entry"));
