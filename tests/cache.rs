@@ -200,3 +200,19 @@ fn a_server_with_only_a_weak_etag_is_never_cached() {
         "nothing kept"
     );
 }
+
+#[test]
+fn x_with_a_kept_copy_sends_no_tail_request_and_fetches_the_members_it_holds() {
+    // README "Cache": x relies on the kept copy without a tail request. The members lie in
+    // the kept bytes, but those are not read blind: the one stretch is asked for, with
+    // If-Match, so the server confirms the version in the same round trip.
+    let (dir, server, url) = listed_once(Mode::Ranges);
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().to_str().unwrap();
+    run(&server, dir.path(), &["x", &url, "-C", target]);
+    assert_eq!(fs::read(out.path().join("a.txt")).unwrap(), b"member a");
+    let requests = since(&server, 1);
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(requests[0].starts_with("bytes=0-"), "{requests:?}");
+    assert_eq!(preconditions(&requests[0]), format!("- {ETAG_V1} -"));
+}

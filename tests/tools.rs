@@ -271,6 +271,19 @@ fn x_of_an_info_zip_archive_is_unzips_tree_in_two_requests() {
         stretch.starts_with("bytes=") && stretch.ends_with(&format!("-{}", tail_start - 1)),
         "{stretch}"
     );
+    // A selection: the directory entries it leaves out between the classes are read and
+    // skipped, not a request per directory.
+    let out = tempfile::tempdir().unwrap();
+    let before = server.requests().len();
+    let url = server.url("/archive.zip");
+    let args = ["x", &url, "-C", out.path().to_str().unwrap(), "*.class"];
+    run(out.path(), &rangecat(), &args.map(std::ffi::OsStr::new));
+    assert_eq!(
+        nodes(out.path()).len(),
+        12 * 3 + 12 + 1,
+        "lib, its 12 dirs, 36 classes"
+    );
+    assert_eq!(server.requests().len() - before, 2, "{}", server.summary());
     // ls shows the times x sets.
     let listed = run(
         Path::new("/"),
