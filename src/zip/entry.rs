@@ -124,3 +124,37 @@ pub fn method_name(method: CompressionMethod) -> String {
         other => format!("{other:?}").to_lowercase(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_modes_are_taken_as_unzip_takes_them() {
+        // From a Unix host: as recorded (0 is none).
+        assert_eq!(
+            unix_mode(System::Unix, 0o100755 << 16, false),
+            Some(0o100755)
+        );
+        assert_eq!(unix_mode(System::Unix, 0x20, false), None);
+        // From FAT (a jar, Windows): none without high bits...
+        assert_eq!(unix_mode(System::Dos, 0, false), None);
+        assert_eq!(unix_mode(System::Dos, 0x10, true), None);
+        // ...and the high bits only when the owner's agree with the DOS attributes.
+        assert_eq!(
+            unix_mode(System::Dos, 0o100644 << 16, false),
+            Some(0o100644)
+        );
+        assert_eq!(
+            unix_mode(System::Dos, (0o100444 << 16) | 1, false),
+            Some(0o100444)
+        );
+        assert_eq!(unix_mode(System::Dos, (0o100644 << 16) | 1, false), None);
+        assert_eq!(unix_mode(System::Dos, 0o100755 << 16, false), None);
+        assert_eq!(
+            unix_mode(System::Dos, (0o40755 << 16) | 0x10, true),
+            Some(0o40755)
+        );
+        assert_eq!(unix_mode(System::Dos, 0o40755 << 16, true), Some(0o40755));
+    }
+}

@@ -1104,6 +1104,27 @@ mod tests {
     }
 
     #[test]
+    fn entries_without_a_unix_mode_get_0666_or_0777_less_the_umask() {
+        let mode = |entry: &Entry| permissions(entry, 0o027).mode() & 0o7777;
+        let mut file = entry("f", 1);
+        assert_eq!(mode(&file), 0o640);
+        file.read_only = true;
+        assert_eq!(mode(&file), 0o440);
+        file.unix_mode = Some(0o100000);
+        assert_eq!(mode(&file), 0o440, "an all-zero mode is none");
+        file.unix_mode = Some(0o104755);
+        assert_eq!(
+            mode(&file),
+            0o755,
+            "the archive's, without setuid, not masked"
+        );
+        let mut dir = entry("d/", 0);
+        assert_eq!(mode(&dir), 0o750);
+        dir.read_only = true;
+        assert_eq!(mode(&dir), 0o550);
+    }
+
+    #[test]
     fn temp_names_are_hidden_distinct_and_short() {
         let long = "é".repeat(150);
         let name = temp_name(OsStr::new(&long), 7);
