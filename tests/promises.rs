@@ -556,7 +556,8 @@ fn an_extraction_interrupted_at_any_moment_leaves_no_temporary() {
     // README: SIGINT and SIGTERM remove every temporary, including one another worker is
     // creating at that instant. 70,000 tiny members (a temporary each, created, written and
     // renamed by four workers) from a local archive, on tmpfs where there is one, interrupted
-    // at 50 random moments of the extraction: no run leaves a temporary behind.
+    // at 50 random moments of the extraction (two at a time): no run leaves a temporary
+    // behind.
     use std::time::SystemTime;
     const ENTRIES: usize = 70_000;
     const RUNS: usize = 50;
@@ -597,13 +598,20 @@ fn an_extraction_interrupted_at_any_moment_leaves_no_temporary() {
         .unwrap()
         .as_nanos() as u64
         | 1;
+    // The moments, drawn up front, and the runs shared by two threads (half the wait).
     let mut state = seed;
-    let mut interrupted = 0;
-    for run in 0..RUNS {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let moment = full.mul_f64((state % 10_000) as f64 / 10_000.0);
+    let moments: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            full.mul_f64((state % 10_000) as f64 / 10_000.0)
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let interrupted = AtomicUsize::new(0);
+    let one = |run: usize| {
+        let moment = moments[run];
         let (signal, name, code) = if run % 2 == 0 {
             (rustix::process::Signal::INT, "INT", 130)
         } else {
@@ -618,7 +626,9 @@ fn an_extraction_interrupted_at_any_moment_leaves_no_temporary() {
         let what = format!("run {run} (seed {seed}), SIG{name} after {moment:?} of {full:?}");
         match status.code() {
             Some(0) => {}
-            Some(got) if got == code => interrupted += 1,
+            Some(got) if got == code => {
+                interrupted.fetch_add(1, Ordering::SeqCst);
+            }
             other => panic!("{what}: exit {other:?}: {stderr}"),
         }
         let (left, _) = temporaries_under(&dir);
@@ -628,7 +638,21 @@ fn an_extraction_interrupted_at_any_moment_leaves_no_temporary() {
             "{what}: temporaries left behind"
         );
         std::fs::remove_dir_all(&dir).ok();
-    }
+    };
+    thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                loop {
+                    let run = next.fetch_add(1, Ordering::SeqCst);
+                    if run >= RUNS {
+                        return;
+                    }
+                    one(run);
+                }
+            });
+        }
+    });
+    let interrupted = interrupted.into_inner();
     assert!(
         interrupted >= RUNS / 2,
         "only {interrupted} of {RUNS} runs were interrupted"
