@@ -11,7 +11,7 @@ use zip::unstable::read::ZipIterable;
 
 use super::Error;
 use super::entry::Entry;
-use super::held::{Held, HeldFetcher};
+use super::held::{Held, HeldFetcher, HeldSource};
 use super::member::SpanIndex;
 use crate::range::ByteRange;
 use crate::source::file::FileSource;
@@ -273,7 +273,8 @@ impl Archive {
 
     /// The archive stored as member `name` of this one, read in place through a window of
     /// this archive's source (README, "Zip archives", `--in`): its end records and central
-    /// directory cost one or two requests, its members one each, and nothing is copied. The
+    /// directory cost one or two requests, its members one each (none for what lies in this
+    /// archive's [`held`](Archive::held) bytes), and nothing is copied. The
     /// window runs from the member's local header (bytes in front, as a self-extracting stub
     /// has) to the next member. A compressed member cannot be read so: an error says what it is.
     pub fn open_inner(mut self, name: &str) -> Result<Archive, Error> {
@@ -291,7 +292,9 @@ impl Archive {
                 compressed_size: entry.compressed_size,
             });
         }
-        let window = Window::new(self.source, span)?;
+        // What this archive's fetched bytes hold of it is read from them.
+        let held = self.held();
+        let window = Window::new(Box::new(HeldSource::new(self.source, held)), span)?;
         Archive::open(Box::new(window))
     }
 

@@ -1,13 +1,15 @@
 //! The archive's bytes a command already holds: a member that lies inside them (a small
-//! archive's, or a wheel's `.dist-info/` files, which sit just before the central directory)
-//! is read from memory, without a request (README, "Zip archives").
+//! archive's, or a wheel's `.dist-info/` files, which sit just before the central directory,
+//! or an archive stored in the archive) is read from memory, without a request (README, "Zip
+//! archives").
 
 use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::Arc;
 
+use crate::range::ByteRange;
 use crate::source::parallel::SpanFetcher;
-use crate::source::{Body, Error};
+use crate::source::{Body, Cached, Error, Opened, Source};
 
 /// Bytes `start..start + bytes.len()` of the archive, held in memory and known to be the
 /// archive's: fetched by this command, or confirmed by the server (never a cached copy taken
@@ -75,6 +77,65 @@ impl HeldFetcher {
 impl SpanFetcher for HeldFetcher {
     fn fetch(&self, span: Range<u64>) -> Result<Body, Error> {
         self.held.serve(span, |span| self.inner.fetch(span))
+    }
+}
+
+/// A source whose spans are read from `held` where they lie in it (an archive stored in an
+/// archive: its end records, directory and members, when the outer archive's fetched bytes
+/// hold them), else from the source itself.
+pub struct HeldSource {
+    inner: Box<dyn Source>,
+    held: Held,
+}
+
+impl HeldSource {
+    /// `inner`, with `held` read from memory.
+    pub fn new(inner: Box<dyn Source>, held: Held) -> HeldSource {
+        HeldSource { inner, held }
+    }
+}
+
+impl Source for HeldSource {
+    fn len(&self) -> Option<u64> {
+        self.inner.len()
+    }
+
+    fn open(&mut self, range: &ByteRange) -> Result<Opened, Error> {
+        self.inner.open(range)
+    }
+
+    fn probe(&mut self) -> Result<u64, Error> {
+        self.inner.probe()
+    }
+
+    fn read_span(&mut self, span: Range<u64>) -> Result<Body, Error> {
+        let inner = &mut self.inner;
+        self.held.serve(span, |span| inner.read_span(span))
+    }
+
+    fn serves_ranges(&self) -> bool {
+        self.inner.serves_ranges()
+    }
+
+    fn fetcher(&self) -> Option<Arc<dyn SpanFetcher>> {
+        let inner = self.inner.fetcher()?;
+        Some(Arc::new(HeldFetcher::new(inner, self.held.clone())))
+    }
+
+    fn cached(&self) -> Option<Cached> {
+        self.inner.cached()
+    }
+
+    fn revalidate(&mut self, cached: Cached) {
+        self.inner.revalidate(cached);
+    }
+
+    fn assume(&mut self, cached: Cached) {
+        self.inner.assume(cached);
+    }
+
+    fn open_many(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
+        self.inner.open_many(spans)
     }
 }
 
