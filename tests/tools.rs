@@ -387,3 +387,66 @@ fn cat_of_a_wheels_metadata_is_one_request() {
     assert_eq!(got.stdout, metadata);
     server.assert_requests(1, "the tail only");
 }
+
+#[test]
+fn x_n_keeps_what_exists_as_unzip_n_does() {
+    // README: -n extracts only what is missing, as unzip -n, and exits 0.
+    let (Some(zip), Some(unzip)) = (tool(&["zip"], "zip"), tool(&["unzip"], "unzip")) else {
+        return;
+    };
+    let made = made(false, false, "infozip.zip", |src, file| {
+        let args = [
+            "-qr".as_ref(),
+            file.as_os_str(),
+            "pkg".as_ref(),
+            "top.txt".as_ref(),
+        ];
+        run(src, &zip, &args);
+    });
+    let server = Server::start(made.bytes.clone(), Mode::Ranges);
+    let url = server.url("/archive.zip");
+    let out = tempfile::tempdir().unwrap();
+    let mut trees = Vec::new();
+    for (who, name) in [("x", "ours"), ("unzip", "theirs")] {
+        let dir = out.path().join(name);
+        // What was there: one file of mine, one stale, the rest missing.
+        fs::create_dir_all(dir.join("pkg")).unwrap();
+        fs::write(dir.join("pkg/a.txt"), b"mine\n").unwrap();
+        touch(&dir.join("pkg/a.txt"), 1_600_000_000);
+        fs::write(dir.join("top.txt"), b"stale\n").unwrap();
+        touch(&dir.join("top.txt"), 1_600_000_000);
+        let dir_arg = dir.as_os_str();
+        if who == "x" {
+            let args = [
+                "x".as_ref(),
+                "-n".as_ref(),
+                url.as_ref(),
+                "-C".as_ref(),
+                dir_arg,
+            ];
+            let output = run(out.path(), &rangecat(), &args);
+            assert!(output.stderr.is_empty(), "{output:?}");
+        } else {
+            let args = [
+                "-q".as_ref(),
+                "-n".as_ref(),
+                made.file.as_os_str(),
+                "-d".as_ref(),
+                dir_arg,
+            ];
+            run(out.path(), &unzip, &args);
+        }
+        trees.push(nodes(&dir));
+    }
+    // pkg/ existed before: its time is the test's, and unzip -n leaves it too.
+    let (mut ours, theirs) = (trees.remove(0), trees.remove(0));
+    for (a, b) in ours.iter_mut().zip(&theirs) {
+        if a.path == "pkg" {
+            a.mtime = b.mtime;
+        }
+    }
+    assert_eq!(ours, theirs);
+    assert_eq!(node(&ours, "pkg/a.txt").data, b"mine\n");
+    assert_eq!(node(&ours, "top.txt").data, b"stale\n");
+    assert_eq!(node(&ours, "pkg/sub/b.bin").mtime, 1_700_000_009);
+}
