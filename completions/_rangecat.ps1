@@ -157,6 +157,8 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'Read and write in pieces of BYTES')
             [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in FILE (PEM) for https')
             [CompletionResult]::new('--overwrite', '--overwrite', [CompletionResultType]::ParameterName, 'Replace files that already exist')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Extract only what does not exist yet; keep the rest quietly (as `unzip -n`)')
+            [CompletionResult]::new('--skip-existing', '--skip-existing', [CompletionResultType]::ParameterName, 'Extract only what does not exist yet; keep the rest quietly (as `unzip -n`)')
             [CompletionResult]::new('--location-trusted', '--location-trusted', [CompletionResultType]::ParameterName, 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to')
             [CompletionResult]::new('--allow-insecure-redirect', '--allow-insecure-redirect', [CompletionResultType]::ParameterName, 'Follow redirects from https to plain http')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Do not verify https certificates (anyone on the path can read and alter the transfer)')

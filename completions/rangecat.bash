@@ -525,7 +525,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__x)
-            opts="-C -j -H -u -k -v -q -h --in --directory --jobs --overwrite --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help"
+            opts="-C -j -n -H -u -k -v -q -h --in --directory --jobs --overwrite --skip-existing --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

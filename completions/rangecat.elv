@@ -150,6 +150,8 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand --chunk-size 'Read and write in pieces of BYTES'
             cand --cacert 'Also trust the CA certificates in FILE (PEM) for https'
             cand --overwrite 'Replace files that already exist'
+            cand -n 'Extract only what does not exist yet; keep the rest quietly (as `unzip -n`)'
+            cand --skip-existing 'Extract only what does not exist yet; keep the rest quietly (as `unzip -n`)'
             cand --location-trusted 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
             cand --allow-insecure-redirect 'Follow redirects from https to plain http'
             cand -k 'Do not verify https certificates (anyone on the path can read and alter the transfer)'

@@ -116,6 +116,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l retries -d 'Retr
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l overwrite -d 'Replace files that already exist'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s n -l skip-existing -d 'Extract only what does not exist yet; keep the rest quietly (as `unzip -n`)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'

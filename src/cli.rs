@@ -265,8 +265,12 @@ pub struct ExtractArgs {
     pub jobs: u16,
 
     /// Replace files that already exist
-    #[arg(long)]
+    #[arg(long, conflicts_with = "skip_existing")]
     pub overwrite: bool,
+
+    /// Extract only what does not exist yet; keep the rest quietly (as `unzip -n`)
+    #[arg(short = 'n', long)]
+    pub skip_existing: bool,
 }
 
 /// Arguments of `rangecat serve`.

@@ -291,7 +291,10 @@ fn check_cat_each(fixture: &Fixture, place: &Place<'_>, ls_requests: usize) -> V
         if let Some(problem) = check_contents(&output.stdout, &[member]) {
             failures.push(format!("{what}: {problem}"));
         }
-        let want = ls_requests + usize::from(matches!(place, Place::Http(..)));
+        // A member inside the 65 KiB tail that `ls` fetched costs no request: all of them
+        // but those of py-comment-max.zip, whose comment fills its tail.
+        let before_tail = fixture.bytes.len() > 66_560;
+        let want = ls_requests + usize::from(matches!(place, Place::Http(..)) && before_tail);
         let ok = if member.size == 0 {
             requests <= want
         } else {

@@ -59,16 +59,47 @@ fn member_span(bytes: &[u8], name: &str) -> (u64, u64) {
     (start, end)
 }
 
+/// An archive whose first members lie before the 65 KiB tail that `ls` fetches (a member
+/// inside it costs no request: `a_member_inside_the_tail_costs_no_request`).
 fn sample() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let a = noise(30_000, 1);
     let b = b"hello, zip\n".repeat(500);
+    let pad = noise(70_000, 2);
     let bytes = zips::archive(&[
         Item::dir("dir/"),
         Item::stored("dir/a.bin", &a),
         Item::deflated("dir/b.txt", &b),
         Item::deflated("empty.txt", b""),
+        Item::stored("pad.bin", &pad),
     ]);
     (bytes, a, b)
+}
+
+#[test]
+fn a_member_inside_the_tail_costs_no_request() {
+    // README: a member lying in the 65 KiB tail fetched for the central directory (a small
+    // archive's, a wheel's .dist-info files) is read from it; one that starts before it costs
+    // a request for the part before only.
+    let a = noise(50_000, 1);
+    let b = noise(40_000, 3);
+    let bytes = zips::archive(&[
+        Item::stored("a.bin", &a),
+        Item::stored("b.bin", &b),
+        Item::deflated("METADATA", b"Metadata-Version: 2.1\n"),
+    ]);
+    let server = Server::start(bytes.clone(), Mode::Ranges);
+    assert_eq!(cat(&server, &["METADATA"]), b"Metadata-Version: 2.1\n");
+    server.assert_requests(1, "the tail only");
+    let tail_start = bytes.len() as u64 - 66_560;
+    let (start, end) = member_span(&bytes, "a.bin");
+    assert!(start < tail_start && tail_start < end);
+    assert_bytes_eq(&cat(&server, &["a.bin", "b.bin"]), &[a, b].concat());
+    let ranges = server.ranges();
+    assert_eq!(
+        ranges[2..],
+        [Some(format!("bytes={start}-{}", tail_start - 1))],
+        "{ranges:?}"
+    );
 }
 
 #[test]

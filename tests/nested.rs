@@ -1,6 +1,6 @@
 //! `--in MEMBER`: a zip stored inside a zip, read in place through ranges of the outer
 //! resource (README, "Zip archives"): no copy, one or two requests for its end records and
-//! central directory, one per member.
+//! central directory, one per member, none for what the outer tail already holds.
 
 use std::fs;
 
@@ -33,6 +33,16 @@ fn stored(name: &str, data: &[u8]) -> Vec<u8> {
     ])
 }
 
+/// [`stored`], with 70 KB after the member: the outer tail does not reach it.
+fn stored_far(name: &str, data: &[u8]) -> Vec<u8> {
+    let pad = zips::noise(70_000, 9);
+    zips::archive(&[
+        Item::deflated("readme.txt", b"the outer archive"),
+        Item::stored(name, data),
+        Item::stored("after.bin", &pad),
+    ])
+}
+
 fn names(stdout: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(stdout)
         .lines()
@@ -43,7 +53,7 @@ fn names(stdout: &[u8]) -> Vec<String> {
 #[test]
 fn a_stored_inner_zip_is_listed_read_and_extracted_in_place() {
     let (inner, noise) = inner();
-    let server = Server::start(stored("images/sys.zip", &inner), Mode::Ranges);
+    let server = Server::start(stored_far("images/sys.zip", &inner), Mode::Ranges);
     let url = server.url("/fw.zip");
     let listed = TestCommand::against(&server)
         .args(["ls", &url, "--in", "images/sys.zip"])
@@ -63,7 +73,8 @@ fn a_stored_inner_zip_is_listed_read_and_extracted_in_place() {
         ])
         .stdout();
     assert_bytes_eq(&got, &[noise.as_slice(), b"inner a"].concat());
-    server.assert_requests(2 + 2 + 2, "cat --in: two tails, two members");
+    // The members lie in the inner tail: read from it.
+    server.assert_requests(2 + 2, "cat --in: two tails");
 
     let dir = tempfile::tempdir().unwrap();
     TestCommand::against(&server)
@@ -75,6 +86,27 @@ fn a_stored_inner_zip_is_listed_read_and_extracted_in_place() {
         b"inner a"
     );
     assert_eq!(fs::read(dir.path().join("inner/noise.bin")).unwrap(), noise);
+}
+
+#[test]
+fn an_inner_zip_inside_the_outer_tail_costs_no_request_of_its_own() {
+    // README: what lies in the bytes already fetched costs no request; an inner archive
+    // within the outer 65 KiB tail is listed, read and extracted from them.
+    let (inner, noise) = inner();
+    let server = Server::start(stored("images/sys.zip", &inner), Mode::Ranges);
+    let url = server.url("/fw.zip");
+    let got = TestCommand::against(&server)
+        .args(["cat", &url, "--in", "images/sys.zip", "inner/noise.bin"])
+        .stdout();
+    assert_bytes_eq(&got, &noise);
+    server.assert_requests(1, "cat --in: the outer tail only");
+    let dir = tempfile::tempdir().unwrap();
+    TestCommand::against(&server)
+        .args(["x", &url, "--in", "images/sys.zip", "-C"])
+        .arg(dir.path())
+        .success();
+    assert_eq!(fs::read(dir.path().join("inner/noise.bin")).unwrap(), noise);
+    server.assert_requests(2, "x --in: the outer tail only");
 }
 
 #[test]

@@ -526,3 +526,135 @@ fn an_interrupted_extraction_leaves_no_file_under_the_member_name() {
         }
     }
 }
+
+/// The `.NAME.rangecat-*.part` temporaries under `dir`, and how many files it holds in all.
+fn temporaries_under(dir: &Path) -> (Vec<String>, usize) {
+    let (mut found, mut files) = (Vec::new(), 0);
+    let mut stack = vec![dir.to_owned()];
+    while let Some(at) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&at) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+                continue;
+            }
+            files += 1;
+            if name.contains(".rangecat-") {
+                found.push(entry.path().display().to_string());
+            }
+        }
+    }
+    (found, files)
+}
+
+#[test]
+fn an_extraction_interrupted_at_any_moment_leaves_no_temporary() {
+    // README: SIGINT and SIGTERM remove every temporary, including one another worker is
+    // creating at that instant. 70,000 tiny members (a temporary each, created, written and
+    // renamed by four workers) from a local archive, on tmpfs where there is one, interrupted
+    // at 50 random moments of the extraction (two at a time): no run leaves a temporary
+    // behind.
+    use std::time::SystemTime;
+    const ENTRIES: usize = 70_000;
+    const RUNS: usize = 50;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zips::options(zip::CompressionMethod::Stored);
+    for i in 0..ENTRIES {
+        writer
+            .start_file(format!("d{}/f{i}", i / 1000), options)
+            .unwrap();
+        writer.write_all(i.to_string().as_bytes()).unwrap();
+    }
+    let bytes = writer.finish().unwrap().into_inner();
+    let (_src, archive) = crate::util::fixtures::local_file("many.zip", &bytes);
+    let shm = Path::new("/dev/shm");
+    let scratch = if shm.is_dir() {
+        tempfile::tempdir_in(shm).unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    let x = |dir: &Path| {
+        spawn([
+            "x".as_ref(),
+            archive.as_os_str(),
+            "-C".as_ref(),
+            dir.as_os_str(),
+        ])
+    };
+    // How long a whole extraction takes, to pick moments inside it.
+    let started = Instant::now();
+    let whole = scratch.path().join("whole");
+    let (status, stderr) = util::wait_for(x(&whole), Duration::from_secs(120));
+    assert!(status.success(), "{stderr}");
+    let full = started.elapsed();
+    assert_eq!(temporaries_under(&whole), (vec![], ENTRIES));
+    std::fs::remove_dir_all(&whole).unwrap();
+    let seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    // The moments, drawn up front, and the runs shared by two threads (half the wait).
+    let mut state = seed;
+    let moments: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            full.mul_f64((state % 10_000) as f64 / 10_000.0)
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let interrupted = AtomicUsize::new(0);
+    let one = |run: usize| {
+        let moment = moments[run];
+        let (signal, name, code) = if run % 2 == 0 {
+            (rustix::process::Signal::INT, "INT", 130)
+        } else {
+            (rustix::process::Signal::TERM, "TERM", 143)
+        };
+        let dir = scratch.path().join(format!("run{run}"));
+        let child = x(&dir);
+        thread::sleep(moment);
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+        let _ = rustix::process::kill_process(pid, signal);
+        let (status, stderr) = util::wait_for(child, Duration::from_secs(60));
+        let what = format!("run {run} (seed {seed}), SIG{name} after {moment:?} of {full:?}");
+        match status.code() {
+            Some(0) => {}
+            Some(got) if got == code => {
+                interrupted.fetch_add(1, Ordering::SeqCst);
+            }
+            other => panic!("{what}: exit {other:?}: {stderr}"),
+        }
+        let (left, _) = temporaries_under(&dir);
+        assert_eq!(
+            left,
+            Vec::<String>::new(),
+            "{what}: temporaries left behind"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    };
+    thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                loop {
+                    let run = next.fetch_add(1, Ordering::SeqCst);
+                    if run >= RUNS {
+                        return;
+                    }
+                    one(run);
+                }
+            });
+        }
+    });
+    let interrupted = interrupted.into_inner();
+    assert!(
+        interrupted >= RUNS / 2,
+        "only {interrupted} of {RUNS} runs were interrupted"
+    );
+}

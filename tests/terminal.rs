@@ -47,12 +47,13 @@ fn ls_escapes_control_characters_on_a_terminal_only() {
 #[test]
 fn stderr_escapes_control_characters_from_an_archive() {
     let (dir, path) = archive();
-    // `x` refuses nothing here, but an existing file makes it name the member on stderr.
+    // `x` refuses nothing here, but a directory where the member goes makes it name the
+    // member on stderr, even with --overwrite.
     let target = dir.path().join("out");
-    std::fs::create_dir(&target).unwrap();
-    std::fs::write(target.join(HOSTILE), b"old").unwrap();
+    std::fs::create_dir_all(target.join(HOSTILE)).unwrap();
     let output = util::rangecat()
         .arg("x")
+        .arg("--overwrite")
         .arg(&path)
         .arg("-C")
         .arg(&target)

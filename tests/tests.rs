@@ -54,6 +54,9 @@ mod cat;
 mod extract;
 // Zip: real archives made by other tools (tests/data).
 mod archives;
+// Zip: archives made at test time by zip, fastjar and 7-Zip: x against unzip -d, request
+// counts (skipped without the tools unless CI=true).
+mod tools;
 // --in: zips stored inside zips, read in place.
 mod nested;
 // The metadata cache across invocations.

@@ -2,8 +2,8 @@
 //! ls`, `cat` and `x` take: `Archive::open`, every entry (`for_each_entry`, with the name
 //! checks `x` makes), then `select` and each member's bytes (`check_supported`,
 //! `check_span`, `read_span`, then `read_member` under cat's 1 MiB hold-back limit, or
-//! `copy_member` into a sink that refuses more than 16 MiB), and `decoder_memory` on the raw
-//! bytes. Nothing may panic, and memory stays bounded: run with `-rss_limit_mb=512
+//! `copy_member` into a sink that refuses more than 16 MiB), and `decoder_memory` and
+//! `extra_field_time` on the raw bytes. Nothing may panic, and memory stays bounded: run with `-rss_limit_mb=512
 //! -malloc_limit_mb=256` (fuzz/run.sh does), so an allocation sized by the input's claims is
 //! a finding.
 #![no_main]
@@ -45,6 +45,9 @@ fuzz_target!(|data: &[u8]| {
     // The decompressor-memory check on any bytes, not only where a local header leads.
     if let [a, b, rest @ ..] = data {
         let _ = decoder_memory(u16::from_le_bytes([*a, *b]), rest, u64::MAX);
+        // The modification time of an extra field, on any bytes.
+        let dos = u32::from_le_bytes([*a, *b, 0, 0]);
+        let _ = rangecat::zip::times::extra_field_time(rest, dos);
     }
     std::fs::write(path(), data).expect("write the input");
     let source = FileSource::open(path()).expect("open the input");

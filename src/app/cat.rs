@@ -44,16 +44,14 @@ pub fn run(args: &CatArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
             continue;
         }
         check_span(entry, &span)?;
-        let mut body = archive
-            .source_mut()
-            .read_span(span)
-            .map_err(|err| match err {
-                // Something was written: starting over would write it twice.
-                source::Error::Stale if n > 0 => source::Error::ResourceChanged {
-                    what: "412 Precondition Failed after a member was written".into(),
-                },
-                err => err,
-            })?;
+        // A member lying in what opening the archive fetched costs no request.
+        let mut body = archive.read_span(span).map_err(|err| match err {
+            // Something was written: starting over would write it twice.
+            source::Error::Stale if n > 0 => source::Error::ResourceChanged {
+                what: "412 Precondition Failed after a member was written".into(),
+            },
+            err => err,
+        })?;
         if entry.compressed_size >= READ_AHEAD_THRESHOLD {
             body = read_ahead(body, ctx.chunk_size, 4);
         }

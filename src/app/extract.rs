@@ -1,6 +1,8 @@
 //! `rangecat x`: extract zip members into a directory. The work is in `rangecat::zip::extract`;
 //! this file picks the members, draws the progress bar and prints each failure on its line.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use indicatif::ProgressBar;
 use rangecat::zip::Entry;
 use rangecat::zip::extract::{ExtractConfig, Failure, Fetch, Reporter, extract};
@@ -13,7 +15,7 @@ use crate::output::progress_bar;
 use crate::terminal::eprint_line;
 
 /// Runs `rangecat x`: nothing on stdout; one `rangecat: ...` line on stderr per entry not
-/// extracted, and then exit status 1.
+/// extracted (one for all the files that exist), and then exit status 1.
 pub fn run(args: &ExtractArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
     let mut archive = open_archive(&args.url, ctx, &args.inner, reuse)?;
     // Only the matching entries are held in memory, however large the archive.
@@ -47,27 +49,51 @@ pub fn run(args: &ExtractArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error>
         .fold(0u64, u64::saturating_add);
     let printer = Printer {
         bar: progress_bar(ctx.progress, total),
+        existing: AtomicUsize::new(0),
     };
     let config = ExtractConfig {
         jobs: usize::from(args.jobs),
         overwrite: args.overwrite,
+        skip_existing: args.skip_existing,
         chunk_size: ctx.chunk_size,
     };
-    let source = archive.source_mut();
-    let fetch = match source.fetcher() {
-        Some(fetcher) => Fetch::Concurrent(fetcher),
-        None => Fetch::Sequential(source),
+    // Members lying in what opening the archive fetched are read from memory.
+    let result = match archive.fetcher() {
+        Some(fetcher) => extract(
+            &members,
+            &args.directory,
+            Fetch::Concurrent(fetcher),
+            &config,
+            &printer,
+        ),
+        None => {
+            let mut read = |span| archive.read_span(span);
+            let fetch = Fetch::Sequential(&mut read);
+            extract(&members, &args.directory, fetch, &config, &printer)
+        }
     };
-    let result = extract(&members, &args.directory, fetch, &config, &printer);
     if let Some(bar) = &printer.bar {
         bar.finish_and_clear();
     }
     let summary = result?;
     let mut problems = Vec::new();
-    if summary.failed > 0 {
+    // Files that exist are one line for all (README: unzip asks once).
+    let existing = printer.existing.into_inner();
+    if existing > 0 {
+        let (files, exist) = if existing == 1 {
+            ("file", "exists")
+        } else {
+            ("files", "exist")
+        };
         problems.push(format!(
-            "{} of {} entries not extracted",
-            summary.failed,
+            "{existing} {files} {exist} in {}, kept (use --overwrite)",
+            args.directory.display()
+        ));
+    }
+    let failed = summary.failed - existing;
+    if failed > 0 {
+        problems.push(format!(
+            "{failed} of {} entries not extracted",
             members.len()
         ));
     }
@@ -81,9 +107,11 @@ pub fn run(args: &ExtractArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error>
     Ok(())
 }
 
-/// Prints failures above the progress bar, if one is drawn.
+/// Prints failures above the progress bar, if one is drawn; counts the files that exist,
+/// for one line at the end.
 struct Printer {
     bar: Option<ProgressBar>,
+    existing: AtomicUsize,
 }
 
 impl Printer {
@@ -103,6 +131,10 @@ impl Reporter for Printer {
     }
 
     fn failure(&self, failure: &Failure) {
+        if let Failure::Exists { .. } = failure {
+            self.existing.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         self.say(&rangecat::one_line(failure));
     }
 }

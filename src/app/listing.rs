@@ -134,6 +134,7 @@ mod tests {
             is_dir: name.ends_with('/'),
             is_symlink: false,
             unix_mode: Some(0o100644),
+            read_only: false,
             encrypted: false,
             header_start: 1234,
         }

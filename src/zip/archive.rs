@@ -2,19 +2,22 @@
 //! directory record, a maximal comment, the Zip64 locator and record), and at most one more
 //! for the central directory when it does not lie inside the tail.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
+use std::sync::Arc;
 
 use zip::read::{ArchiveOffset, Config};
 use zip::unstable::read::ZipIterable;
 
 use super::Error;
 use super::entry::Entry;
+use super::held::{Held, HeldFetcher, HeldSource};
 use super::member::SpanIndex;
 use crate::range::ByteRange;
 use crate::source::file::FileSource;
+use crate::source::parallel::SpanFetcher;
 use crate::source::window::Window;
-use crate::source::{self, Opened, RangeStream, Source};
+use crate::source::{self, Body, Opened, RangeStream, Source};
 
 /// The tail asked for first: the end-of-central-directory record (22 bytes) with a maximal
 /// comment (65,535), the Zip64 locator (20) and the Zip64 record (56), rounded up.
@@ -49,8 +52,16 @@ pub struct Layout {
 
 /// A zip archive whose central directory is held in memory.
 pub struct Archive {
-    stream: RangeStream<Box<dyn Source>>,
+    source: Box<dyn Source>,
     layout: Layout,
+    /// The archive's last bytes, from where its central directory or its tail starts,
+    /// whichever is first: end records and central directory.
+    end: Held,
+    /// Whether `end` was fetched or confirmed by this command, so that members lying in it
+    /// can be read from it (a copy kept by the cache and taken on trust is not: README,
+    /// "Cache").
+    fresh: bool,
+    requests: usize,
 }
 
 impl Archive {
@@ -78,7 +89,9 @@ impl Archive {
                 match source.open(&ByteRange::Suffix(TAIL)) {
                     Err(source::Error::NotModified) => {
                         let kept = kept.expect("only a revalidation answers 304");
-                        let archive = Archive::from_kept(source, kept.start, kept.bytes)?;
+                        let mut archive = Archive::from_kept(source, kept.start, kept.bytes)?;
+                        // The server said they are its bytes.
+                        archive.fresh = true;
                         return Ok((archive, true));
                     }
                     // Some CDNs refuse suffix ranges: probe, then ask for the tail explicitly.
@@ -120,7 +133,26 @@ impl Archive {
         let tail_bytes = read_cached(&mut stream, tail_start..len)?;
         let layout = locate(&tail_bytes, tail_start, len)?;
         stream.prefetch(layout.central_directory.start..len)?;
-        Ok((Archive { stream, layout }, false))
+        Ok((Archive::from_stream(stream, layout, true)?, false))
+    }
+
+    /// The archive whose end records and central directory `stream` holds, found at `layout`.
+    fn from_stream(
+        mut stream: RangeStream<Box<dyn Source>>,
+        layout: Layout,
+        fresh: bool,
+    ) -> Result<Archive, Error> {
+        let len = stream.len();
+        let start = layout.central_directory.start.min(len.saturating_sub(TAIL));
+        let end = Held::new(start, read_cached(&mut stream, start..len)?.into());
+        let requests = stream.requests();
+        Ok(Archive {
+            source: stream.into_source(),
+            layout,
+            end,
+            fresh,
+            requests,
+        })
     }
 
     /// The archive behind `source` from bytes kept earlier (README, "Cache"): `bytes` are
@@ -148,19 +180,13 @@ impl Archive {
                 "the kept bytes miss the central directory".into(),
             ));
         }
-        Ok(Archive { stream, layout })
+        Archive::from_stream(stream, layout, false)
     }
 
     /// The archive's last bytes, from where its central directory or its tail starts,
     /// whichever is first: what [`from_kept`](Archive::from_kept) needs. Already fetched.
     pub fn kept(&mut self) -> Result<(u64, Vec<u8>), Error> {
-        let len = self.stream.len();
-        let start = self
-            .layout
-            .central_directory
-            .start
-            .min(len.saturating_sub(TAIL));
-        Ok((start, read_cached(&mut self.stream, start..len)?))
+        Ok((self.end.span().start, self.end.bytes().to_vec()))
     }
 
     /// Where the central directory is.
@@ -177,11 +203,17 @@ impl Archive {
         let config = Config {
             archive_offset: ArchiveOffset::Known(self.layout.prefix),
         };
-        let mut iterable =
-            ZipIterable::try_new(&mut self.stream, config).map_err(Error::CentralDirectory)?;
+        let len = self.source.len().unwrap_or(0);
+        let view = View {
+            end: &self.end,
+            len,
+            at: 0,
+        };
+        let mut iterable = ZipIterable::try_new(view, config).map_err(Error::CentralDirectory)?;
         for file in iterable.files().map_err(Error::CentralDirectory)? {
             let file = file.map_err(Error::BadEntry)?;
-            visit(Entry::from_zip(&file))?;
+            let extra = central_extra(&self.end, file.central_header_start());
+            visit(Entry::from_zip(&file, extra))?;
         }
         Ok(())
     }
@@ -211,12 +243,38 @@ impl Archive {
 
     /// The source, for fetching members.
     pub fn source_mut(&mut self) -> &mut dyn Source {
-        self.stream.source_mut()
+        &mut *self.source
+    }
+
+    /// The archive's bytes held in memory that members may be read from: its end, unless it
+    /// came from the cache on trust (then every member costs a request that carries the
+    /// validator: README, "Cache").
+    pub fn held(&self) -> Held {
+        if self.fresh {
+            self.end.clone()
+        } else {
+            Held::default()
+        }
+    }
+
+    /// A reader of `span` (a member's, say): from memory where [`held`](Archive::held) has
+    /// it, else one request.
+    pub fn read_span(&mut self, span: Range<u64>) -> Result<Body, source::Error> {
+        let held = self.held();
+        held.serve(span, |span| self.source.read_span(span))
+    }
+
+    /// Reads spans from several threads at once, the held bytes from memory; `None` for a
+    /// source that reads one span at a time.
+    pub fn fetcher(&self) -> Option<Arc<dyn SpanFetcher>> {
+        let inner = self.source.fetcher()?;
+        Some(Arc::new(HeldFetcher::new(inner, self.held())))
     }
 
     /// The archive stored as member `name` of this one, read in place through a window of
     /// this archive's source (README, "Zip archives", `--in`): its end records and central
-    /// directory cost one or two requests, its members one each, and nothing is copied. The
+    /// directory cost one or two requests, its members one each (none for what lies in this
+    /// archive's [`held`](Archive::held) bytes), and nothing is copied. The
     /// window runs from the member's local header (bytes in front, as a self-extracting stub
     /// has) to the next member. A compressed member cannot be read so: an error says what it is.
     pub fn open_inner(mut self, name: &str) -> Result<Archive, Error> {
@@ -234,13 +292,15 @@ impl Archive {
                 compressed_size: entry.compressed_size,
             });
         }
-        let window = Window::new(self.stream.into_source(), span)?;
+        // What this archive's fetched bytes hold of it is read from them.
+        let held = self.held();
+        let window = Window::new(Box::new(HeldSource::new(self.source, held)), span)?;
         Archive::open(Box::new(window))
     }
 
     /// How many requests the archive has cost so far (through its stream).
     pub fn requests(&self) -> usize {
-        self.stream.requests()
+        self.requests
     }
 }
 
@@ -364,6 +424,61 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
+/// The end of the archive as a `Read + Seek` of the whole file, for the zip crate's reader of
+/// the central directory: it reads nothing else, and a read outside is an error (a damaged
+/// archive), never a request.
+struct View<'a> {
+    end: &'a Held,
+    len: u64,
+    at: u64,
+}
+
+impl Read for View<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let held = self.end.span();
+        if self.at >= self.len || buf.is_empty() {
+            return Ok(0);
+        }
+        if !held.contains(&self.at) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("offset {} lies before the central directory", self.at),
+            ));
+        }
+        let bytes = &self.end.bytes()[(self.at - held.start) as usize..];
+        let n = buf.len().min(bytes.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for View<'_> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let to = match pos {
+            SeekFrom::Start(at) => Some(at),
+            SeekFrom::End(delta) => self.len.checked_add_signed(delta),
+            SeekFrom::Current(delta) => self.at.checked_add_signed(delta),
+        };
+        self.at = to.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        Ok(self.at)
+    }
+}
+
+/// The extra field of the central directory header at `at` (empty when it does not lie in
+/// `end`, which a parsed header always does).
+fn central_extra(end: &Held, at: u64) -> &[u8] {
+    let field = || {
+        let header = end
+            .bytes()
+            .get(usize::try_from(at.checked_sub(end.span().start)?).ok()?..)?;
+        let name_len = usize::from(u16::from_le_bytes(header.get(28..30)?.try_into().ok()?));
+        let extra_len = usize::from(u16::from_le_bytes(header.get(30..32)?.try_into().ok()?));
+        header.get(46 + name_len..46 + name_len + extra_len)
+    };
+    field().unwrap_or_default()
+}
+
 fn read_all(mut body: impl Read, len: u64) -> Result<Vec<u8>, Error> {
     let mut bytes = Vec::with_capacity(usize::try_from(len.min(TAIL)).unwrap_or(0));
     body.read_to_end(&mut bytes)
@@ -375,7 +490,6 @@ fn read_cached(
     stream: &mut RangeStream<Box<dyn Source>>,
     span: Range<u64>,
 ) -> Result<Vec<u8>, Error> {
-    use std::io::{Seek, SeekFrom};
     let mut bytes = vec![0u8; (span.end - span.start) as usize];
     stream
         .seek(SeekFrom::Start(span.start))

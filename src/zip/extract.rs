@@ -40,9 +40,9 @@ use super::dir::{Dir, Kind as DirKind, OpenError};
 use super::entry::Entry;
 use super::member::{check_supported, copy_member, read_member};
 use super::path::{check_link_target, safe_path};
-use crate::civil::days_from_civil;
+use super::times;
 use crate::source::parallel::{self, SpanFetcher};
-use crate::source::{self, Body, Source};
+use crate::source::{self, Body};
 
 /// The longest symbolic link target accepted: Linux's `PATH_MAX`. A target is held in memory,
 /// so a link member claiming more is refused before it is fetched.
@@ -59,6 +59,9 @@ pub struct ExtractConfig {
     pub jobs: usize,
     /// Replace files that already exist (`--overwrite`).
     pub overwrite: bool,
+    /// Keep files that already exist without reporting them (`-n`, as `unzip -n`): only
+    /// what is missing is extracted.
+    pub skip_existing: bool,
     /// Read and write in pieces of this many bytes.
     pub chunk_size: usize,
 }
@@ -152,7 +155,7 @@ pub enum Fetch<'a> {
     /// From several threads at once (`jobs` of them).
     Concurrent(Arc<dyn SpanFetcher>),
     /// One at a time, in the calling thread, for a source that offers no fetcher.
-    Sequential(&'a mut dyn Source),
+    Sequential(&'a mut dyn FnMut(Range<u64>) -> Result<Body, source::Error>),
 }
 
 /// What an extraction did.
@@ -162,6 +165,8 @@ pub struct Summary {
     pub extracted: usize,
     /// Entries not extracted, each reported to the [`Reporter`].
     pub failed: usize,
+    /// Entries not extracted because their file exists, with `skip_existing` (not reported).
+    pub skipped: usize,
 }
 
 /// The handles of the directories members go in, kept for the members after (at most
@@ -224,25 +229,46 @@ fn io_failure(source: io::Error, verb: &'static str, path: &Path) -> Failure {
     }
 }
 
-/// The entry's modification time, its DOS date and time read as UTC. (A DOS time carries no
-/// zone; unzip reads it as local time, which needs the zone database: UTC keeps extraction
-/// reproducible on every machine.)
+/// The entry's modification time ([`Entry::modified`]: its extended-timestamp or NTFS extra
+/// field, else its DOS date and time read as UTC). (A DOS time carries no zone; unzip reads
+/// it as local time, which needs the zone database: UTC keeps extraction reproducible on
+/// every machine.)
 pub fn modified_time(entry: &Entry) -> Option<SystemTime> {
-    let text = entry.modified.as_deref()?;
-    let number = |range: Range<usize>| -> Option<i64> { text.get(range)?.parse().ok() };
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+    let seconds = times::parse(entry.modified.as_deref()?)?;
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).ok()?))
 }
 
-/// The permission bits to give an extracted file or directory: the archive's, without
-/// set-user-ID, set-group-ID and sticky bits (as unzip without `-K`), and none at all when the
-/// archive recorded none (an all-zero mode is an archiver that did not fill it in).
-fn permissions(entry: &Entry) -> Option<fs::Permissions> {
-    let bits = entry.unix_mode? & 0o777;
-    (bits != 0).then(|| fs::Permissions::from_mode(bits))
+/// The permission bits to give an extracted file or directory, as unzip does: the archive's
+/// Unix mode without set-user-ID, set-group-ID and sticky bits (as without `-K`); for an
+/// entry without one (an archiver on Windows, a jar), `0666` for a file and `0777` for a
+/// directory, without the write bits when the DOS read-only attribute is set, less `umask`.
+/// An all-zero mode is an archiver that did not fill it in, and counts as none.
+fn permissions(entry: &Entry, umask: u32) -> fs::Permissions {
+    let bits = entry.unix_mode.map_or(0, |mode| mode & 0o777);
+    if bits != 0 {
+        return fs::Permissions::from_mode(bits);
+    }
+    let mut bits = if entry.is_dir { 0o777 } else { 0o666 };
+    if entry.read_only {
+        bits &= !0o222;
+    }
+    fs::Permissions::from_mode(bits & !umask)
+}
+
+/// The process's file mode creation mask: from `/proc/self/status` where there is one (it
+/// leaves the mask as it is), else set and set back.
+fn current_umask() -> u32 {
+    let from_proc = fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("Umask:"))?;
+            u32::from_str_radix(line["Umask:".len()..].trim(), 8).ok()
+        });
+    from_proc.unwrap_or_else(|| {
+        let mask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
+        rustix::process::umask(mask);
+        mask.as_raw_mode()
+    }) & 0o777
 }
 
 /// `.name.rangecat-PID-N.part`: hidden, beside the destination so the rename is atomic,
@@ -268,17 +294,25 @@ struct TempFile<'d> {
 }
 
 impl<'d> TempFile<'d> {
-    /// The temporary `name` in `dir` (at `dir_path`), registered before it is created for
-    /// removal on a signal.
-    fn new(dir: &'d Dir, dir_path: &Path, name: OsString) -> TempFile<'d> {
+    /// The temporary `name` in `dir` (at `dir_path`), made by `make` and registered for
+    /// removal on a signal in one step (`crate::temporaries::create`: a signal during the
+    /// creation waits for it, and removes what it made).
+    fn create<T>(
+        dir: &'d Dir,
+        dir_path: &Path,
+        name: OsString,
+        make: impl FnOnce(&Dir, &OsStr) -> io::Result<T>,
+    ) -> Result<(TempFile<'d>, T), Failure> {
         let path = dir_path.join(&name);
-        crate::temporaries::register(&path);
-        TempFile {
+        let made = crate::temporaries::create(&path, || make(dir, &name))
+            .map_err(|err| io_failure(err, "create", &path))?;
+        let temp = TempFile {
             dir,
             name,
             path,
             committed: false,
-        }
+        };
+        Ok((temp, made))
     }
 }
 
@@ -388,6 +422,8 @@ struct Shared<'a> {
     /// Paths relative to the root.
     created_dirs: Mutex<HashSet<PathBuf>>,
     dirs: DirHandles,
+    /// The file mode creation mask, for entries without a Unix mode ([`permissions`]).
+    umask: u32,
 }
 
 /// Extracts `members` (entries with the span each one's bytes lie in) under `root`, which is
@@ -416,9 +452,14 @@ pub fn extract(
         reporter,
         created_dirs: Mutex::new(HashSet::new()),
         dirs: Mutex::new(HashMap::new()),
+        umask: current_umask(),
     };
     let summary = Tally::default();
     let fail = |failure: Failure| {
+        if config.skip_existing && matches!(failure, Failure::Exists { .. }) {
+            summary.skipped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         reporter.failure(&failure);
         summary.failed.fetch_add(1, Ordering::Relaxed);
     };
@@ -441,9 +482,10 @@ pub fn extract(
         None
     };
     let fatal = match fetch {
-        Fetch::Sequential(source) => jobs.iter().enumerate().find_map(|(slot, job)| {
-            record(slot, run_job(job, &mut |span| source.read_span(span), &ctx))
-        }),
+        Fetch::Sequential(fetch) => jobs
+            .iter()
+            .enumerate()
+            .find_map(|(slot, job)| record(slot, run_job(job, fetch, &ctx))),
         Fetch::Concurrent(fetcher) => run_concurrently(&jobs, fetcher, &ctx, &record),
     };
     if let Some(err) = fatal {
@@ -487,6 +529,7 @@ pub fn extract(
     Ok(Summary {
         extracted: summary.extracted.into_inner(),
         failed: summary.failed.into_inner(),
+        skipped: summary.skipped.into_inner(),
     })
 }
 
@@ -565,6 +608,7 @@ fn plan<'a>(
 struct Tally {
     extracted: AtomicUsize,
     failed: AtomicUsize,
+    skipped: AtomicUsize,
 }
 
 fn refused(entry: &Entry, reason: String) -> Failure {
@@ -700,8 +744,8 @@ const STRETCH_MIN: u64 = parallel::THRESHOLD;
 /// directory's order (an archive updated in place lists them otherwise). The selected bytes
 /// make `k = clamp(total / STRETCH_MIN, 1, workers)` stretches: member `i` goes to stretch
 /// `offset_i / ceil(total / k)`, `offset_i` being the selected bytes before it; members that
-/// are not neighbours never share a request. Each stretch is its members' slots, in the order
-/// of their bytes.
+/// are not neighbours (more than [`GAP`] bytes apart) never share a request. Each stretch is
+/// its members' slots, in the order of their bytes.
 fn stretches(jobs: &[Job<'_>], workers: usize) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&slot| jobs[slot].span.start);
@@ -715,9 +759,10 @@ fn stretches(jobs: &[Job<'_>], workers: usize) -> Vec<Vec<usize>> {
         let index = offset / size;
         offset += job.span.end - job.span.start;
         if let Some((last, last_index)) = stretches.last_mut() {
-            let neighbour = last
-                .last()
-                .is_some_and(|&prev| jobs[prev].span.end == job.span.start);
+            let neighbour = last.last().is_some_and(|&prev| {
+                let gap = job.span.start.checked_sub(jobs[prev].span.end);
+                gap.is_some_and(|gap| gap <= GAP)
+            });
             if neighbour && *last_index == index {
                 last.push(slot);
                 continue;
@@ -727,6 +772,11 @@ fn stretches(jobs: &[Job<'_>], workers: usize) -> Vec<Vec<usize>> {
     }
     stretches.into_iter().map(|(stretch, _)| stretch).collect()
 }
+
+/// Members at most this far apart are neighbours, read from the same request: what lies
+/// between them (directory entries, members the selection leaves out) costs less to read and
+/// skip than a request of its own.
+const GAP: u64 = 64 * 1024;
 
 /// Members of at most this many bytes are read whole before they go to a worker, neighbours
 /// together up to this much (a thousand small members are a hundred hand-overs, not a
@@ -783,8 +833,21 @@ fn read_stretch(
         return Ok(());
     };
     let span = jobs[first].span.start..jobs[last].span.end;
-    let mut body = fetcher.fetch(span).map_err(|err| (first, err))?;
+    let mut body = fetcher.fetch(span.clone()).map_err(|err| (first, err))?;
     let len = |slot: usize| jobs[slot].span.end - jobs[slot].span.start;
+    // Where the body is, in the archive: the bytes between members are skipped.
+    let mut pos = span.start;
+    let mut skip_to = |body: &mut Body, slot: usize| -> Result<(), (usize, source::Error)> {
+        let gap = jobs[slot].span.start - pos;
+        let skipped = io::copy(&mut body.take(gap), &mut io::sink())
+            .map_err(|err| (slot, source::Error::from(err)))?;
+        if skipped < gap {
+            let missing = gap - skipped;
+            return Err((slot, source::Error::EndedEarly { missing }));
+        }
+        pos = jobs[slot].span.end;
+        Ok(())
+    };
     let mut at = 0;
     while at < batch.len() {
         if stop.load(Ordering::SeqCst) {
@@ -801,6 +864,7 @@ fn read_stretch(
             let slots = batch[from..at].to_vec();
             let mut bytes = Vec::with_capacity(total as usize);
             for &member in &slots {
+                skip_to(&mut body, member)?;
                 read_exactly(&mut body, &mut bytes, len(member) as usize)
                     .map_err(|err| (member, err))?;
             }
@@ -809,6 +873,7 @@ fn read_stretch(
             }
             continue;
         }
+        skip_to(&mut body, slot)?;
         let (sender, pieces) = sync_channel(PIPE_DEPTH);
         let broken = Arc::new(AtomicBool::new(false));
         let work = Work::Piped {
@@ -890,11 +955,13 @@ fn write_file(job: &Job<'_>, body: impl Read, ctx: &Shared<'_>) -> Result<(), Fa
     let (parent, name) = job.parent_and_name();
     let dir = open_dirs(ctx, parent, &entry.name)?;
     let dest = ctx.root.join(&job.path);
-    let mut temp = TempFile::new(&dir, &ctx.root.join(parent), temp_name(name, job.index));
     // 0600 until complete: the member's own permissions are set once it checks out.
-    let mut file = dir
-        .create_new(&temp.name, 0o600)
-        .map_err(|err| io_failure(err, "create", &temp.path))?;
+    let (mut temp, mut file) = TempFile::create(
+        &dir,
+        &ctx.root.join(parent),
+        temp_name(name, job.index),
+        |dir, temp| dir.create_new(temp, 0o600),
+    )?;
     let mut out = Counting {
         file: &mut file,
         reporter: ctx.reporter,
@@ -904,10 +971,9 @@ fn write_file(job: &Job<'_>, body: impl Read, ctx: &Shared<'_>) -> Result<(), Fa
         file.set_modified(time)
             .map_err(|err| io_failure(err, "set the time of", &dest))?;
     }
-    if let Some(perms) = permissions(entry) {
-        file.set_permissions(perms)
-            .map_err(|err| io_failure(err, "set the permissions of", &dest))?;
-    }
+    // Never the temporary's 0600.
+    file.set_permissions(permissions(entry, ctx.umask))
+        .map_err(|err| io_failure(err, "set the permissions of", &dest))?;
     drop(file);
     commit(&mut temp, name, &dest, ctx.config.overwrite)
 }
@@ -947,13 +1013,12 @@ fn make_link(
             }
         });
     }
-    let mut temp = TempFile::new(
+    let (mut temp, ()) = TempFile::create(
         &dir,
         &ctx.root.join(parent),
         temp_name(file_name, job.index),
-    );
-    dir.symlink(target, &temp.name)
-        .map_err(|err| io_failure(err, "create", &temp.path))?;
+        |dir, temp| dir.symlink(target, temp),
+    )?;
     // Renaming a link onto a directory fails: a directory is never replaced.
     dir.rename(&temp.name, file_name)
         .map_err(|err| io_failure(err, "create", &dest))?;
@@ -979,8 +1044,8 @@ fn finish_dir(
         dir.set_modified(time)
             .map_err(|err| io_failure(err, verb, &path))?;
     }
-    if let Some(perms) = permissions(entry).filter(|_| with_permissions) {
-        dir.set_permissions(perms)
+    if with_permissions {
+        dir.set_permissions(permissions(entry, ctx.umask))
             .map_err(|err| io_failure(err, "set the permissions of", &path))?;
     }
     Ok(())
@@ -1014,6 +1079,7 @@ mod tests {
     use zip::write::SimpleFileOptions;
     use zip::{CompressionMethod, ZipWriter};
 
+    use crate::source::Source;
     use crate::source::file::FileSource;
     use crate::zip::Archive;
     use crate::zip::member::spans;
@@ -1033,10 +1099,29 @@ mod tests {
                 .as_secs(),
             315_532_800
         );
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         entry.modified = None;
         assert_eq!(modified_time(&entry), None);
+    }
+
+    #[test]
+    fn entries_without_a_unix_mode_get_0666_or_0777_less_the_umask() {
+        let mode = |entry: &Entry| permissions(entry, 0o027).mode() & 0o7777;
+        let mut file = entry("f", 1);
+        assert_eq!(mode(&file), 0o640);
+        file.read_only = true;
+        assert_eq!(mode(&file), 0o440);
+        file.unix_mode = Some(0o100000);
+        assert_eq!(mode(&file), 0o440, "an all-zero mode is none");
+        file.unix_mode = Some(0o104755);
+        assert_eq!(
+            mode(&file),
+            0o755,
+            "the archive's, without setuid, not masked"
+        );
+        let mut dir = entry("d/", 0);
+        assert_eq!(mode(&dir), 0o750);
+        dir.read_only = true;
+        assert_eq!(mode(&dir), 0o550);
     }
 
     #[test]
@@ -1060,6 +1145,7 @@ mod tests {
             is_dir: name.ends_with('/'),
             is_symlink: false,
             unix_mode: None,
+            read_only: false,
             encrypted: false,
             header_start: 0,
         }
@@ -1117,12 +1203,13 @@ mod tests {
         let options = ExtractConfig {
             jobs: jobs.unwrap_or(1),
             overwrite,
+            skip_existing: false,
             chunk_size: 1000,
         };
         let record = Record::default();
         let fetch = match jobs {
             Some(_) => Fetch::Concurrent(source.fetcher().unwrap()),
-            None => Fetch::Sequential(&mut source),
+            None => Fetch::Sequential(&mut |span| source.read_span(span)),
         };
         let summary = extract(&members, root, fetch, &options, &record).unwrap();
         (summary, record)
@@ -1191,7 +1278,8 @@ mod tests {
                 summary,
                 Summary {
                     extracted: 6,
-                    failed: 0
+                    failed: 0,
+                    skipped: 0
                 }
             );
             let want: u64 = (0..4)
@@ -1243,7 +1331,8 @@ mod tests {
             summary,
             Summary {
                 extracted: 6,
-                failed: 0
+                failed: 0,
+                skipped: 0
             }
         );
         assert_eq!(fs::read(dir.path().join("a.txt")).unwrap(), b"");
@@ -1365,8 +1454,13 @@ mod tests {
         let dest = dir.path().join("x");
         fs::write(&dest, b"mine").unwrap();
         let name = OsStr::new("x");
-        let mut temp = TempFile::new(&handle, dir.path(), temp_name(name, 0));
-        fs::write(&temp.path, b"new").unwrap();
+        let new = |dir: &Dir, temp: &OsStr| {
+            dir.create_new(temp, 0o600)
+                .and_then(|mut file| file.write_all(b"new"))
+        };
+        let (mut temp, ()) = TempFile::create(&handle, dir.path(), temp_name(name, 0), new)
+            .map_err(|f| f.to_string())
+            .unwrap();
         let result = commit(&mut temp, name, &dest, false);
         assert!(matches!(result, Err(Failure::Exists { .. })));
         drop(temp);
@@ -1377,8 +1471,9 @@ mod tests {
             "temporary removed"
         );
 
-        let mut temp = TempFile::new(&handle, dir.path(), temp_name(name, 1));
-        fs::write(&temp.path, b"new").unwrap();
+        let (mut temp, ()) = TempFile::create(&handle, dir.path(), temp_name(name, 1), new)
+            .map_err(|f| f.to_string())
+            .unwrap();
         assert!(commit(&mut temp, name, &dest, true).is_ok());
         drop(temp);
         assert_eq!(fs::read(&dest).unwrap(), b"new");
@@ -1400,7 +1495,8 @@ mod tests {
             summary,
             Summary {
                 extracted: 1,
-                failed: 1
+                failed: 1,
+                skipped: 0
             }
         );
         assert!(record.failures.lock().unwrap()[0].starts_with("refusing x: a later entry"));

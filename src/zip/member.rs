@@ -369,6 +369,7 @@ mod tests {
             is_dir: false,
             is_symlink: false,
             unix_mode: None,
+            read_only: false,
             encrypted: false,
             header_start: 0,
         }

@@ -1,7 +1,8 @@
 //! Zip archives read through ranges: the central directory from the archive's end
-//! ([`archive`]), entries ([`entry`]), name patterns ([`glob`]), names and link targets that
-//! stay inside a directory ([`path`]), members streamed and decompressed one request each
-//! ([`member`]), and safe extraction into a directory ([`extract`]) through directory
+//! ([`archive`]), entries ([`entry`]) and their times ([`times`]), name patterns ([`glob`]),
+//! names and link targets that stay inside a directory ([`path`]), members streamed and
+//! decompressed one request each ([`member`]), or none when they lie in the bytes already
+//! fetched ([`held`]), and safe extraction into a directory ([`extract`]) through directory
 //! handles that never follow a link ([`dir`]).
 //!
 //! ```
@@ -40,8 +41,10 @@ pub mod entry;
 mod error;
 pub mod extract;
 pub mod glob;
+pub mod held;
 pub mod member;
 pub mod path;
+pub mod times;
 
 pub use archive::Archive;
 pub use entry::Entry;
