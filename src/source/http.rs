@@ -426,6 +426,14 @@ impl Source for HttpSource {
         let _ = self.client.first.set(cached.identity);
     }
 
+    fn resume(&mut self, identity: Identity) {
+        let _ = self.client.first.set(identity);
+    }
+
+    fn version(&self) -> Option<Identity> {
+        self.client.first.get().cloned()
+    }
+
     fn open_many(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
         let client = &self.client;
         if spans.len() < 2 || client.first.get().is_some() || self.revalidate.is_some() {

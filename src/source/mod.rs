@@ -114,6 +114,19 @@ pub trait Source {
         let _ = cached;
     }
 
+    /// Takes `identity` as the first response's without asking (a partial download's version,
+    /// README "Output"): every request carries `If-Range` with its validator, and an answer
+    /// of another version is [`Error::ResourceChanged`].
+    fn resume(&mut self, identity: Identity) {
+        let _ = identity;
+    }
+
+    /// The first response's validators and length (also with `no-store`, unlike
+    /// [`cached`](Source::cached)), once there was one.
+    fn version(&self) -> Option<Identity> {
+        None
+    }
+
     /// Sends the first request as one multi-range request for `spans` (ascending, disjoint,
     /// non-empty; `--multipart` with every RANGE absolute), which teaches the length as a
     /// single range would. When its answer brings exactly those spans, all inside the
@@ -156,6 +169,12 @@ impl<S: Source + ?Sized> Source for Box<S> {
     }
     fn open_many(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
         (**self).open_many(spans)
+    }
+    fn resume(&mut self, identity: Identity) {
+        (**self).resume(identity)
+    }
+    fn version(&self) -> Option<Identity> {
+        (**self).version()
     }
 }
 
