@@ -9,10 +9,10 @@ use rangecat::source::parallel::SEGMENT;
 use rangecat::source::{self, Body, Opened, Source};
 use rangecat::transfer::{self, TransferConfig};
 
-use super::{Context, Reuse, unknown_length};
+use super::{Context, Reuse, resume, unknown_length};
 use crate::cli::FetchArgs;
 use crate::error::Error;
-use crate::output::{Output, progress_bar};
+use crate::output::progress_bar;
 
 /// Runs the fetch command.
 pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
@@ -28,12 +28,14 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
         coalesce: !args.no_coalesce,
     };
     let mut source = source::open(url, &ctx.http)?;
-    let mut output = Output::create(args.output.as_deref())?;
+    let mut output = resume::output(args)?;
+    let resuming = resume::prepare(source.as_mut(), &mut output);
     // With -j, the first request takes one segment; the rest is split over the connections.
     let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
     // README, "Cache": a first RANGE that needs the length takes a kept one instead of a
     // probe; every request then carries If-Match.
     if first_request(&ranges, &plan_config, first_limit).is_none()
+        && !resuming
         && let Some(kept) = kept_version(url, ctx, reuse)
     {
         source.assume(kept);
@@ -58,6 +60,7 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
     };
 
     let resolved = resolve(&ranges, len, args.strict)?;
+    let resolved = resume::missing(source.as_ref(), &mut output, resolved)?;
     if !source.serves_ranges() {
         // Every request would stream from byte 0: serve everything in one forward pass.
         plan_config.gap = u64::MAX;
@@ -76,6 +79,10 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
         &mut output,
         transfer_config,
     );
+    if resume::outdated(&done, &mut output, ctx) {
+        drop(output);
+        return run(args, ctx, reuse);
+    }
     match done {
         // Something was written: starting over would write it twice.
         Err(transfer::Error::Source(source::Error::Stale)) if output.written() > 0 => {
