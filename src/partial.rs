@@ -332,8 +332,8 @@ pub struct PartialFile {
     inner: Arc<Mutex<Inner>>,
     /// What the state file said when opened, if it is ours and consistent with the data.
     saved: Option<State>,
-    /// `begin` kept bytes of an earlier run.
-    continued: bool,
+    /// `begin` found bytes kept by an earlier run (of the same version and output or not).
+    found: bool,
 }
 
 struct Inner {
@@ -404,7 +404,7 @@ impl PartialFile {
         Ok(PartialFile {
             inner,
             saved,
-            continued: false,
+            found: false,
         })
     }
 
@@ -422,6 +422,7 @@ impl PartialFile {
     /// output goes on from there. Otherwise they are dropped and this returns 0.
     pub fn begin(&mut self, version: Option<Version>, layout: Layout) -> Result<u64, Error> {
         let mut inner = lock(&self.inner);
+        self.found = self.saved_version().is_some();
         let kept = self
             .saved
             .take()
@@ -432,19 +433,20 @@ impl PartialFile {
             layout,
             done: kept,
         }))?;
-        self.continued = kept > 0;
         Ok(kept)
     }
 
-    /// Whether [`begin`](PartialFile::begin) kept bytes of an earlier run.
-    pub fn continued(&self) -> bool {
-        self.continued
+    /// Whether [`begin`](PartialFile::begin) found bytes kept by an earlier run, whether it
+    /// kept them or not: their version is the one [`saved_version`](PartialFile::saved_version)
+    /// offered before it.
+    pub fn found(&self) -> bool {
+        self.found
     }
 
     /// Drops the kept bytes and their state: the resource is not the version they were
     /// fetched under. The partial file is empty afterwards, as a new one.
     pub fn discard(&mut self) -> Result<(), Error> {
-        (self.saved, self.continued) = (None, false);
+        (self.saved, self.found) = (None, false);
         lock(&self.inner).start(None)
     }
 

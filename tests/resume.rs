@@ -206,6 +206,35 @@ fn a_resource_replaced_between_the_runs_is_fetched_anew() {
 }
 
 #[test]
+fn another_range_list_of_a_replaced_resource_starts_over_too() {
+    let len = 16 * MIB;
+    let old = util::random_bytes(len);
+    let new: Vec<u8> = old.iter().map(|b| b ^ 0x5a).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let first = Server::start(old, Mode::drop_after(5 * MIB, 1));
+    let output = util::rangecat()
+        .arg(first.url("/f"))
+        .args(["0:8MiB", "--retries", "0", "-c", "-o"])
+        .arg(dir.path().join("out.bin"))
+        .output()
+        .unwrap();
+    assert_runtime_error(&output);
+    assert_eq!(done(dir.path()), 5 * MIB);
+    let second = Server::start(new.clone(), Mode::Replaced);
+    TestCommand::against(&second)
+        .arg(second.url("/f"))
+        .args(["0:4MiB", "-c", "-o"])
+        .arg(dir.path().join("out.bin"))
+        .success();
+    assert_bytes_eq(
+        &fs::read(dir.path().join("out.bin")).unwrap(),
+        &new[..4 * MIB],
+    );
+    assert_eq!(names_in(dir.path()), ["out.bin"]);
+    second.assert_requests(2, "the If-Range request, then the new version's");
+}
+
+#[test]
 fn reruns_make_progress_against_a_server_that_breaks_every_connection() {
     let len = 64 * MIB;
     let data = util::random_bytes(len);

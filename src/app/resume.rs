@@ -56,9 +56,9 @@ pub fn missing(
     Ok(partial::skip(&resolved, done))
 }
 
-/// Whether `done`, the transfer of a continued download, found the resource changed since
-/// its bytes were kept before writing any: they are then dropped, and the fetch is to start
-/// over (once: nothing is kept any more).
+/// Whether `done`, the transfer of a download that took the version of kept bytes
+/// ([`prepare`]), found the resource changed before writing anything: the kept bytes are then
+/// dropped, and the fetch is to start over (once: nothing is kept any more).
 pub fn outdated(done: &Result<(), transfer::Error>, output: &mut Output, ctx: &Context) -> bool {
     let changed = matches!(
         done,
@@ -69,7 +69,7 @@ pub fn outdated(done: &Result<(), transfer::Error>, output: &mut Output, ctx: &C
     if !changed || output.written() > 0 {
         return false;
     }
-    let Some(partial) = output.partial().filter(|p| p.continued()) else {
+    let Some(partial) = output.partial().filter(|p| p.found()) else {
         return false;
     };
     if partial.discard().is_err() {
