@@ -230,7 +230,7 @@ fn to_path(dest: &Path) -> Result<Sink, Error> {
     }
 }
 
-/// The file `dest` names: a symbolic link's target (its dangling target, the link itself).
+/// The file `dest` names: a symbolic link's target (a dangling link names itself).
 fn follow_link(dest: &Path) -> PathBuf {
     match fs::symlink_metadata(dest) {
         Ok(meta) if meta.file_type().is_symlink() => match fs::canonicalize(dest) {

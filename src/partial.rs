@@ -359,33 +359,26 @@ impl PartialFile {
     /// changed yet. A partial file that another process holds is [`Error::Busy`].
     pub fn open(dest: &Path) -> Result<PartialFile, Error> {
         let (data, state) = paths(dest);
-        let created = !data.exists();
+        let created = fs::symlink_metadata(&data).is_err();
         let cannot = || format!("cannot create {}", data.display());
         if created {
             crate::temporaries::register(&data);
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&data);
+        let file = open_regular(&data, true).and_then(|file| {
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+                .map_err(io::Error::from)?;
+            Ok(file)
+        });
         let file = match file {
             Ok(file) => file,
             Err(err) => {
                 crate::temporaries::forget(&data);
+                if err.kind() == io::ErrorKind::WouldBlock {
+                    return Err(Error::Busy { path: data });
+                }
                 return Err(io_error(cannot())(err));
             }
         };
-        if let Err(err) =
-            rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-        {
-            crate::temporaries::forget(&data);
-            if err == rustix::io::Errno::WOULDBLOCK {
-                return Err(Error::Busy { path: data });
-            }
-            return Err(io_error(cannot())(err.into()));
-        }
         let on_disk = file.metadata().map(|meta| meta.len()).unwrap_or(0);
         let saved = read_state(&state).filter(|saved| saved.done <= on_disk);
         let inner = Arc::new(Mutex::new(Inner {
@@ -552,7 +545,9 @@ impl Inner {
         state.done = self.written.min(state.layout.total);
         let text = state.encode();
         let new = self.state.with_extension("state.new");
-        let mut file = File::create(&new)?;
+        // Made anew (O_EXCL): a link planted under its name is not followed.
+        let _ = fs::remove_file(&new);
+        let mut file = OpenOptions::new().write(true).create_new(true).open(&new)?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
         fs::rename(&new, &self.state)?;
@@ -566,9 +561,28 @@ impl Inner {
     }
 }
 
+/// Opens `path` if it is a regular file, never following a symbolic link nor waiting on a
+/// FIFO (the partial files lie in a directory others may write to); `write` also creates it.
+fn open_regular(path: &Path, write: bool) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(write)
+        .create(write)
+        .truncate(false)
+        .custom_flags(flags.bits() as i32)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        let what = format!("{} is not a regular file", path.display());
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, what));
+    }
+    Ok(file)
+}
+
 /// The state in `path`, if it is a state file of ours (at most [`STATE_LIMIT`] bytes).
 fn read_state(path: &Path) -> Option<State> {
-    let file = File::open(path).ok()?;
+    let file = open_regular(path, false).ok()?;
     let mut text = Vec::new();
     file.take(STATE_LIMIT + 1).read_to_end(&mut text).ok()?;
     if text.len() as u64 > STATE_LIMIT {
@@ -715,6 +729,40 @@ mod tests {
         drop(partial);
         drop(PartialFile::open(&dest).unwrap());
         assert_eq!(names(dir.path()).len(), 2);
+    }
+
+    #[test]
+    fn links_and_fifos_planted_under_the_partial_names_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.bin");
+        let (data, state) = paths(&dest);
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, &data).unwrap();
+        assert!(matches!(PartialFile::open(&dest), Err(Error::Io { .. })));
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        fs::remove_file(&data).unwrap();
+        // A FIFO as the state: not waited on, not a state.
+        let made = std::process::Command::new("mkfifo").arg(&state).status();
+        assert!(made.unwrap().success());
+        let mut partial = PartialFile::open(&dest).unwrap();
+        assert_eq!(partial.saved_version(), None);
+        // A link as the new state's name: replaced, not followed.
+        fs::remove_file(&state).unwrap();
+        std::os::unix::fs::symlink(&victim, state.with_extension("state.new")).unwrap();
+        partial
+            .begin(Some(version("\"a\"", 8)), Layout::of(&[0..8]))
+            .unwrap();
+        partial.write_all(b"abc").unwrap();
+        drop(partial);
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        let mut partial = PartialFile::open(&dest).unwrap();
+        assert_eq!(
+            partial
+                .begin(Some(version("\"a\"", 8)), Layout::of(&[0..8]))
+                .unwrap(),
+            3
+        );
     }
 
     #[test]
