@@ -60,13 +60,10 @@ pub fn missing(
 /// ([`prepare`]), found the resource changed before writing anything: the kept bytes are then
 /// dropped, and the fetch is to start over (once: nothing is kept any more).
 pub fn outdated(done: &Result<(), transfer::Error>, output: &mut Output, ctx: &Context) -> bool {
-    let changed = matches!(
-        done,
-        Err(transfer::Error::Source(
-            source::Error::ResourceChanged { .. }
-        ))
-    );
-    if !changed || output.written() > 0 {
+    let Err(transfer::Error::Source(source::Error::ResourceChanged { what })) = done else {
+        return false;
+    };
+    if output.written() > 0 {
         return false;
     }
     let Some(partial) = output.partial().filter(|p| p.found()) else {
@@ -75,10 +72,9 @@ pub fn outdated(done: &Result<(), transfer::Error>, output: &mut Output, ctx: &C
     if partial.discard().is_err() {
         return false;
     }
-    if let (Some(log), Err(err)) = (&ctx.http.log, done) {
+    if let Some(log) = &ctx.http.log {
         log(&format!(
-            "* {}: the partial download is of another version; starting over",
-            rangecat::one_line(err)
+            "* the partial download is of another version ({what}): starting over"
         ));
     }
     true
