@@ -343,6 +343,9 @@ struct Inner {
     file: File,
     /// The data file did not exist before: it is removed when nothing is kept.
     created: bool,
+    /// The data file is registered as a temporary that SIGINT and SIGTERM remove: no state
+    /// counts any of its bytes.
+    temporary: bool,
     /// Set by `begin`: the state being written (`None`: a version that cannot be continued,
     /// so the file is a plain temporary).
     begun: Option<Option<State>>,
@@ -361,6 +364,7 @@ impl PartialFile {
         let (data, state) = paths(dest);
         let created = fs::symlink_metadata(&data).is_err();
         let cannot = || format!("cannot create {}", data.display());
+        // Registered before it exists: a signal may come as soon as it does.
         if created {
             crate::temporaries::register(&data);
         }
@@ -387,6 +391,7 @@ impl PartialFile {
             state,
             file,
             created,
+            temporary: created,
             begun: None,
             written: 0,
             recorded: 0,
@@ -457,7 +462,7 @@ impl PartialFile {
             inner.dest.display()
         )))?;
         inner.finished = true;
-        crate::temporaries::forget(&inner.data);
+        inner.set_temporary(false);
         inner.remove_state();
         Ok(())
     }
@@ -494,7 +499,10 @@ impl Drop for PartialFile {
             // Kept; should this last checkpoint fail, the one before still stands (the data
             // file only grew past what it counts).
             Some(Some(_)) if inner.written > 0 => {
-                let _ = inner.checkpoint();
+                if inner.checkpoint().is_err() && inner.recorded == 0 {
+                    let _ = fs::remove_file(&inner.data);
+                    inner.remove_state();
+                }
             }
             // Untouched: what an earlier run kept stays as it was.
             None if !inner.created => {}
@@ -503,14 +511,14 @@ impl Drop for PartialFile {
                 inner.remove_state();
             }
         }
-        crate::temporaries::forget(&inner.data);
+        inner.set_temporary(false);
     }
 }
 
 impl Inner {
     /// Starts the output anew after `state.done` bytes (none without a state): the data file
-    /// is cut there, and the state file removed until the first checkpoint. Without a state,
-    /// the data file is a temporary that SIGINT and SIGTERM remove.
+    /// is cut there, and the state file removed until the first checkpoint. Until a state
+    /// counts some of its bytes, the data file is a temporary that SIGINT and SIGTERM remove.
     fn start(&mut self, state: Option<State>) -> Result<(), Error> {
         let kept = state.as_ref().map_or(0, |state| state.done);
         let cannot = format!("cannot write {}", self.data.display());
@@ -521,10 +529,7 @@ impl Inner {
         if kept == 0 {
             self.remove_state();
         }
-        match state {
-            Some(_) => crate::temporaries::forget(&self.data),
-            None => crate::temporaries::register(&self.data),
-        }
+        self.set_temporary(kept == 0);
         (self.written, self.recorded) = (kept, kept);
         self.begun = Some(state);
         self.last = Instant::now();
@@ -552,7 +557,17 @@ impl Inner {
         file.sync_all()?;
         fs::rename(&new, &self.state)?;
         self.recorded = self.written;
+        self.set_temporary(false);
         Ok(())
+    }
+
+    fn set_temporary(&mut self, temporary: bool) {
+        match (self.temporary, temporary) {
+            (false, true) => crate::temporaries::register(&self.data),
+            (true, false) => crate::temporaries::forget(&self.data),
+            _ => {}
+        }
+        self.temporary = temporary;
     }
 
     fn remove_state(&self) {

@@ -141,6 +141,35 @@ fn sigterm_keeps_what_was_fetched_and_exits_143() {
 }
 
 #[test]
+fn an_interruption_before_any_byte_leaves_nothing() {
+    let server = Server::start(
+        util::data(MIB),
+        Mode::StallAfterHeaders(Duration::from_secs(20)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let child = spawn(&server.url("/f"), dir.path(), &[]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.requests().is_empty() {
+        assert!(Instant::now() < deadline, "no request came");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The answer's head is in: the output has begun, its body stalls.
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let (status, stderr) = util::wait_for(child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert_eq!(
+        names_in(dir.path()),
+        Vec::<String>::new(),
+        "nothing to keep"
+    );
+}
+
+#[test]
 fn resources_that_cannot_be_continued_are_fetched_as_without_c() {
     let data = util::data(3 * MIB);
     for mode in [Mode::WeakOnly, Mode::ChunkedNoLength, Mode::IgnoresRange] {
