@@ -170,9 +170,9 @@ fn an_interruption_before_any_byte_leaves_nothing() {
 }
 
 #[test]
-fn resources_that_cannot_be_continued_are_fetched_as_without_c() {
+fn resources_without_a_version_are_fetched_as_without_c() {
     let data = util::data(3 * MIB);
-    for mode in [Mode::WeakOnly, Mode::ChunkedNoLength, Mode::IgnoresRange] {
+    for mode in [Mode::WeakOnly, Mode::ChunkedNoLength] {
         let server = Server::start(data.clone(), mode.clone());
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.bin");
@@ -185,6 +185,33 @@ fn resources_that_cannot_be_continued_are_fetched_as_without_c() {
         assert_bytes_eq(&fs::read(&dest).unwrap(), &data[1..data.len() - 1]);
         assert_eq!(names_in(dir.path()), ["out.bin"], "{mode:?}");
     }
+}
+
+#[test]
+fn a_server_that_ignores_range_sends_the_kept_bytes_again_and_they_are_skipped() {
+    let data = util::random_bytes(3 * MIB);
+    let cut = Server::start(data.clone(), Mode::drop_after(MIB, 1));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out.bin");
+    let output = util::rangecat()
+        .arg(cut.url("/f"))
+        .args(["--retries", "0", "-c", "-o"])
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert_runtime_error(&output);
+    assert_eq!(done(dir.path()), MIB);
+    // The same version (ETag "v1", same length) from a server that answers every GET with 200.
+    let whole = Server::start(data.clone(), Mode::IgnoresRange);
+    TestCommand::against(&whole)
+        .arg(whole.url("/f"))
+        .args(["-c", "-o"])
+        .arg(&dest)
+        .success();
+    assert_bytes_eq(&fs::read(&dest).unwrap(), &data);
+    let asked = whole.requests();
+    assert_eq!(asked.len(), 1, "{}", whole.summary());
+    assert_eq!(asked[0].header("if-range"), Some(ETAG_V1));
 }
 
 #[test]
