@@ -36,6 +36,8 @@ Register-ArgumentCompleter -Native -CommandName 'rangecat' -ScriptBlock {
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer')
             [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'Read and write in pieces of BYTES')
             [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in FILE (PEM) for https')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'With -o FILE: keep what an interrupted download fetched, and fetch only the rest when run again with -c')
+            [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'With -o FILE: keep what an interrupted download fetched, and fetch only the rest when run again with -c')
             [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything')
             [CompletionResult]::new('--no-coalesce', '--no-coalesce', [CompletionResultType]::ParameterName, 'Send one request per RANGE as given: no merging, no reuse')
             [CompletionResult]::new('--multipart', '--multipart', [CompletionResultType]::ParameterName, 'Ask for many ranges in one request (multipart/byteranges), in batches')

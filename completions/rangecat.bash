@@ -65,7 +65,7 @@ _rangecat() {
 
     case "${cmd}" in
         rangecat)
-            opts="-o -j -H -u -k -v -q -h -V --output --strict --gap --max-buffer --no-coalesce --jobs --multipart --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help --version info ls cat x serve completions help"
+            opts="-o -c -j -H -u -k -v -q -h -V --output --continue --strict --gap --max-buffer --no-coalesce --jobs --multipart --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help --version info ls cat x serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

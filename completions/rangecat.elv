@@ -33,6 +33,8 @@ set edit:completion:arg-completer[rangecat] = {|@words|
             cand --retries 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer'
             cand --chunk-size 'Read and write in pieces of BYTES'
             cand --cacert 'Also trust the CA certificates in FILE (PEM) for https'
+            cand -c 'With -o FILE: keep what an interrupted download fetched, and fetch only the rest when run again with -c'
+            cand --continue 'With -o FILE: keep what an interrupted download fetched, and fetch only the rest when run again with -c'
             cand --strict 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything'
             cand --no-coalesce 'Send one request per RANGE as given: no merging, no reuse'
             cand --multipart 'Ask for many ranges in one request (multipart/byteranges), in batches'

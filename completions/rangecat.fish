@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rangecat_global_optspecs
-    string join \n o/output= strict gap= max-buffer= no-coalesce j/jobs= multipart H/header= u/user= location-trusted allow-insecure-redirect connect-timeout= timeout= retries= chunk-size= cacert= k/insecure no-cache v/verbose q/quiet progress h/help V/version
+    string join \n o/output= c/continue strict gap= max-buffer= no-coalesce j/jobs= multipart H/header= u/user= location-trusted allow-insecure-redirect connect-timeout= timeout= retries= chunk-size= cacert= k/insecure no-cache v/verbose q/quiet progress h/help V/version
 end
 
 function __fish_rangecat_needs_command
@@ -35,6 +35,7 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -l timeout -d 'Seconds a
 complete -c rangecat -n "__fish_rangecat_needs_command" -l retries -d 'Retries per request after a failure: a broken connection, a 429/502/503/504 answer' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l chunk-size -d 'Read and write in pieces of BYTES' -r
 complete -c rangecat -n "__fish_rangecat_needs_command" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
+complete -c rangecat -n "__fish_rangecat_needs_command" -s c -l continue -d 'With -o FILE: keep what an interrupted download fetched, and fetch only the rest when run again with -c'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l strict -d 'Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l no-coalesce -d 'Send one request per RANGE as given: no merging, no reuse'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l multipart -d 'Ask for many ranges in one request (multipart/byteranges), in batches'

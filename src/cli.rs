@@ -74,6 +74,11 @@ pub struct FetchArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// With -o FILE: keep what an interrupted download fetched, and fetch only the rest when
+    /// run again with -c
+    #[arg(short = 'c', long = "continue")]
+    pub resume: bool,
+
     /// Fail (exit 1) if a RANGE is not wholly inside the resource, before writing anything
     #[arg(long)]
     pub strict: bool,

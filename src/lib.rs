@@ -28,6 +28,7 @@
 pub mod cache;
 mod civil;
 pub mod http;
+pub mod partial;
 pub mod plan;
 pub mod proxy;
 pub mod range;

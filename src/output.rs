@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+use rangecat::partial::PartialFile;
 
 /// Transfers at least this large get a progress bar on a terminal: smaller ones finish
 /// before a bar would be worth reading.
@@ -96,6 +97,10 @@ enum Sink {
         temp: PathBuf,
         dest: PathBuf,
     },
+    /// `-c`: a partial file beside the destination, kept when the transfer is interrupted.
+    Partial(PartialFile),
+    /// A partial file moved onto its destination: nothing more is written.
+    Moved,
 }
 
 impl Output {
@@ -113,6 +118,37 @@ impl Output {
             bar: None,
             written: 0,
         })
+    }
+
+    /// `-c -o dest` (README, "Output"): through a partial file beside `dest` that an
+    /// interrupted transfer keeps and a later one continues. A `dest` that exists and is not a
+    /// regular file (a directory, a device, a FIFO) is a usage error: it is never replaced,
+    /// so a partial download could never end on it.
+    pub fn continuing(dest: &Path) -> Result<Output, Error> {
+        let dest = follow_link(dest);
+        if let Ok(meta) = fs::metadata(&dest)
+            && !meta.is_file()
+        {
+            return Err(Error::Usage(format!(
+                "--continue needs -o FILE to be a regular file, and {} is not one",
+                dest.display()
+            )));
+        }
+        let partial =
+            PartialFile::open(&dest).map_err(|err| Error::Message(rangecat::one_line(&err)))?;
+        Ok(Output {
+            sink: Sink::Partial(partial),
+            bar: None,
+            written: 0,
+        })
+    }
+
+    /// The partial file of `-c`, if this output is one.
+    pub fn partial(&mut self) -> Option<&mut PartialFile> {
+        match &mut self.sink {
+            Sink::Partial(partial) => Some(partial),
+            _ => None,
+        }
     }
 
     /// How many bytes were written so far.
@@ -141,6 +177,13 @@ impl Output {
             // Nothing is left to clean up.
             self.sink = Sink::Direct(file.try_clone().map_err(Error::io(written))?);
         }
+        if let Sink::Partial(_) = &self.sink
+            && let Sink::Partial(partial) = std::mem::replace(&mut self.sink, Sink::Moved)
+        {
+            partial
+                .finish()
+                .map_err(|err| Error::Message(rangecat::one_line(&err)))?;
+        }
         Ok(())
     }
 }
@@ -160,14 +203,7 @@ fn stdout() -> Result<File, Error> {
 /// never replaced; a symbolic link keeps pointing where it did, and its target is replaced.
 fn to_path(dest: &Path) -> Result<Sink, Error> {
     let cannot_create = || format!("cannot create {}", dest.display());
-    let dest = match fs::symlink_metadata(dest) {
-        Ok(meta) if meta.file_type().is_symlink() => match fs::canonicalize(dest) {
-            Ok(target) => target,
-            // A dangling link: the file it names is created.
-            Err(_) => dest.to_owned(),
-        },
-        _ => dest.to_owned(),
-    };
+    let dest = follow_link(dest);
     match fs::metadata(&dest) {
         Ok(meta) if meta.is_dir() => {
             return Err(Error::Message(format!("{} is a directory", dest.display())));
@@ -194,6 +230,18 @@ fn to_path(dest: &Path) -> Result<Sink, Error> {
     }
 }
 
+/// The file `dest` names: a symbolic link's target (a dangling link names itself).
+fn follow_link(dest: &Path) -> PathBuf {
+    match fs::symlink_metadata(dest) {
+        Ok(meta) if meta.file_type().is_symlink() => match fs::canonicalize(dest) {
+            Ok(target) => target,
+            // A dangling link: the file it names is created.
+            Err(_) => dest.to_owned(),
+        },
+        _ => dest.to_owned(),
+    }
+}
+
 impl Drop for Output {
     fn drop(&mut self) {
         if let Some(bar) = self.bar.take() {
@@ -210,6 +258,8 @@ impl Write for Output {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let n = match &mut self.sink {
             Sink::Direct(file) | Sink::Temp { file, .. } => file.write(data)?,
+            Sink::Partial(partial) => partial.write(data)?,
+            Sink::Moved => return Err(io::Error::other("the output is complete")),
         };
         if let Some(bar) = &self.bar {
             bar.inc(n as u64);

@@ -30,6 +30,8 @@ mod report;
 mod local;
 // -o: stdout, FIFOs, links, directories, signals.
 mod output;
+// -c/--continue: interrupted -o downloads kept and continued.
+mod resume;
 // Passwords and presigned-URL signatures never printed.
 mod secrets;
 // Redirects across origins: credentials stay with their origin; -u.

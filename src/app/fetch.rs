@@ -10,7 +10,7 @@ use rangecat::source::parallel::SEGMENT;
 use rangecat::source::{self, Body, Lessons, Opened, Source};
 use rangecat::transfer::{self, TransferConfig};
 
-use super::{Context, Reuse, unknown_length};
+use super::{Context, Reuse, resume, unknown_length};
 use crate::cli::FetchArgs;
 use crate::error::Error;
 use crate::output::{Output, progress_bar};
@@ -31,12 +31,14 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
     let mut source = source::open(url, &ctx.http)?;
     let taught = taught_before(url, ctx);
     source.learn(taught);
-    let mut output = Output::create(args.output.as_deref())?;
+    let mut output = resume::output(args)?;
+    let resuming = resume::prepare(source.as_mut(), &mut output);
     // With -j, the first request takes one segment; the rest is split over the connections.
     let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
     // README, "Cache": a first RANGE that needs the length takes a kept one instead of a
     // probe; every request then carries If-Match.
     if first_request(&ranges, &plan_config, first_limit).is_none()
+        && !resuming
         && let Some(kept) = kept_version(url, ctx, reuse)
     {
         source.assume(kept);
@@ -56,8 +58,21 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
         ctx,
     );
     remember(url, ctx, source.as_ref(), taught);
-    done?;
+    if done? == Fetched::StartOver {
+        drop(output);
+        return run(args, ctx, reuse);
+    }
     output.finish()
+}
+
+/// How [`fetch`] ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Fetched {
+    /// Every byte was written.
+    Done,
+    /// A partial download (`-c`) turned out to be of another version before anything was
+    /// written: it is dropped, and the fetch is to start over (README, "Output").
+    StartOver,
 }
 
 /// The fetch proper, once the source and the output are open.
@@ -69,7 +84,7 @@ fn fetch(
     output: &mut Output,
     args: &FetchArgs,
     ctx: &Context,
-) -> Result<(), Error> {
+) -> Result<Fetched, Error> {
     let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
     if source.len().is_none() {
         open_first_requests(source, ranges, plan_config, transfer_config)?;
@@ -81,10 +96,11 @@ fn fetch(
         let strict = args.strict;
         let first_config = (&*plan_config, transfer_config);
         unknown_length::fetch(source, ranges, first, first_config, output, strict)?;
-        return Ok(());
+        return Ok(Fetched::Done);
     };
 
     let resolved = resolve(ranges, len, args.strict)?;
+    let resolved = resume::missing(source, output, resolved)?;
     if !source.serves_ranges() {
         // Every request would stream from byte 0: serve everything in one forward pass.
         plan_config.gap = u64::MAX;
@@ -97,6 +113,9 @@ fn fetch(
     let total = resolved.iter().map(|r| r.end - r.start).sum();
     output.show_progress(progress_bar(ctx.progress, total));
     let done = transfer::execute(&ops, source, first_body, output, transfer_config);
+    if resume::outdated(&done, output, ctx) {
+        return Ok(Fetched::StartOver);
+    }
     match done {
         // Something was written: starting over would write it twice.
         Err(transfer::Error::Source(source::Error::Stale)) if output.written() > 0 => {
@@ -104,7 +123,7 @@ fn fetch(
                 what: "412 Precondition Failed after bytes were written".into(),
             }))
         }
-        done => done.map_err(Error::from),
+        done => done.map(|()| Fetched::Done).map_err(Error::from),
     }
 }
 

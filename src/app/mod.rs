@@ -8,6 +8,7 @@ mod forward_pass;
 mod info;
 mod listing;
 mod ls;
+mod resume;
 mod serve;
 mod unknown_length;
 
@@ -63,8 +64,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
-/// On SIGINT or SIGTERM, removes the temporary files under way and exits 130 or 143 (128 +
-/// the signal), as the README promises.
+/// On SIGINT or SIGTERM, records the progress of a `-c` download, removes the temporary files
+/// under way and exits 130 or 143 (128 + the signal), as the README promises.
 fn exit_on_signal() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
@@ -72,6 +73,7 @@ fn exit_on_signal() {
     };
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
+            rangecat::partial::checkpoint_all();
             rangecat::temporaries::remove_all();
             std::process::exit(128 + signal);
         }

@@ -464,6 +464,14 @@ impl Source for HttpSource {
         let _ = self.client.first.set(cached.identity);
     }
 
+    fn resume(&mut self, identity: Identity) {
+        let _ = self.client.first.set(identity);
+    }
+
+    fn version(&self) -> Option<Identity> {
+        self.client.first.get().cloned()
+    }
+
     fn open_spans(&mut self, spans: &[Range<u64>]) -> Result<bool, Error> {
         self.open_together(spans)
     }

@@ -114,6 +114,19 @@ pub trait Source {
         let _ = cached;
     }
 
+    /// Takes `identity` as the first response's without asking (a partial download's version,
+    /// README "Output"): every request carries `If-Range` with its validator, and an answer
+    /// of another version is [`Error::ResourceChanged`].
+    fn resume(&mut self, identity: Identity) {
+        let _ = identity;
+    }
+
+    /// The first response's validators and length (also with `no-store`, unlike
+    /// [`cached`](Source::cached)), once there was one.
+    fn version(&self) -> Option<Identity> {
+        None
+    }
+
     /// What the server taught so far about the requests it takes.
     fn lessons(&self) -> Lessons {
         Lessons::default()
@@ -190,6 +203,12 @@ impl<S: Source + ?Sized> Source for Box<S> {
     }
     fn learn(&mut self, lessons: Lessons) {
         (**self).learn(lessons)
+    }
+    fn resume(&mut self, identity: Identity) {
+        (**self).resume(identity)
+    }
+    fn version(&self) -> Option<Identity> {
+        (**self).version()
     }
 }
 

@@ -70,6 +70,11 @@ pub enum Mode {
     /// As `Ranges`, with only a weak ETag (`W/"v1"`) and no Last-Modified: no validator a
     /// client may rely on.
     WeakOnly,
+    /// As `Ranges`, each body sent at most this many bytes per second (a slow link).
+    Throttled(usize),
+    /// As `Ranges`, with ETag `"v2"` and Last-Modified a day later than `ETAG_V1`'s from the
+    /// first request on: the resource was replaced since a client saw version 1.
+    Replaced,
     /// As `Ranges`, and a request for several ranges gets a `multipart/byteranges` answer of
     /// this shape (any other mode answers it with 200 and the whole body, as S3 does).
     Multipart(Shape),
@@ -486,7 +491,8 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
     let changed = matches!(
         shared.mode,
         Mode::ChangesAfterFirst | Mode::ChangesIgnoringIfMatch
-    ) && index >= 1;
+    ) && index >= 1
+        || shared.mode == Mode::Replaced;
     let (etag, last_modified) = if changed {
         (ETAG_V2, LAST_MODIFIED_V2)
     } else {
@@ -668,7 +674,14 @@ fn respond(stream: &mut TcpStream, shared: &Shared, request: &Request, index: us
 
 /// Writes the body in pieces, stopping early when the server stops; `false` on any error.
 fn write_all(stream: &mut TcpStream, body: &[u8], shared: &Shared) -> bool {
+    let started = Instant::now();
+    let mut sent = 0;
     for piece in body.chunks(64 * 1024) {
+        if let Mode::Throttled(rate) = shared.mode {
+            let due = started + Duration::from_secs_f64(sent as f64 / rate.max(1) as f64);
+            thread::sleep(due.saturating_duration_since(Instant::now()));
+            sent += piece.len();
+        }
         if shared.stop.load(Ordering::SeqCst) || stream.write_all(piece).is_err() {
             return false;
         }
