@@ -218,15 +218,14 @@ fn to_path(dest: &Path) -> Result<Sink, Error> {
         _ => {}
     }
     let temp = temp_path(&dest);
-    // Registered before it exists: a signal may come as soon as it does (README, "Output").
-    rangecat::temporaries::register(&temp);
-    let created = OpenOptions::new().write(true).create_new(true).open(&temp);
+    // Created and registered in one step: a signal at any moment removes it (README,
+    // "Output").
+    let created = rangecat::temporaries::create(&temp, || {
+        OpenOptions::new().write(true).create_new(true).open(&temp)
+    });
     match created {
         Ok(file) => Ok(Sink::Temp { file, temp, dest }),
-        Err(err) => {
-            rangecat::temporaries::forget(&temp);
-            Err(Error::io(cannot_create())(err))
-        }
+        Err(err) => Err(Error::io(cannot_create())(err)),
     }
 }
 

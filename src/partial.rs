@@ -316,6 +316,23 @@ pub fn checkpoint_all() {
     }
 }
 
+/// Takes the lock that keeps two processes from continuing the same download; a holder that
+/// lets go within half a second is waited for (a child forked by another thread holds a
+/// copy of the descriptor until it execs).
+fn lock_exclusive(file: &File) -> io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(err) if err == rustix::io::Errno::WOULDBLOCK && tries < 25 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every change under these locks leaves the data consistent.
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -364,15 +381,13 @@ impl PartialFile {
         let (data, state) = paths(dest);
         let created = fs::symlink_metadata(&data).is_err();
         let cannot = || format!("cannot create {}", data.display());
-        // Registered before it exists: a signal may come as soon as it does.
-        if created {
-            crate::temporaries::register(&data);
-        }
-        let file = open_regular(&data, true).and_then(|file| {
-            rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-                .map_err(io::Error::from)?;
-            Ok(file)
-        });
+        // Created and registered in one step: a signal at any moment removes it.
+        let file = if created {
+            crate::temporaries::create(&data, || open_regular(&data, true))
+        } else {
+            open_regular(&data, true)
+        };
+        let file = file.and_then(|file| lock_exclusive(&file).map(|()| file));
         let file = match file {
             Ok(file) => file,
             Err(err) => {

@@ -26,9 +26,12 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Writes `line` and a newline to stderr, its control characters escaped.
+/// Writes `line` and a newline to stderr, its control characters escaped. A closed stderr
+/// (`2>&1 | head`) loses the line, never the command: `eprintln!` would panic, on any
+/// thread that logs.
 pub fn eprint_line(line: &str) {
-    eprintln!("{}", escape_controls(line));
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{}", escape_controls(line));
 }
 
 #[cfg(test)]

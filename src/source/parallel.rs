@@ -193,11 +193,13 @@ pub fn ordered_body(
         let fetcher = fetcher.clone();
         let pieces = pieces.clone();
         thread::spawn(move || {
+            let _watch = Watch(&window);
             while let Some(index) = window.next_to_start(&pieces) {
                 let piece = pieces.get(index);
                 let ahead = piece.len().min(MOST_AHEAD);
                 let depth = usize::try_from(ahead.div_ceil(chunk as u64)).unwrap_or(usize::MAX);
-                let (sender, receiver) = sync_channel(depth.max(1));
+                // One place more for the empty piece that ends it.
+                let (sender, receiver) = sync_channel(depth.max(1) + 1);
                 window.started(index, receiver, held_by(&piece));
                 let fetched = match piece {
                     Piece::Span(span) => fetcher.fetch(span),
@@ -224,6 +226,18 @@ pub fn ordered_body(
     })
 }
 
+/// Tells the window when its thread ends in a panic, so that the reader fails instead of
+/// waiting for segments no thread will start.
+struct Watch<'a>(&'a Window);
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.fail();
+        }
+    }
+}
+
 /// Which segments are started, and which one the reader is at.
 struct Window {
     state: Mutex<WindowState>,
@@ -247,6 +261,8 @@ struct WindowState {
     ready: BTreeMap<u64, (Receiver<Chunk>, u64)>,
     /// The reader is gone.
     closed: bool,
+    /// A thread that fetches segments panicked.
+    failed: bool,
 }
 
 impl Window {
@@ -261,6 +277,7 @@ impl Window {
                 taken: 0,
                 ready: BTreeMap::new(),
                 closed: false,
+                failed: false,
             }),
             changed: Condvar::new(),
         }
@@ -312,8 +329,17 @@ impl Window {
                 state.reading = holds;
                 return Some(receiver);
             }
+            if state.failed {
+                // A segment no thread may start: a receiver whose sender is gone fails the read.
+                return Some(sync_channel(0).1);
+            }
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    fn fail(&self) {
+        self.lock().failed = true;
+        self.changed.notify_all();
     }
 
     fn close(&self) {
@@ -476,13 +502,14 @@ impl Read for OneByOne {
     }
 }
 
-/// Sends `body` down `sender` in pieces of `chunk` bytes; false when it stopped early (a read
-/// error, which it sends on, or a reader that has gone away).
+/// Sends `body` down `sender` in pieces of `chunk` bytes, then an empty piece that says it
+/// ended; false when it stopped early (a read error, which it sends on, or a reader that has
+/// gone away).
 fn pump(body: &mut Body, sender: &SyncSender<Chunk>, chunk: usize) -> bool {
     loop {
         let mut piece = vec![0u8; chunk];
         let sent = match body.read(&mut piece) {
-            Ok(0) => return true,
+            Ok(0) => return sender.send(Ok(Vec::new())).is_ok(),
             Ok(n) => {
                 piece.truncate(n);
                 sender.send(Ok(piece))
@@ -503,7 +530,7 @@ fn pump(body: &mut Body, sender: &SyncSender<Chunk>, chunk: usize) -> bool {
 /// reader, so that the network and whatever consumes the bytes (a decompressor) overlap.
 pub fn read_ahead(mut body: Body, chunk: usize, depth: usize) -> Body {
     let chunk = chunk.max(1);
-    let (sender, receiver) = sync_channel::<Chunk>(depth.max(1));
+    let (sender, receiver) = sync_channel::<Chunk>(depth.max(1) + 1);
     thread::spawn(move || pump(&mut body, &sender, chunk));
     let window = Arc::new(Window::new(1, 1));
     window.lock().next = 1;
@@ -542,10 +569,12 @@ impl Read for ParallelBody {
             }
             let receiver = self.receiver.as_ref().expect("set above");
             match receiver.recv() {
+                // The segment is complete.
+                Ok(Ok(piece)) if piece.is_empty() => self.receiver = None,
                 Ok(Ok(piece)) => (self.current, self.at) = (piece, 0),
                 Ok(Err(err)) => return Err(err),
-                // The segment's sender is dropped once the segment is complete.
-                Err(_) => self.receiver = None,
+                // Its thread stopped without saying why (it panicked).
+                Err(_) => return Err(io::Error::other("a thread reading a segment stopped")),
             }
         }
     }
@@ -806,5 +835,26 @@ mod tests {
             source.data[..7000],
             "everything before it was delivered"
         );
+    }
+
+    /// Panics on every segment from 3000 on.
+    struct Panicking(Arc<Memory>);
+
+    impl SpanFetcher for Panicking {
+        fn fetch(&self, span: Range<u64>) -> Result<Body, Error> {
+            assert!(span.start < 3000, "a worker thread panics");
+            self.0.fetch(span)
+        }
+    }
+
+    #[test]
+    fn a_panicking_thread_fails_the_read_instead_of_hanging_or_cutting_it_short() {
+        let source = memory(9000);
+        let fetcher = Arc::new(Panicking(source.clone()));
+        let mut body = parallel_body(fetcher, 0..9000, 2, 1000, 256);
+        let mut out = Vec::new();
+        let err = body.read_to_end(&mut out).unwrap_err();
+        assert!(err.to_string().contains("stopped"), "{err}");
+        assert_eq!(out, source.data[..3000]);
     }
 }
