@@ -126,3 +126,46 @@ fn a_progress_bar_is_drawn_when_stderr_is_a_terminal() {
     assert_eq!(run("-q"), "", "-q silences it");
     assert_eq!(run("0:1MiB"), "", "no bar for a small transfer");
 }
+
+#[test]
+fn a_closed_stderr_under_jobs_neither_hangs_nor_cuts_the_output() {
+    // `rangecat -v -j 4 ... 2>&1 | head -2`: the log lines go nowhere once stderr is closed;
+    // every byte still reaches the output and rangecat ends.
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let data = util::random_bytes(40 * MIB);
+    let server = Server::start(data.clone(), Mode::Ranges);
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("rangecat"))
+        .env_clear()
+        .args(["-v", "-j", "4"])
+        .arg(server.url("/file.bin"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.starts_with("> GET"), "{line}");
+    drop(stderr);
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).map(|_| out)
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("rangecat hung after its stderr closed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = reader.join().unwrap().unwrap();
+    assert!(status.success(), "{status}");
+    assert_bytes_eq(&out, &data);
+}
