@@ -18,6 +18,7 @@ pub mod location;
 pub mod proxy_env;
 pub mod redact;
 pub mod tls;
+pub(crate) mod validators;
 
 use std::fmt;
 
