@@ -30,6 +30,7 @@ mod civil;
 pub mod http;
 pub mod partial;
 pub mod plan;
+#[cfg(feature = "serve")]
 pub mod proxy;
 pub mod range;
 pub mod source;

@@ -162,6 +162,7 @@ pub(crate) fn tls_config(cacert: Option<&CaBundle>, insecure: bool) -> Result<Tl
 /// connector, which is hyper's rather than ureq's): the trust store plus `cacert` (the
 /// built-in Mozilla roots where the platform has no store), or no verification with
 /// `insecure`; for plain http nothing is trusted and the store is not read.
+#[cfg(feature = "serve")]
 pub(crate) fn rustls_config_for(
     url: &str,
     cacert: Option<&CaBundle>,
@@ -199,9 +200,11 @@ pub(crate) fn rustls_config_for(
 
 /// `-k/--insecure`: any certificate is accepted; signatures are still checked, so the
 /// handshake itself stays sound.
+#[cfg(feature = "serve")]
 #[derive(Debug)]
 struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
 
+#[cfg(feature = "serve")]
 impl rustls::client::danger::ServerCertVerifier for NoVerification {
     fn verify_server_cert(
         &self,
