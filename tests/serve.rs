@@ -20,6 +20,7 @@ use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rangecat::http::Transport;
 use rangecat::proxy::{Proxy, ProxyConfig, Stopper};
 
 use crate::util::curl::curl;
@@ -55,14 +56,14 @@ pub(crate) fn config(upstream: &str) -> ProxyConfig {
     ProxyConfig {
         upstream: upstream.to_owned(),
         chunk_size: 256 * 1024,
-        connect_timeout: Duration::from_secs(5),
-        timeout: Duration::from_secs(10),
+        transport: Transport {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            ..Transport::default()
+        },
         keepalive_timeout: Duration::from_secs(15),
-        retries: 1,
         max_connections: 1024,
         log: None,
-        cacert: None,
-        insecure: false,
     }
 }
 
@@ -291,10 +292,9 @@ fn an_upstream_that_breaks_mid_body_ends_the_client_connection() {
 #[test]
 fn an_upstream_stalling_mid_body_ends_the_client_connection_after_the_timeout() {
     let (upstream, _) = fault_server(Mode::StallAfterHeaders(Duration::from_secs(30)));
-    let proxy = Running::start(ProxyConfig {
-        timeout: Duration::from_secs(1),
-        ..config(&upstream.url(""))
-    });
+    let mut config = config(&upstream.url(""));
+    config.transport.timeout = Duration::from_secs(1);
+    let proxy = Running::start(config);
     let started = Instant::now();
     let mut client = Client::connect(proxy.addr);
     let response = client.request("GET", FILE, &[("Range", "bytes=0-99")]);
@@ -1003,10 +1003,9 @@ fn a_client_that_disconnects_mid_body_closes_the_upstream_connection() {
 #[test]
 fn a_client_that_stops_reading_is_dropped_after_the_timeout() {
     let upstream = endless();
-    let proxy = Running::start(ProxyConfig {
-        timeout: Duration::from_secs(1),
-        ..config(&upstream.upstream.url(""))
-    });
+    let mut config = config(&upstream.upstream.url(""));
+    config.transport.timeout = Duration::from_secs(1);
+    let proxy = Running::start(config);
     let mut client = Client::connect(proxy.addr);
     client.send(&request_bytes("GET", "/big.bin", &[]));
     // Never read: the proxy's writes stall once the socket buffers are full.
@@ -1052,10 +1051,9 @@ fn an_idle_keep_alive_connection_is_closed_after_the_timeout() {
 #[test]
 fn a_client_trickling_its_request_head_is_cut_off() {
     let (upstream, _) = fault_server(Mode::Ranges);
-    let proxy = Running::start(ProxyConfig {
-        timeout: Duration::from_secs(1),
-        ..config(&upstream.url(""))
-    });
+    let mut config = config(&upstream.url(""));
+    config.transport.timeout = Duration::from_secs(1);
+    let proxy = Running::start(config);
     let mut stream = TcpStream::connect(proxy.addr).expect("connect");
     stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
     let head = format!(

@@ -334,10 +334,9 @@ fn an_https_upstream_is_reached_with_insecure_and_refused_without() {
     let data = util::random_bytes(50_000);
     let server = TlsServer::start(data.clone());
     let base = server.url("");
-    let trusting = Running::start(ProxyConfig {
-        insecure: true,
-        ..config(&base)
-    });
+    let mut insecure = config(&base);
+    insecure.transport.insecure = true;
+    let trusting = Running::start(insecure);
     let mut client = Client::connect(trusting.addr);
     for range in [(0, 99), (49_000, 49_999)] {
         let header = format!("bytes={}-{}", range.0, range.1);

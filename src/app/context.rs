@@ -5,8 +5,8 @@ use rangecat::cache::Cache;
 use std::sync::Arc;
 
 use rangecat::Log;
-use rangecat::http::parse_header_line;
 use rangecat::http::tls::CaBundle;
+use rangecat::http::{Transport, parse_header_line};
 use rangecat::source::HttpConfig;
 
 use crate::cli::{NetArgs, ReportArgs};
@@ -63,15 +63,17 @@ impl Context {
         };
         let http = HttpConfig {
             headers,
-            connect_timeout: net.connect_timeout,
-            timeout: net.timeout,
-            retries: net.retries,
+            transport: Transport {
+                connect_timeout: net.connect_timeout,
+                timeout: net.timeout,
+                retries: net.retries,
+                cacert,
+                insecure: net.insecure,
+            },
             buffer_size: chunk_size,
             log: report.verbose.then(stderr_log),
             location_trusted: net.location_trusted,
             allow_insecure_redirect: net.allow_insecure_redirect,
-            cacert,
-            insecure: net.insecure,
         };
         let cache = if net.no_cache {
             None

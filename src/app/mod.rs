@@ -32,7 +32,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     if !matches!(cli.command, Some(Command::Serve(_))) {
         exit_on_signal();
     }
-    if ctx.http.insecure && !ctx.quiet {
+    if ctx.http.transport.insecure && !ctx.quiet {
         eprintln!(
             "rangecat: warning: --insecure: https certificates are not verified; \
              anyone on the path can read and alter the transfer"

@@ -25,14 +25,10 @@ pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
     let config = ProxyConfig {
         upstream: args.upstream.clone(),
         chunk_size: ctx.chunk_size,
-        connect_timeout: ctx.http.connect_timeout,
-        timeout: ctx.http.timeout,
+        transport: ctx.http.transport.clone(),
         keepalive_timeout: args.keepalive_timeout,
-        retries: ctx.http.retries,
         max_connections: max_connections.max(1),
         log: (!ctx.quiet).then(stderr_log),
-        cacert: ctx.http.cacert.clone(),
-        insecure: ctx.http.insecure,
     };
     let proxy = Proxy::bind(&args.listen, config)?;
     let addr = proxy

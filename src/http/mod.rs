@@ -18,11 +18,13 @@ pub mod location;
 pub mod proxy_env;
 pub mod redact;
 pub mod tls;
+mod transport;
 pub(crate) mod validators;
 
 use std::fmt;
 
 pub use location::{is_downgrade, resolve_location, same_origin};
+pub use transport::Transport;
 
 use ureq::http::{HeaderMap, StatusCode};
 

@@ -4,20 +4,18 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
+//! use rangecat::http::Transport;
 //! use rangecat::proxy::{Proxy, ProxyConfig};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = ProxyConfig {
 //!     upstream: "https://cdn.example.com/media".into(),
 //!     chunk_size: 256 * 1024,
-//!     connect_timeout: Duration::from_secs(10),
-//!     timeout: Duration::from_secs(30),
+//!     // Timeouts of 10 s (connect) and 30 s (stalls), one retry, the platform's trust.
+//!     transport: Transport::default(),
 //!     keepalive_timeout: Duration::from_secs(15),
-//!     retries: 1,
 //!     max_connections: 256,
 //!     log: None,
-//!     cacert: None,
-//!     insecure: false,
 //! };
 //! let proxy = Proxy::bind("127.0.0.1:8080", config)?;
 //! let stopper = proxy.stopper()?; // stopper.stop() from another thread ends `run`

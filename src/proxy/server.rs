@@ -23,7 +23,7 @@ use super::service::{Connection, Shared, handle};
 use super::target::{MAX_HEAD, MAX_HEADERS, MAX_LINE};
 use super::upstream::{Upstream, UpstreamConfig};
 use crate::Log;
-use crate::http::tls::CaBundle;
+use crate::http::Transport;
 
 /// How the proxy runs.
 #[derive(Clone)]
@@ -33,23 +33,17 @@ pub struct ProxyConfig {
     /// Most bytes read from the upstream at once (the body passes in pieces of this size or
     /// less).
     pub chunk_size: usize,
-    /// Longest wait to connect to the upstream.
-    pub connect_timeout: Duration,
-    /// Longest stall of any read or write, upstream or client, and longest time to read a
-    /// request head from its first byte.
-    pub timeout: Duration,
+    /// The upstream's trust (`--cacert`, `-k`), connect timeout and retries (extra attempts
+    /// when connecting fails), the same settings as the client commands'; its `timeout` is
+    /// the longest stall of any read or write, upstream or client, and the longest time to
+    /// read a request head from its first byte.
+    pub transport: Transport,
     /// How long a connection may wait for its next request once one has been answered.
     pub keepalive_timeout: Duration,
-    /// Extra attempts when connecting to the upstream fails.
-    pub retries: u32,
     /// Most client connections served at once; more get a 503.
     pub max_connections: usize,
     /// Where access-log lines go, if anywhere.
     pub log: Option<Log>,
-    /// CAs trusted besides the trust store for an https upstream (`--cacert`).
-    pub cacert: Option<CaBundle>,
-    /// Skip verification of the upstream's certificate (`-k/--insecure`).
-    pub insecure: bool,
 }
 
 /// How long stopping waits for the requests under way.
@@ -95,11 +89,11 @@ impl Proxy {
         let (origin, base_path) = split_base(&config.upstream)?;
         let upstream = Upstream::new(UpstreamConfig {
             base: &config.upstream,
-            cacert: config.cacert.as_ref(),
-            insecure: config.insecure,
-            connect_timeout: config.connect_timeout,
-            timeout: config.timeout,
-            retries: config.retries,
+            cacert: config.transport.cacert.as_ref(),
+            insecure: config.transport.insecure,
+            connect_timeout: config.transport.connect_timeout,
+            timeout: config.transport.timeout,
+            retries: config.transport.retries,
             chunk_size: config.chunk_size,
         })?;
         let listener = TcpListener::bind(listen).map_err(|source| Error::Listen {
@@ -119,7 +113,7 @@ impl Proxy {
                 upstream,
                 origin,
                 base_path,
-                timeout: config.timeout,
+                timeout: config.transport.timeout,
                 log: config.log.clone(),
                 stopping: AtomicBool::new(false),
             }),
@@ -217,7 +211,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Arc<Notify>, co
             stream,
             activity.clone(),
             config.keepalive_timeout,
-            config.timeout,
+            config.transport.timeout,
         );
         let conn = Arc::new(Connection {
             peer: peer.to_string(),

@@ -85,10 +85,10 @@ fn build_agent(url: &str, config: &HttpConfig, https: bool) -> Result<Agent, Err
     let buffer = config.buffer_size.clamp(16 * 1024, 4 * 1024 * 1024);
     let mut builder = Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_connect(Some(config.connect_timeout))
-        .timeout_recv_response(Some(config.timeout))
-        .timeout_per_read(Some(config.timeout))
-        .timeout_per_write(Some(config.timeout))
+        .timeout_connect(Some(config.transport.connect_timeout))
+        .timeout_recv_response(Some(config.transport.timeout))
+        .timeout_per_read(Some(config.transport.timeout))
+        .timeout_per_write(Some(config.transport.timeout))
         // Redirects are followed by `send`, which decides what crosses origins.
         .max_redirects(0)
         .accept_encoding("identity")
@@ -99,7 +99,10 @@ fn build_agent(url: &str, config: &HttpConfig, https: bool) -> Result<Agent, Err
         .max_idle_connections_per_host(64)
         .proxy(proxy_from_env(url)?);
     if https {
-        builder = builder.tls_config(tls_config(config.cacert.as_ref(), config.insecure)?);
+        builder = builder.tls_config(tls_config(
+            config.transport.cacert.as_ref(),
+            config.transport.insecure,
+        )?);
     }
     Ok(builder.build().into())
 }
@@ -327,7 +330,7 @@ impl Client {
             let wait = retry::delay(retry, retry_after, retry::jitter());
             *budget -= 1;
             retry += 1;
-            let total = self.config.retries;
+            let total = self.config.transport.retries;
             let nth = total - *budget;
             self.log(|| {
                 format!(

@@ -13,7 +13,6 @@ mod reader;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use ureq::http::{Response, StatusCode};
 
@@ -22,8 +21,7 @@ use super::parallel::SpanFetcher;
 use super::{Body, Error, Opened, Source};
 use crate::Log;
 use crate::http::content_range::{ContentRange, parse_content_range, range_header, served_span};
-use crate::http::tls::CaBundle;
-use crate::http::{content_length, header};
+use crate::http::{Transport, content_length, header};
 use crate::range::ByteRange;
 use client::{Client, proxy_from_env};
 use reader::{Connected, SpanReader};
@@ -36,13 +34,9 @@ pub use client::MAX_REDIRECTS;
 pub struct HttpConfig {
     /// Extra request headers (`-H`), name and value.
     pub headers: Vec<(String, String)>,
-    /// Longest wait for a connection.
-    pub connect_timeout: Duration,
-    /// Longest stall of a read or a write.
-    pub timeout: Duration,
-    /// Retries per request after a failure: a broken body resumed, a 429/502/503/504 or a
-    /// connection that broke before the answer sent again ([`retry`](super::retry)).
-    pub retries: u32,
+    /// What to trust and how long to wait: timeouts, retries, `--cacert`, `-k` (the same
+    /// settings as `serve`'s upstream).
+    pub transport: Transport,
     /// Size of the socket read buffer.
     pub buffer_size: usize,
     /// Where `-v` lines go, if anywhere.
@@ -52,25 +46,17 @@ pub struct HttpConfig {
     pub location_trusted: bool,
     /// Follow a redirect from https to plain http (`--allow-insecure-redirect`).
     pub allow_insecure_redirect: bool,
-    /// CAs trusted besides the trust store (`--cacert`).
-    pub cacert: Option<CaBundle>,
-    /// Skip certificate verification (`-k/--insecure`).
-    pub insecure: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             headers: Vec::new(),
-            connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(30),
-            retries: 1,
+            transport: Transport::default(),
             buffer_size: 256 * 1024,
             log: None,
             location_trusted: false,
             allow_insecure_redirect: false,
-            cacert: None,
-            insecure: false,
         }
     }
 }
@@ -151,7 +137,7 @@ impl HttpSource {
 
     /// Sends `GET` with `Range: bytes=0-0` and returns the raw response, for `info`.
     pub(crate) fn get_first_byte(&mut self) -> Result<Response<ureq::Body>, Error> {
-        let mut budget = self.client.config.retries;
+        let mut budget = self.client.config.transport.retries;
         let response = self
             .client
             .send("GET", Some(&ByteRange::Span(0..1)), &mut budget)?;
@@ -160,7 +146,7 @@ impl HttpSource {
 
     /// Sends `HEAD` and returns the raw response, for `info`.
     pub(crate) fn head(&mut self) -> Result<Response<ureq::Body>, Error> {
-        let mut budget = self.client.config.retries;
+        let mut budget = self.client.config.transport.retries;
         let response = self.client.send("HEAD", None, &mut budget)?;
         Ok(response)
     }
@@ -182,7 +168,7 @@ impl Source for HttpSource {
 
     fn open(&mut self, range: &ByteRange) -> Result<Opened, Error> {
         let client = &self.client;
-        let mut budget = client.config.retries;
+        let mut budget = client.config.transport.retries;
         let revalidate = self.revalidate.take();
         let condition = revalidate.as_ref().and_then(|c| c.identity.if_none_match());
         let condition = condition
@@ -270,7 +256,7 @@ impl Source for HttpSource {
 
     fn probe(&mut self) -> Result<u64, Error> {
         let client = &self.client;
-        let mut budget = client.config.retries;
+        let mut budget = client.config.transport.retries;
         if !client.head_refused.load(Ordering::SeqCst) {
             let head = client.send("HEAD", None, &mut budget)?;
             if head.status().is_success()
@@ -415,7 +401,7 @@ impl HttpSource {
         if spans.len() < 2 || client.first.get().is_some() || self.revalidate.is_some() {
             return Ok(false);
         }
-        let retries = client.config.retries;
+        let retries = client.config.transport.retries;
         let answers: Vec<Result<(Response<ureq::Body>, u32), Error>> =
             std::thread::scope(|scope| {
                 let sent: Vec<_> = spans

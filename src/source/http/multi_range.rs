@@ -35,7 +35,7 @@ impl Client {
         let limit = client.part_limit.load(Ordering::SeqCst).max(1);
         let spans = &all[..all.len().min(limit)];
         let value = multi_range_header(spans);
-        let mut budget = client.config.retries;
+        let mut budget = client.config.transport.retries;
         let response = client.send_range("GET", Some(value.clone()), &mut budget)?;
         // Every span lies inside the resource: the parts are then exactly what the plan
         // asks for (a span past the end would come back cut short, or not at all).
@@ -169,7 +169,7 @@ impl Client {
                 return Ok(Answer::Parts(Client::fetch_span(client, span.clone())?, 1));
             }
             let value = multi_range_header(batch);
-            let mut budget = client.config.retries;
+            let mut budget = client.config.transport.retries;
             let response = client.send_range("GET", Some(value.clone()), &mut budget)?;
             let len = client.known_len();
             let shown = show_ranges(batch);
@@ -393,7 +393,7 @@ impl Multipart {
             parts,
             shown,
             rest: None,
-            budget: client.config.retries,
+            budget: client.config.transport.retries,
         }
     }
 

@@ -30,7 +30,7 @@ impl Client {
                 return Ok(opened.swap_remove(at).1);
             }
         }
-        let mut budget = client.config.retries;
+        let mut budget = client.config.transport.retries;
         let open_ended = span.end == u64::MAX;
         let to = (!open_ended).then_some(span.end);
         let Connected::Body {
@@ -265,7 +265,7 @@ impl SpanReader {
         let err = match cause.kind() {
             io::ErrorKind::UnexpectedEof => Error::Truncated { got, expected },
             _ if timed_out => Error::Stalled {
-                secs: self.client.config.timeout.as_secs_f64(),
+                secs: self.client.config.transport.timeout.as_secs_f64(),
                 got,
                 expected,
                 url,
