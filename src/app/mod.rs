@@ -4,13 +4,11 @@ mod cat;
 mod context;
 mod extract;
 mod fetch;
-mod forward_pass;
 mod info;
 mod listing;
 mod ls;
 mod resume;
 mod serve;
-mod unknown_length;
 
 use std::io::Write;
 

@@ -1,21 +1,21 @@
-//! The fetch command when the first response gave no length: a 206 with
-//! `Content-Range: bytes a-b/*` is served here, a 200 without `Content-Length` (chunked,
-//! Range ignored) by [`forward_pass`](super::forward_pass). Absolute RANGEs are served
-//! exactly and the whole resource is read until the server says it ended. Nothing here ever
-//! ends quietly with fewer bytes than a RANGE selects.
+//! A fetch whose first response gave no length: a 206 with `Content-Range: bytes a-b/*` is
+//! served here, a 200 without `Content-Length` (chunked, Range ignored) by
+//! [`forward_pass`](super::forward_pass). Absolute RANGEs are served exactly and the whole
+//! resource is read until the server says it ended. Nothing here ever ends quietly with
+//! fewer bytes than a RANGE selects.
 
 use std::io::{Read, Write};
 use std::ops::Range;
 
-use rangecat::plan::{PlanConfig, plan};
-use rangecat::range::{Bound, ByteRange, RangeExpr};
-use rangecat::source::{self, Body, Source};
-use rangecat::transfer::{self, TransferConfig};
+use crate::plan::plan;
+use crate::range::{Bound, ByteRange, RangeExpr};
+use crate::source::{self, Body, Source};
 
-use super::fetch::First;
+use super::Error;
+use super::FetchConfig;
+use super::execute::execute;
+use super::first::First;
 use super::forward_pass::Forward;
-use crate::error::Error;
-use crate::output::Output;
 
 /// Stands for "up to the end, wherever that is" in a span's end.
 pub(super) const TO_THE_END: u64 = u64::MAX;
@@ -69,15 +69,14 @@ pub(super) fn fetch(
     source: &mut dyn Source,
     ranges: &[RangeExpr],
     first: Option<First>,
-    (plan_config, transfer_config): (&PlanConfig, TransferConfig),
-    out: &mut Output,
-    strict: bool,
+    config: &FetchConfig,
+    out: &mut dyn Write,
 ) -> Result<(), Error> {
     if source.serves_ranges() {
-        partial(source, ranges, first, plan_config, transfer_config, out)
+        partial(source, ranges, first, config, out)
     } else {
         let body = first.map(|first| first.body);
-        Forward::new(body, plan_config.max_buffer, strict).run(source, ranges, out)
+        Forward::new(body, config).run(source, ranges, out)
     }
 }
 
@@ -89,9 +88,8 @@ fn partial(
     source: &mut dyn Source,
     ranges: &[RangeExpr],
     first: Option<First>,
-    plan_config: &PlanConfig,
-    transfer_config: TransferConfig,
-    out: &mut Output,
+    config: &FetchConfig,
+    out: &mut dyn Write,
 ) -> Result<(), Error> {
     let mut spans = Vec::new();
     for expr in ranges {
@@ -99,10 +97,9 @@ fn partial(
             Want::Absolute(span) => spans.push(span),
             Want::Nothing => {}
             Want::Tail(_) | Want::AllBut { .. } => {
-                return Err(Error::Message(format!(
-                    "range {expr} counts from the end, and the server did not say how long \
-                     the resource is (Content-Range: bytes a-b/*)"
-                )));
+                return Err(Error::FromEndWithoutLength {
+                    range: expr.clone(),
+                });
             }
         }
     }
@@ -111,9 +108,8 @@ fn partial(
             Some(first) => (Some(first.span), Some(first.body)),
             None => (None, None),
         };
-        let ops = plan(&spans, plan_config, first_span);
-        transfer::execute(&ops, source, first_body, out, transfer_config)?;
-        return Ok(());
+        let ops = plan(&spans, &config.plan, first_span);
+        return execute(&ops, source, first_body, out, config.transfer());
     }
     // The first response serves the first RANGE when it starts there (it was formed from it).
     let mut first = first.filter(|first| spans.first().map(|s| s.start) == Some(first.span.start));
@@ -121,7 +117,7 @@ fn partial(
         let mut pos = span.start;
         if let Some(mut first) = first.take() {
             let upto = first.span.end.min(span.end);
-            pos += copy_up_to(&mut first.body, out, upto - pos)?;
+            pos += copy_up_to(&mut first.body, out, upto - pos, config.chunk_size)?;
             if pos < upto {
                 if span.end == TO_THE_END {
                     continue;
@@ -138,7 +134,7 @@ fn partial(
             continue;
         }
         let mut body = source.read_span(pos..end)?;
-        let got = copy_up_to(&mut body, out, end - pos)?;
+        let got = copy_up_to(&mut body, out, end - pos, config.chunk_size)?;
         if end != TO_THE_END && got < end - pos {
             return Err(source::Error::EndedEarly {
                 missing: end - pos - got,
@@ -149,9 +145,16 @@ fn partial(
     Ok(())
 }
 
-/// Copies at most `limit` bytes of `body` to `out`; returns how many there were.
-fn copy_up_to(body: &mut Body, out: &mut Output, limit: u64) -> Result<u64, Error> {
-    let mut buf = vec![0u8; 64 * 1024];
+/// Copies at most `limit` bytes of `body` to `out`, `chunk_size` at a time; returns how
+/// many there were.
+fn copy_up_to(
+    body: &mut Body,
+    out: &mut dyn Write,
+    limit: u64,
+    chunk_size: usize,
+) -> Result<u64, Error> {
+    let size = usize::try_from(limit).unwrap_or(usize::MAX).min(chunk_size);
+    let mut buf = vec![0u8; size.max(1)];
     let mut copied = 0;
     while copied < limit {
         let want = buf
