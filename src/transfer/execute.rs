@@ -30,19 +30,8 @@ use crate::plan::Op;
 use crate::source::parallel::{self, Pieces, SpanFetcher, ordered_body};
 use crate::source::{self, Body, Source};
 
-use super::{Error, Inconsistent};
-
-/// How a transfer reads.
-#[derive(Debug, Clone, Copy)]
-pub struct TransferConfig {
-    /// Bytes per read and write (`--chunk-size`).
-    pub chunk_size: usize,
-    /// Requests in flight at once (`-j`): the plan's requests, and the segments large ones
-    /// are cut into, fetched ahead by this many connections and written in order.
-    pub jobs: usize,
-    /// Send the plan's requests as multi-range requests (`--multipart`), in batches.
-    pub multipart: bool,
-}
+use super::config::TransferConfig;
+use super::error::{Error, Inconsistent};
 
 /// Executes `ops` in order, writing to `out`. `first` is the response already open for the
 /// plan's first `Fetch`, if the plan starts with one.

@@ -8,7 +8,8 @@ use crate::plan::{PlanConfig, first_request, plan};
 use crate::range::{ByteRange, RangeExpr};
 use crate::source::{self, Body, Lessons, Opened, Source};
 
-use super::execute::{TransferConfig, first_batches, first_spans};
+use super::config::TransferConfig;
+use super::execute::{first_batches, first_spans};
 
 /// When every RANGE is absolute (`A:B`, `A+N`), no request needs the length, so the first
 /// ones are the plan's, planned as if the resource held every RANGE: under `--multipart` its

@@ -10,8 +10,9 @@ use std::ops::Range;
 use crate::range::{ByteRange, RangeExpr};
 use crate::source::{Body, Opened, Source};
 
-use super::unknown_length::{TO_THE_END, Want, classify, read_some};
-use super::{Error, FetchConfig, resolve_range};
+use super::config::FetchConfig;
+use super::error::Error;
+use super::resolve::{TO_THE_END, Want, classify, read_some, resolve_range};
 
 /// A server that ignores Range and gives no length: every request streams the resource from
 /// byte 0. RANGEs are served in order from one forward pass over a body; a RANGE that starts

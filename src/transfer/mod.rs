@@ -5,184 +5,33 @@
 //! forward passes. Each byte is written once: a kept version found stale after bytes were
 //! written is the resource changing during the transfer, not a reason to start over.
 //!
-//! The pieces:
-//! - `first`: the requests sent before the length is known;
-//! - `execute`: runs a plan, reading ahead in parallel under `-j` and `--multipart`;
-//! - `unknown_length`: a server that answers ranges without the length (`bytes a-b/*`);
-//! - `forward_pass`: a server that ignores Range and gives no length (chunked).
+//! The pieces, each using only those listed after it: this module (the call);
+//! `first` (the requests sent before the length is known); `unknown_length` (a server
+//! that answers ranges without the length, `bytes a-b/*`); `forward_pass` (a server that
+//! ignores Range and gives no length, chunked); `resolve` (RANGEs against the length, or
+//! what they need of the end without one); `execute` (runs a plan, reading ahead in
+//! parallel under `-j` and `--multipart`); `config`; `error`.
 
+mod config;
+mod error;
 mod execute;
 mod first;
 mod forward_pass;
+mod resolve;
 mod unknown_length;
 
-pub use execute::{MAX_RANGE_HEADER, TransferConfig, execute, first_batches, first_spans};
+pub use config::{FetchConfig, TransferConfig};
+pub use error::{Error, Inconsistent};
+pub use execute::{MAX_RANGE_HEADER, execute, first_batches, first_spans};
 
-use std::fmt;
 use std::io::{self, Write};
 use std::ops::Range;
 
-use crate::plan::{PlanConfig, plan};
+use crate::plan::plan;
 use crate::range::RangeExpr;
-use crate::source::parallel::SEGMENT;
 use crate::source::{self, Source};
 
-/// Why a fetch stopped.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Error {
-    /// The source failed.
-    Source(source::Error),
-    /// The output could not be written (a closed pipe is `BrokenPipe`).
-    Write(io::Error),
-    /// The plan is inconsistent: it reads or replays bytes it never arranged for.
-    Plan(Inconsistent),
-    /// Under `--strict`, a RANGE reaches outside the resource.
-    Outside {
-        /// The RANGE as given.
-        range: RangeExpr,
-        /// The resource's length.
-        len: u64,
-    },
-    /// A RANGE counts from the end, and the server answers ranges without saying how long
-    /// the resource is (`Content-Range: bytes a-b/*`).
-    FromEndWithoutLength {
-        /// The RANGE as given.
-        range: RangeExpr,
-    },
-    /// A RANGE counts from the end of a resource without a length: finding the end means
-    /// holding more bytes than `--max-buffer` allows.
-    FromEndTooLarge {
-        /// The RANGE as given.
-        range: RangeExpr,
-        /// The bytes it would hold.
-        held: u64,
-        /// `--max-buffer`.
-        max_buffer: u64,
-    },
-    /// A server that ignored Range answered a later request with part of the resource.
-    AnswersChanged,
-    /// The destination refused the ranges it was told of ([`Sink::resolved`]).
-    Sink(Box<dyn std::error::Error + Send + Sync>),
-}
-
-/// How a plan can be inconsistent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Inconsistent {
-    /// It takes these bytes with no request open.
-    Unopened(Range<u64>),
-    /// It leaves this many bytes of a request unread.
-    Unread(u64),
-    /// It replays this byte, which was not kept.
-    NotKept(u64),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Source(err) => write!(f, "{err}"),
-            Error::Write(_) => write!(f, "cannot write the output"),
-            Error::Plan(Inconsistent::Unopened(range)) => {
-                write!(f, "plan takes {range:?} with no request open")
-            }
-            Error::Plan(Inconsistent::Unread(left)) => {
-                write!(f, "plan leaves {left} bytes of a request unread")
-            }
-            Error::Plan(Inconsistent::NotKept(at)) => {
-                write!(f, "plan replays byte {at}, which was not kept")
-            }
-            Error::Outside { range, len } => write!(
-                f,
-                "range {range} is outside the resource of {len} bytes (--strict)"
-            ),
-            Error::FromEndWithoutLength { range } => write!(
-                f,
-                "range {range} counts from the end, and the server did not say how long the \
-                 resource is (Content-Range: bytes a-b/*)"
-            ),
-            Error::FromEndTooLarge {
-                range,
-                held,
-                max_buffer,
-            } => write!(
-                f,
-                "range {range} counts from the end, and the server did not say how long the \
-                 resource is: finding its end would hold {held} bytes, more than --max-buffer \
-                 ({max_buffer})"
-            ),
-            Error::AnswersChanged => {
-                f.write_str("the server changed how it answers ranges during the transfer")
-            }
-            Error::Sink(err) => write!(f, "{err}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            // Its message is this one's: go on with what lies beneath it.
-            Error::Source(err) => std::error::Error::source(err),
-            Error::Sink(err) => err.source(),
-            Error::Write(err) => Some(err),
-            _ => None,
-        }
-    }
-}
-
-impl From<source::Error> for Error {
-    fn from(err: source::Error) -> Error {
-        Error::Source(err)
-    }
-}
-
-/// How a fetch plans and reads: the command line's `--gap`, `--max-buffer`,
-/// `--no-coalesce`, `--chunk-size`, `-j`, `--multipart` and `--strict`.
-#[derive(Debug, Clone)]
-pub struct FetchConfig {
-    /// How RANGEs become requests.
-    pub plan: PlanConfig,
-    /// Bytes per read and write (`--chunk-size`); the forward passes read this much at once.
-    pub chunk_size: usize,
-    /// Requests in flight at once (`-j`).
-    pub jobs: usize,
-    /// Send the plan's requests as multi-range requests (`--multipart`).
-    pub multipart: bool,
-    /// A RANGE outside the resource is an error ([`Error::Outside`]), not clipped as Python
-    /// clips a slice (`--strict`).
-    pub strict: bool,
-}
-
-impl Default for FetchConfig {
-    /// The command line's defaults: `--chunk-size 256KiB`, one request at a time.
-    fn default() -> Self {
-        FetchConfig {
-            plan: PlanConfig::default(),
-            chunk_size: 256 * 1024,
-            jobs: 1,
-            multipart: false,
-            strict: false,
-        }
-    }
-}
-
-impl FetchConfig {
-    /// How the plan is executed.
-    pub fn transfer(&self) -> TransferConfig {
-        TransferConfig {
-            chunk_size: self.chunk_size,
-            jobs: self.jobs,
-            multipart: self.multipart,
-        }
-    }
-
-    /// The most bytes the first request may ask for: one segment under `-j`, so that the
-    /// rest is split over the connections.
-    pub fn first_limit(&self) -> u64 {
-        if self.jobs > 1 { SEGMENT } else { u64::MAX }
-    }
-}
+use resolve::resolve_range;
 
 /// What a fetch did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,18 +166,6 @@ fn run(
     out.sink
         .total(resolved.iter().map(|r| r.end - r.start).sum());
     execute(&ops, source, first_body, out, config.transfer())
-}
-
-/// Resolves one RANGE against `len`; under `--strict` one outside the resource is an error.
-fn resolve_range(range: &RangeExpr, len: u64, strict: bool) -> Result<Range<u64>, Error> {
-    if strict {
-        range.resolve_strict(len).map_err(|_| Error::Outside {
-            range: range.clone(),
-            len,
-        })
-    } else {
-        Ok(range.resolve(len))
-    }
 }
 
 /// A plain writer as a [`Sink`] that writes every RANGE.
