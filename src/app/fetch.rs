@@ -11,7 +11,8 @@ use rangecat::range::RangeExpr;
 use rangecat::source::{self, Lessons, Source};
 use rangecat::transfer::{self, FetchConfig, Sink};
 
-use super::{Context, Reuse, resume};
+use super::context::{Context, Reuse};
+use super::resume;
 use crate::cli::FetchArgs;
 use crate::error::Error;
 use crate::output::{Output, ProgressPolicy, progress_bar};

@@ -22,6 +22,7 @@ use crate::error::Error;
 use crate::generate;
 
 pub use context::Context;
+use context::Reuse;
 
 /// Runs the command line.
 pub fn run(cli: Cli) -> Result<(), Error> {
@@ -76,17 +77,6 @@ fn exit_on_signal() {
             std::process::exit(128 + signal);
         }
     });
-}
-
-/// How a command may use what the cache kept of an archive (README, "Cache").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Reuse {
-    /// `ls`: the tail request asks whether it is current (`If-None-Match`).
-    Revalidate,
-    /// `cat`, `x`: relied on without asking; every member request carries `If-Match`.
-    Assume,
-    /// Not at all: it turned out stale. What is learned replaces it.
-    Never,
 }
 
 /// Opens the archive at `url` (at most two requests; none or one with a cached copy), then

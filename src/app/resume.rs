@@ -7,7 +7,7 @@ use rangecat::partial::{self, Layout, Version};
 use rangecat::source::{self, Source};
 use rangecat::transfer;
 
-use super::Context;
+use super::context::Context;
 use crate::cli::FetchArgs;
 use crate::error::Error;
 use crate::output::Output;
