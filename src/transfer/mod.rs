@@ -200,3 +200,93 @@ impl Write for Counted<'_> {
         self.sink.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::file::FileSource;
+
+    fn file(bytes: &[u8]) -> (tempfile::TempDir, FileSource) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.bin");
+        std::fs::write(&path, bytes).unwrap();
+        let source = FileSource::open(&path).unwrap();
+        (dir, source)
+    }
+
+    fn ranges(texts: &[&str]) -> Vec<RangeExpr> {
+        texts.iter().map(|text| text.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn strict_refuses_a_range_outside_before_writing() {
+        let (_dir, mut source) = file(b"0123456789");
+        let config = FetchConfig {
+            strict: true,
+            ..FetchConfig::default()
+        };
+        let mut out = Vec::new();
+        let err = fetch(&mut source, &ranges(&["0:2", "5:20"]), &config, &mut out).unwrap_err();
+        assert!(matches!(err, Error::Outside { len: 10, .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "range 5:20 is outside the resource of 10 bytes (--strict)"
+        );
+        assert!(out.is_empty());
+    }
+
+    /// Cuts the first resolved range, as `-c` cuts what a partial file holds.
+    struct SkipFirst {
+        out: Vec<u8>,
+        told: Option<u64>,
+    }
+
+    impl Write for SkipFirst {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            self.out.write(data)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Sink for SkipFirst {
+        fn resolved(
+            &mut self,
+            _: &dyn Source,
+            mut ranges: Vec<Range<u64>>,
+        ) -> Result<Vec<Range<u64>>, Error> {
+            ranges.remove(0);
+            Ok(ranges)
+        }
+        fn total(&mut self, bytes: u64) {
+            self.told = Some(bytes);
+        }
+    }
+
+    #[test]
+    fn a_sink_is_told_the_resolved_ranges_and_may_cut_them() {
+        let (_dir, mut source) = file(b"0123456789");
+        let mut sink = SkipFirst {
+            out: Vec::new(),
+            told: None,
+        };
+        let config = FetchConfig::default();
+        let summary =
+            fetch_into(&mut source, &ranges(&["0:2", "-3:"]), &config, &mut sink).unwrap();
+        assert_eq!(sink.out, b"789");
+        assert_eq!(sink.told, Some(3));
+        assert_eq!((summary.len, summary.written), (Some(10), 3));
+    }
+
+    #[test]
+    fn stale_is_a_change_only_once_bytes_were_written() {
+        let before = after_writing(source::Error::Stale, 0, "bytes were");
+        assert!(matches!(before, source::Error::Stale));
+        let after = after_writing(source::Error::Stale, 1, "bytes were");
+        let source::Error::ResourceChanged { what } = after else {
+            panic!("{after:?}");
+        };
+        assert_eq!(what, "412 Precondition Failed after bytes were written");
+    }
+}
