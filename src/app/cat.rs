@@ -8,7 +8,8 @@ use rangecat::transfer;
 use rangecat::zip::glob::{any_matches, select_members};
 use rangecat::zip::member::{check_span, check_supported, copy_member, read_member};
 
-use super::{Context, Reuse, open_archive};
+use super::archive::open_archive;
+use super::context::{Context, Reuse};
 use crate::cli::CatArgs;
 use crate::error::Error;
 use crate::output::Output;
