@@ -7,7 +7,7 @@
 //!   environment) that the sources and the proxy share;
 //! - [`source`]: where bytes come from (HTTP, local files) and [`source::RangeStream`],
 //!   a seekable stream that fetches only what it has not seen;
-//! - [`transfer`]: runs a plan against a source;
+//! - [`transfer`]: the whole fetch, [`transfer::fetch`]: RANGEs from a source into a writer;
 //! - [`zip`]: zip archives through ranges: the central directory in at most two requests,
 //!   members one request each, safe extraction;
 //! - [`proxy`]: `serve`, a range-aware streaming HTTP proxy.

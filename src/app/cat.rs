@@ -3,12 +3,13 @@
 use std::io::Write;
 
 use rangecat::http::redact::redact_url;
-use rangecat::source;
 use rangecat::source::parallel::read_ahead;
+use rangecat::transfer;
 use rangecat::zip::glob::{any_matches, select_members};
 use rangecat::zip::member::{check_span, check_supported, copy_member, read_member};
 
-use super::{Context, Reuse, open_archive};
+use super::archive::open_archive;
+use super::context::{Context, Reuse};
 use crate::cli::CatArgs;
 use crate::error::Error;
 use crate::output::Output;
@@ -38,20 +39,16 @@ pub fn run(args: &CatArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
         wanted.extend(selected);
     }
     let mut out = Output::create(None)?;
-    for (n, index) in wanted.into_iter().enumerate() {
+    for index in wanted {
         let (entry, span) = (&found[index], spans[index].clone());
         if entry.is_dir {
             continue;
         }
         check_span(entry, &span)?;
         // A member lying in what opening the archive fetched costs no request.
-        let mut body = archive.read_span(span).map_err(|err| match err {
-            // Something was written: starting over would write it twice.
-            source::Error::Stale if n > 0 => source::Error::ResourceChanged {
-                what: "412 Precondition Failed after a member was written".into(),
-            },
-            err => err,
-        })?;
+        let mut body = archive
+            .read_span(span)
+            .map_err(|err| transfer::after_writing(err, out.written(), "a member was"))?;
         if entry.compressed_size >= READ_AHEAD_THRESHOLD {
             body = read_ahead(body, ctx.chunk_size, 4);
         }

@@ -107,6 +107,17 @@ pub fn stderr_log() -> Log {
     Arc::new(crate::terminal::eprint_line)
 }
 
+/// How a command may use what the cache kept of an archive (README, "Cache").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reuse {
+    /// `ls`: the tail request asks whether it is current (`If-None-Match`).
+    Revalidate,
+    /// `cat`, `x`: relied on without asking; every member request carries `If-Match`.
+    Assume,
+    /// Not at all: it turned out stale. What is learned replaces it.
+    Never,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

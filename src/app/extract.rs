@@ -8,7 +8,8 @@ use rangecat::zip::Entry;
 use rangecat::zip::extract::{ExtractConfig, Failure, Fetch, Reporter, extract};
 use rangecat::zip::glob::{any_matches, select_members};
 
-use super::{Context, Reuse, open_archive};
+use super::archive::open_archive;
+use super::context::{Context, Reuse};
 use crate::cli::ExtractArgs;
 use crate::error::Error;
 use crate::output::progress_bar;

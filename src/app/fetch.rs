@@ -1,19 +1,21 @@
-//! `rangecat URL [RANGE]...`: learn the length (from the first byte request when possible),
-//! resolve the ranges, plan the requests, stream the bytes.
+//! `rangecat URL [RANGE]...`: open the source with what the cache knows of it, open the
+//! output, and hand both to [`transfer::fetch_into`], which learns the length, resolves the
+//! ranges, plans the requests and streams the bytes.
 
+use std::io::{self, Write};
 use std::ops::Range;
 
 use rangecat::cache::Entry;
-use rangecat::plan::{PlanConfig, first_request, plan};
-use rangecat::range::{ByteRange, RangeExpr};
-use rangecat::source::parallel::SEGMENT;
-use rangecat::source::{self, Body, Lessons, Opened, Source};
-use rangecat::transfer::{self, TransferConfig};
+use rangecat::plan::{PlanConfig, first_request};
+use rangecat::range::RangeExpr;
+use rangecat::source::{self, Lessons, Source};
+use rangecat::transfer::{self, FetchConfig, Sink};
 
-use super::{Context, Reuse, resume, unknown_length};
+use super::context::{Context, Reuse};
+use super::resume;
 use crate::cli::FetchArgs;
 use crate::error::Error;
-use crate::output::{Output, progress_bar};
+use crate::output::{Output, ProgressPolicy, progress_bar};
 
 /// Runs the fetch command.
 pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
@@ -23,107 +25,75 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
     } else {
         args.ranges.clone()
     };
-    let mut plan_config = PlanConfig {
-        gap: args.gap,
-        max_buffer: args.max_buffer,
-        coalesce: !args.no_coalesce,
+    let config = FetchConfig {
+        plan: PlanConfig {
+            gap: args.gap,
+            max_buffer: args.max_buffer,
+            coalesce: !args.no_coalesce,
+        },
+        chunk_size: ctx.chunk_size,
+        jobs: usize::from(args.jobs),
+        multipart: args.multipart,
+        strict: args.strict,
     };
     let mut source = source::open(url, &ctx.http)?;
     let taught = taught_before(url, ctx);
     source.learn(taught);
     let mut output = resume::output(args)?;
     let resuming = resume::prepare(source.as_mut(), &mut output);
-    // With -j, the first request takes one segment; the rest is split over the connections.
-    let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
     // README, "Cache": a first RANGE that needs the length takes a kept one instead of a
     // probe; every request then carries If-Match.
-    if first_request(&ranges, &plan_config, first_limit).is_none()
+    if first_request(&ranges, &config.plan, config.first_limit()).is_none()
         && !resuming
         && let Some(kept) = kept_version(url, ctx, reuse)
     {
         source.assume(kept);
     }
-    let transfer_config = TransferConfig {
-        chunk_size: ctx.chunk_size,
-        jobs: usize::from(args.jobs),
-        multipart: args.multipart,
+    let mut destination = Destination {
+        output: &mut output,
+        progress: ctx.progress,
     };
-    let done = fetch(
-        source.as_mut(),
-        &ranges,
-        &mut plan_config,
-        transfer_config,
-        &mut output,
-        args,
-        ctx,
-    );
+    let done = transfer::fetch_into(source.as_mut(), &ranges, &config, &mut destination);
     remember(url, ctx, source.as_ref(), taught);
-    if done? == Fetched::StartOver {
+    if resume::outdated(&done, &mut output, ctx) {
+        // A partial download (`-c`) turned out to be of another version before anything was
+        // written: it is dropped, and the fetch starts over (README, "Output").
         drop(output);
         return run(args, ctx, reuse);
     }
+    done?;
     output.finish()
 }
 
-/// How [`fetch`] ended.
-#[derive(Debug, PartialEq, Eq)]
-enum Fetched {
-    /// Every byte was written.
-    Done,
-    /// A partial download (`-c`) turned out to be of another version before anything was
-    /// written: it is dropped, and the fetch is to start over (README, "Output").
-    StartOver,
+/// The output as the fetch sees it: `-c` cuts the resolved ranges to what the partial
+/// download lacks, and the progress bar starts once the total is known.
+struct Destination<'a> {
+    output: &'a mut Output,
+    progress: ProgressPolicy,
 }
 
-/// The fetch proper, once the source and the output are open.
-fn fetch(
-    source: &mut dyn Source,
-    ranges: &[RangeExpr],
-    plan_config: &mut PlanConfig,
-    transfer_config: TransferConfig,
-    output: &mut Output,
-    args: &FetchArgs,
-    ctx: &Context,
-) -> Result<Fetched, Error> {
-    let first_limit = if args.jobs > 1 { SEGMENT } else { u64::MAX };
-    if source.len().is_none() {
-        open_first_requests(source, ranges, plan_config, transfer_config)?;
+impl Write for Destination<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.output.write(data)
     }
-    let first = start(source, ranges, plan_config, first_limit)?;
 
-    let Some(len) = source.len() else {
-        // `Content-Range: bytes a-b/*`, or a 200 without a length (chunked).
-        let strict = args.strict;
-        let first_config = (&*plan_config, transfer_config);
-        unknown_length::fetch(source, ranges, first, first_config, output, strict)?;
-        return Ok(Fetched::Done);
-    };
+    fn flush(&mut self) -> io::Result<()> {
+        self.output.flush()
+    }
+}
 
-    let resolved = resolve(ranges, len, args.strict)?;
-    let resolved = resume::missing(source, output, resolved)?;
-    if !source.serves_ranges() {
-        // Every request would stream from byte 0: serve everything in one forward pass.
-        plan_config.gap = u64::MAX;
+impl Sink for Destination<'_> {
+    fn resolved(
+        &mut self,
+        source: &dyn Source,
+        ranges: Vec<Range<u64>>,
+    ) -> Result<Vec<Range<u64>>, transfer::Error> {
+        resume::missing(source, self.output, ranges)
     }
-    let (first_span, first_body) = match first {
-        Some(first) => (Some(first.span), Some(first.body)),
-        None => (None, None),
-    };
-    let ops = plan(&resolved, plan_config, first_span);
-    let total = resolved.iter().map(|r| r.end - r.start).sum();
-    output.show_progress(progress_bar(ctx.progress, total));
-    let done = transfer::execute(&ops, source, first_body, output, transfer_config);
-    if resume::outdated(&done, output, ctx) {
-        return Ok(Fetched::StartOver);
-    }
-    match done {
-        // Something was written: starting over would write it twice.
-        Err(transfer::Error::Source(source::Error::Stale)) if output.written() > 0 => {
-            Err(Error::Source(source::Error::ResourceChanged {
-                what: "412 Precondition Failed after bytes were written".into(),
-            }))
-        }
-        done => done.map(|()| Fetched::Done).map_err(Error::from),
+
+    fn total(&mut self, bytes: u64) {
+        self.output
+            .show_progress(progress_bar(self.progress, bytes));
     }
 }
 
@@ -172,144 +142,4 @@ fn kept_version(url: &str, ctx: &Context, reuse: Reuse) -> Option<rangecat::sour
         return None;
     }
     cache.get(&key).map(|entry| entry.cached)
-}
-
-/// README "What goes on the wire": when every RANGE is absolute (`A:B`, `A+N`), no request
-/// needs the length, so the first ones are the plan's, planned as if the resource held every
-/// RANGE: under `--multipart` its first multi-range batches (N under `-j N`,
-/// [`Source::open_many`]), else under `-j N` its first N requests ([`Source::open_spans`]),
-/// sent at once. Their answers teach
-/// the length; the plan made again with it is the same one when every RANGE lies inside the
-/// resource, and the transfer then reads those answers instead of asking again.
-fn open_first_requests(
-    source: &mut dyn Source,
-    ranges: &[RangeExpr],
-    config: &PlanConfig,
-    transfer_config: TransferConfig,
-) -> Result<(), source::Error> {
-    let spans: Option<Vec<Range<u64>>> = ranges
-        .iter()
-        .map(|range| match range.without_length() {
-            Some(ByteRange::Span(span)) => Some(span),
-            _ => None,
-        })
-        .collect();
-    let Some(spans) = spans else {
-        return Ok(());
-    };
-    let ops = plan(&spans, config, None);
-    let batches = transfer::first_batches(&ops, transfer_config);
-    if !batches.is_empty() {
-        source.open_many(&batches)?;
-    } else {
-        source.open_spans(&transfer::first_spans(&ops, transfer_config))?;
-    }
-    Ok(())
-}
-
-/// The response already open when planning starts.
-pub(super) struct First {
-    /// The bytes it answers (ending at `u64::MAX` while the length is unknown).
-    pub(super) span: Range<u64>,
-    /// Its body.
-    pub(super) body: Body,
-}
-
-/// Sends the first request: a byte request for the first RANGE when it can be formed without
-/// the length (the answer carries the length), a probe only when none can.
-fn start(
-    source: &mut dyn Source,
-    ranges: &[RangeExpr],
-    config: &PlanConfig,
-    limit: u64,
-) -> Result<Option<First>, source::Error> {
-    if source.len().is_some() {
-        return Ok(None);
-    }
-    let Some(request) = first_request(ranges, config, limit) else {
-        return match source.probe() {
-            Ok(_) => Ok(None),
-            // No answer gives a length (a chunked 200, `bytes 0-0/*`): read from the start,
-            // to find the end by reaching it.
-            Err(source::Error::UnknownLength) => {
-                let opened = source.open(&ByteRange::From(0))?;
-                Ok(first_of(source, opened))
-            }
-            Err(err) => Err(err),
-        };
-    };
-    let suffix = matches!(request, ByteRange::Suffix(_));
-    if suffix && source.lessons().suffix_refused {
-        source.probe()?;
-        return Ok(None);
-    }
-    let opened = match source.open(&request) {
-        Ok(opened) => opened,
-        // Some CDNs refuse suffix ranges (501 and the like): probe, then ask explicitly.
-        Err(err) if suffix && err.refuses_the_range() => {
-            source.learn(Lessons {
-                suffix_refused: true,
-                ..Lessons::default()
-            });
-            source.probe()?;
-            return Ok(None);
-        }
-        Err(err) => return Err(err),
-    };
-    // A 200 to a suffix range with much to skip before the bytes asked for: the server may
-    // refuse only the suffix form (busybox httpd), so it is dropped unread and the bytes
-    // asked for explicitly; a server that ignores Range answers that with a 200 as well.
-    if let (ByteRange::Suffix(wanted), Opened::Whole { .. }, Some(len)) =
-        (&request, &opened, source.len())
-        && len.saturating_sub(*wanted) > SUFFIX_SKIP
-    {
-        drop(opened);
-        source.learn(Lessons {
-            suffix_refused: true,
-            ..Lessons::default()
-        });
-        return Ok(None);
-    }
-    Ok(first_of(source, opened))
-}
-
-/// A 200 to a suffix range that would make rangecat read more than this before the bytes
-/// asked for is dropped for an explicit range request.
-const SUFFIX_SKIP: u64 = 1024 * 1024;
-
-/// The first response, as planning takes it.
-fn first_of(source: &dyn Source, opened: Opened) -> Option<First> {
-    match opened {
-        Opened::Partial { span, body } => Some(First { span, body }),
-        Opened::Whole { body } => Some(First {
-            span: 0..source.len().unwrap_or(u64::MAX),
-            body,
-        }),
-        Opened::Unsatisfiable => None,
-    }
-}
-
-/// Resolves every RANGE against `len`; under `--strict` one outside the resource is an error.
-fn resolve(ranges: &[RangeExpr], len: u64, strict: bool) -> Result<Vec<Range<u64>>, Error> {
-    ranges
-        .iter()
-        .map(|range| resolve_range(range, len, strict))
-        .collect()
-}
-
-/// Resolves one RANGE against `len`; under `--strict` one outside the resource is an error.
-pub(super) fn resolve_range(
-    range: &RangeExpr,
-    len: u64,
-    strict: bool,
-) -> Result<Range<u64>, Error> {
-    if strict {
-        range.resolve_strict(len).map_err(|_| {
-            Error::Message(format!(
-                "range {range} is outside the resource of {len} bytes (--strict)"
-            ))
-        })
-    } else {
-        Ok(range.resolve(len))
-    }
 }

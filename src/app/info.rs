@@ -7,7 +7,7 @@ use humansize::{BINARY, format_size};
 use rangecat::http::redact::redact_url;
 use rangecat::source::info::{Info, info};
 
-use super::Context;
+use super::context::Context;
 use crate::cli::InfoArgs;
 use crate::error::Error;
 

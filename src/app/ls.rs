@@ -8,8 +8,9 @@ use rangecat::http::redact::redact_url;
 use rangecat::zip::Entry;
 use rangecat::zip::glob::any_matches;
 
+use super::archive::open_archive;
+use super::context::{Context, Reuse};
 use super::listing::{Table, json_line};
-use super::{Context, Reuse, open_archive};
 use crate::cli::LsArgs;
 use crate::error::Error;
 use crate::terminal::escape_controls;

@@ -7,7 +7,7 @@ use rangecat::partial::{self, Layout, Version};
 use rangecat::source::{self, Source};
 use rangecat::transfer;
 
-use super::Context;
+use super::context::Context;
 use crate::cli::FetchArgs;
 use crate::error::Error;
 use crate::output::Output;
@@ -45,21 +45,25 @@ pub fn missing(
     source: &dyn Source,
     output: &mut Output,
     resolved: Vec<Range<u64>>,
-) -> Result<Vec<Range<u64>>, Error> {
+) -> Result<Vec<Range<u64>>, transfer::Error> {
     let Some(partial) = output.partial() else {
         return Ok(resolved);
     };
     let version = source.version().and_then(|identity| Version::of(&identity));
     let done = partial
         .begin(version, Layout::of(&resolved))
-        .map_err(|err| Error::Message(rangecat::one_line(&err)))?;
+        .map_err(|err| transfer::Error::Sink(Box::new(err)))?;
     Ok(partial::skip(&resolved, done))
 }
 
 /// Whether `done`, the transfer of a download that took the version of kept bytes
 /// ([`prepare`]), found the resource changed before writing anything: the kept bytes are then
 /// dropped, and the fetch is to start over (once: nothing is kept any more).
-pub fn outdated(done: &Result<(), transfer::Error>, output: &mut Output, ctx: &Context) -> bool {
+pub fn outdated(
+    done: &Result<transfer::Summary, transfer::Error>,
+    output: &mut Output,
+    ctx: &Context,
+) -> bool {
     let Err(transfer::Error::Source(source::Error::ResourceChanged { what })) = done else {
         return false;
     };

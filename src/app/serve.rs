@@ -9,7 +9,7 @@ use signal_hook::iterator::Signals;
 use rangecat::proxy::limits::{default_max_connections, raise_open_file_limit};
 use rangecat::proxy::{Proxy, ProxyConfig};
 
-use super::Context;
+use super::context::Context;
 use super::context::stderr_log;
 use crate::cli::ServeArgs;
 use crate::error::Error;

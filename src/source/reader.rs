@@ -13,6 +13,30 @@ use super::{Error, Source};
 pub const DEFAULT_READ_AHEAD: u64 = 64 * 1024;
 
 /// A seekable stream over a source, caching every byte it fetched.
+///
+/// Over HTTP: one probe teaches the length, then every read that is not already held costs
+/// one range request (at least [`DEFAULT_READ_AHEAD`] bytes).
+///
+/// ```no_run
+/// use std::io::{Read, Seek, SeekFrom};
+/// use rangecat::source::{HttpConfig, HttpSource, RangeStream, Source};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut source = HttpSource::new("https://example.com/archive.zip", &HttpConfig::default())?;
+/// source.probe()?;
+/// let mut stream = RangeStream::new(source)?;
+/// // The end-of-central-directory record lies in the last 22 bytes of a zip without comment.
+/// stream.seek(SeekFrom::End(-22))?;
+/// let mut record = [0u8; 22];
+/// stream.read_exact(&mut record)?;
+/// assert_eq!(&record[..4], b"PK\x05\x06");
+/// // Read again: held in memory, no request.
+/// stream.seek(SeekFrom::Current(-22))?;
+/// stream.read_exact(&mut record)?;
+/// assert_eq!(stream.requests(), 1);
+/// # Ok(())
+/// # }
+/// ```
 pub struct RangeStream<S> {
     source: S,
     len: u64,

@@ -7,13 +7,12 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::ops::Range;
 
-use rangecat::range::{ByteRange, RangeExpr};
-use rangecat::source::{Body, Opened, Source};
+use crate::range::{ByteRange, RangeExpr};
+use crate::source::{Body, Opened, Source};
 
-use super::fetch::resolve_range;
-use super::unknown_length::{TO_THE_END, Want, classify, read_some};
-use crate::error::Error;
-use crate::output::Output;
+use super::config::FetchConfig;
+use super::error::Error;
+use super::resolve::{TO_THE_END, Want, classify, read_some, resolve_range};
 
 /// A server that ignores Range and gives no length: every request streams the resource from
 /// byte 0. RANGEs are served in order from one forward pass over a body; a RANGE that starts
@@ -29,15 +28,16 @@ pub(super) struct Forward {
 }
 
 impl Forward {
-    /// A pass over `body` (the first response, if any), holding at most `max_buffer` bytes.
-    pub(super) fn new(body: Option<Body>, max_buffer: u64, strict: bool) -> Forward {
+    /// A pass over `body` (the first response, if any), holding at most `--max-buffer`
+    /// bytes, reading `--chunk-size` bytes at a time.
+    pub(super) fn new(body: Option<Body>, config: &FetchConfig) -> Forward {
         Forward {
             body,
             pos: 0,
             len: None,
-            max_buffer,
-            strict,
-            buf: vec![0u8; 64 * 1024],
+            max_buffer: config.plan.max_buffer,
+            strict: config.strict,
+            buf: vec![0u8; config.chunk_size.max(1)],
         }
     }
 
@@ -46,7 +46,7 @@ impl Forward {
         mut self,
         source: &mut dyn Source,
         ranges: &[RangeExpr],
-        out: &mut Output,
+        out: &mut dyn Write,
     ) -> Result<(), Error> {
         for expr in ranges {
             let want = match self.len {
@@ -74,11 +74,7 @@ impl Forward {
                 Opened::Partial { span, body } if span.start == 0 => {
                     (self.body, self.pos) = (Some(body), 0);
                 }
-                _ => {
-                    return Err(Error::Message(
-                        "the server changed how it answers ranges during the transfer".into(),
-                    ));
-                }
+                _ => return Err(Error::AnswersChanged),
             }
         }
         while self.pos < at {
@@ -109,10 +105,10 @@ impl Forward {
 
     /// The error for a RANGE the resource turned out too short for, under `--strict`.
     fn outside(&self, expr: &RangeExpr) -> Error {
-        let len = self.len.unwrap_or(self.pos);
-        Error::Message(format!(
-            "range {expr} is outside the resource of {len} bytes (--strict)"
-        ))
+        Error::Outside {
+            range: expr.clone(),
+            len: self.len.unwrap_or(self.pos),
+        }
     }
 
     fn absolute(
@@ -120,7 +116,7 @@ impl Forward {
         source: &mut dyn Source,
         expr: &RangeExpr,
         span: Range<u64>,
-        out: &mut Output,
+        out: &mut dyn Write,
     ) -> Result<(), Error> {
         let reached = self.seek(source, span.start)?;
         while reached && self.pos < span.end {
@@ -145,11 +141,11 @@ impl Forward {
 
     /// The refusal of a window larger than `--max-buffer`.
     fn too_large(&self, expr: &RangeExpr, n: u64) -> Error {
-        Error::Message(format!(
-            "range {expr} counts from the end, and the server did not say how long the \
-             resource is: finding its end would hold {n} bytes, more than --max-buffer ({})",
-            self.max_buffer
-        ))
+        Error::FromEndTooLarge {
+            range: expr.clone(),
+            held: n,
+            max_buffer: self.max_buffer,
+        }
     }
 
     /// `-N:` and the like: reads to the end keeping the last `n` bytes, then writes the
@@ -159,7 +155,7 @@ impl Forward {
         source: &mut dyn Source,
         expr: &RangeExpr,
         n: u64,
-        out: &mut Output,
+        out: &mut dyn Write,
     ) -> Result<(), Error> {
         if n > self.max_buffer {
             return Err(self.too_large(expr, n));
@@ -200,7 +196,7 @@ impl Forward {
         expr: &RangeExpr,
         from: u64,
         k: u64,
-        out: &mut Output,
+        out: &mut dyn Write,
     ) -> Result<(), Error> {
         if k > self.max_buffer {
             return Err(self.too_large(expr, k));

@@ -22,7 +22,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::sync::Arc;
@@ -31,56 +30,8 @@ use crate::plan::Op;
 use crate::source::parallel::{self, Pieces, SpanFetcher, ordered_body};
 use crate::source::{self, Body, Source};
 
-/// Why a transfer stopped.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Error {
-    /// The source failed.
-    Source(source::Error),
-    /// The output could not be written (a closed pipe is `BrokenPipe`).
-    Write(io::Error),
-    /// The plan is inconsistent: it reads or replays bytes it never arranged for.
-    Plan(String),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Source(err) => write!(f, "{err}"),
-            Error::Write(_) => write!(f, "cannot write the output"),
-            Error::Plan(what) => write!(f, "{what}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            // Its message is this one's: go on with what lies beneath it.
-            Error::Source(err) => std::error::Error::source(err),
-            Error::Write(err) => Some(err),
-            Error::Plan(_) => None,
-        }
-    }
-}
-
-impl From<source::Error> for Error {
-    fn from(err: source::Error) -> Error {
-        Error::Source(err)
-    }
-}
-
-/// How a transfer reads.
-#[derive(Debug, Clone, Copy)]
-pub struct TransferConfig {
-    /// Bytes per read and write (`--chunk-size`).
-    pub chunk_size: usize,
-    /// Requests in flight at once (`-j`): the plan's requests, and the segments large ones
-    /// are cut into, fetched ahead by this many connections and written in order.
-    pub jobs: usize,
-    /// Send the plan's requests as multi-range requests (`--multipart`), in batches.
-    pub multipart: bool,
-}
+use super::config::TransferConfig;
+use super::error::{Error, Inconsistent};
 
 /// Executes `ops` in order, writing to `out`. `first` is the response already open for the
 /// plan's first `Fetch`, if the plan starts with one.
@@ -127,10 +78,7 @@ pub fn execute(
                 let body: &mut dyn Read = match (&mut ahead, reading_ahead, &mut own) {
                     (Some(ahead), true, _) => ahead,
                     (_, false, Some(own)) => own.as_mut(),
-                    _ => {
-                        let what = format!("plan takes {range:?} with no request open");
-                        return Err(Error::Plan(what));
-                    }
+                    _ => return Err(Error::Plan(Inconsistent::Unopened(range.clone()))),
                 };
                 let mut piece = Vec::new();
                 if *keep {
@@ -224,8 +172,7 @@ impl Ahead {
 
     fn check_consumed(&self) -> Result<(), Error> {
         if self.left > 0 {
-            let what = format!("plan leaves {} bytes of a request unread", self.left);
-            return Err(Error::Plan(what));
+            return Err(Error::Plan(Inconsistent::Unread(self.left)));
         }
         Ok(())
     }
@@ -404,9 +351,7 @@ impl Kept {
                 .range(..=at)
                 .next_back()
                 .filter(|(start, bytes)| at < *start + bytes.len() as u64)
-                .ok_or_else(|| {
-                    Error::Plan(format!("plan replays byte {at}, which was not kept"))
-                })?;
+                .ok_or(Error::Plan(Inconsistent::NotKept(at)))?;
             let from = (at - start) as usize;
             let to = (range.end - start).min(bytes.len() as u64) as usize;
             out.write_all(&bytes[from..to]).map_err(Error::Write)?;
