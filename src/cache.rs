@@ -16,7 +16,8 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use crate::source::{Cached, Identity, Lessons};
+use crate::http::redact::redact_url;
+use crate::source::{self, Cached, Identity, Lessons, Source};
 
 /// The default bound on the cache's total size.
 pub const DEFAULT_LIMIT: u64 = 256 * 1024 * 1024;
@@ -135,6 +136,54 @@ impl Cache {
         let _ = fs::remove_file(self.path(key));
     }
 
+    /// The entry kept for `url` (an archive's end records and directory with its version);
+    /// only http(s) URLs have one.
+    pub fn entry_for(&self, url: &str) -> Option<Entry> {
+        self.get(&key(url)?)
+    }
+
+    /// Keeps `entry` for `url` (an http(s) URL; nothing is kept for others).
+    pub fn keep_for(&self, url: &str, entry: &Entry) {
+        if let Some(key) = key(url) {
+            self.put(&key, entry);
+        }
+    }
+
+    /// Forgets the entry kept for `url` (it turned out stale).
+    pub fn forget(&self, url: &str) {
+        if let Some(key) = key(url) {
+            self.remove(&key);
+        }
+    }
+
+    /// What the server at `url` taught an earlier fetch (nothing when none was kept).
+    pub fn lessons_for(&self, url: &str) -> Lessons {
+        lessons_key(url)
+            .and_then(|key| self.get(&key))
+            .map(|entry| entry.lessons)
+            .unwrap_or_default()
+    }
+
+    /// Keeps what `source`, the resource at `url`, taught a fetch, when it is news beside
+    /// `taught` (what the fetch started with) and the resource has a strong validator and a
+    /// length: in an entry of its own beside the URL's, never mistaken for an archive's.
+    pub fn keep_lessons(&self, url: &str, source: &dyn Source, taught: Lessons) {
+        let lessons = source.lessons();
+        if let Some(key) = lessons_key(url)
+            && lessons != taught
+            && let Some(cached) = source.cached()
+            && let Some(len) = cached.identity.len
+        {
+            let entry = Entry {
+                cached,
+                start: len,
+                bytes: Vec::new(),
+                lessons,
+            };
+            self.put(&key, &entry);
+        }
+    }
+
     /// Removes the least recently used entries until the total is under the limit.
     fn evict(&self) {
         let Ok(listing) = fs::read_dir(&self.dir) else {
@@ -159,6 +208,18 @@ impl Cache {
             }
         }
     }
+}
+
+/// The key of `url`'s entry: the URL as given, credentials and signatures redacted (README,
+/// "Cache"); `None` for a URL that is not http(s).
+fn key(url: &str) -> Option<String> {
+    source::is_http(url).then(|| redact_url(url).to_string())
+}
+
+/// The key of the entry that keeps what the server at `url` taught a fetch: no URL holds a
+/// line break, so it is never another URL's key.
+fn lessons_key(url: &str) -> Option<String> {
+    key(url).map(|key| key + "\nlessons")
 }
 
 /// FNV-1a, 64 bits: a file name per key (stable across builds and machines).
@@ -275,6 +336,27 @@ mod tests {
                 ..Lessons::default()
             },
         }
+    }
+
+    #[test]
+    fn urls_are_keyed_without_their_secrets_and_only_over_http() {
+        assert_eq!(
+            key("https://user:pw@h/a.zip?X-Amz-Signature=abc").as_deref(),
+            Some(redact_url("https://user:pw@h/a.zip?X-Amz-Signature=abc").to_string()).as_deref()
+        );
+        assert!(!key("https://user:pw@h/a.zip").unwrap().contains("pw"));
+        assert_eq!(key("/tmp/a.zip"), None);
+        assert_eq!(key("file:///tmp/a.zip"), None);
+        assert_ne!(lessons_key("http://h/a"), key("http://h/a"));
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("c"), DEFAULT_LIMIT);
+        cache.keep_for("http://h/a.zip", &entry("\"v1\"", 10));
+        assert_eq!(cache.entry_for("http://h/a.zip"), Some(entry("\"v1\"", 10)));
+        assert_eq!(cache.lessons_for("http://h/a.zip"), Lessons::default());
+        cache.forget("http://h/a.zip");
+        assert_eq!(cache.entry_for("http://h/a.zip"), None);
+        cache.keep_for("/tmp/a.zip", &entry("\"v1\"", 10));
+        assert_eq!(cache.entry_for("/tmp/a.zip"), None);
     }
 
     #[test]

@@ -19,14 +19,13 @@ pub(super) fn open_archive(
     reuse: Reuse,
 ) -> Result<Archive, Error> {
     let shown = redact_url(url);
-    let cache = ctx.cache.as_ref().filter(|_| source::is_http(url));
-    let key = shown.to_string();
+    let cache = ctx.cache.as_ref();
     let kept = match (cache, reuse) {
         (Some(cache), Reuse::Never) => {
-            cache.remove(&key);
+            cache.forget(url);
             None
         }
-        (Some(cache), _) => cache.get(&key),
+        (Some(cache), _) => cache.entry_for(url),
         (None, _) => None,
     };
     let mut source = source::open(url, &ctx.http)?;
@@ -53,8 +52,8 @@ pub(super) fn open_archive(
         && let Some(cached) = archive.source_mut().cached()
         && let Ok((start, bytes)) = archive.kept()
     {
-        cache.put(
-            &key,
+        cache.keep_for(
+            url,
             &Entry {
                 cached,
                 start,

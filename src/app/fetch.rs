@@ -5,7 +5,6 @@
 use std::io::{self, Write};
 use std::ops::Range;
 
-use rangecat::cache::Entry;
 use rangecat::plan::{PlanConfig, first_request};
 use rangecat::range::RangeExpr;
 use rangecat::source::{self, Lessons, Source};
@@ -37,7 +36,11 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
         strict: args.strict,
     };
     let mut source = source::open(url, &ctx.http)?;
-    let taught = taught_before(url, ctx);
+    // README, "Cache": what the server taught an earlier fetch is not paid for again.
+    let taught = ctx
+        .cache
+        .as_ref()
+        .map_or_else(Lessons::default, |cache| cache.lessons_for(url));
     source.learn(taught);
     let mut output = resume::output(args)?;
     let resuming = resume::prepare(source.as_mut(), &mut output);
@@ -54,7 +57,9 @@ pub fn run(args: &FetchArgs, ctx: &Context, reuse: Reuse) -> Result<(), Error> {
         progress: ctx.progress,
     };
     let done = transfer::fetch_into(source.as_mut(), &ranges, &config, &mut destination);
-    remember(url, ctx, source.as_ref(), taught);
+    if let Some(cache) = &ctx.cache {
+        cache.keep_lessons(url, source.as_ref(), taught);
+    }
     if resume::outdated(&done, &mut output, ctx) {
         // A partial download (`-c`) turned out to be of another version before anything was
         // written: it is dropped, and the fetch starts over (README, "Output").
@@ -97,49 +102,13 @@ impl Sink for Destination<'_> {
     }
 }
 
-/// Where the cache keeps what the server at `url` taught a fetch (README, "Cache"): beside
-/// the entry a zip command keeps for the same URL, never mistaken for it.
-fn lessons_key(url: &str) -> String {
-    format!("{}\nlessons", rangecat::http::redact::redact_url(url))
-}
-
-/// What the server at `url` taught an earlier fetch (nothing without a cache).
-fn taught_before(url: &str, ctx: &Context) -> Lessons {
-    let cache = ctx.cache.as_ref().filter(|_| source::is_http(url));
-    cache
-        .and_then(|cache| cache.get(&lessons_key(url)))
-        .map(|entry| entry.lessons)
-        .unwrap_or_default()
-}
-
-/// Keeps what the server taught this fetch, when it is news and the resource has a strong
-/// validator (README, "Cache").
-fn remember(url: &str, ctx: &Context, source: &dyn Source, taught: Lessons) {
-    let lessons = source.lessons();
-    let cache = ctx.cache.as_ref().filter(|_| source::is_http(url));
-    if let Some(cache) = cache
-        && lessons != taught
-        && let Some(cached) = source.cached()
-        && let Some(len) = cached.identity.len
-    {
-        let entry = Entry {
-            cached,
-            start: len,
-            bytes: Vec::new(),
-            lessons,
-        };
-        cache.put(&lessons_key(url), &entry);
-    }
-}
-
 /// The version the cache kept for `url` (a zip command's entry holds its length), unless
 /// `reuse` forbids it; with [`Reuse::Never`] the entry is dropped.
 fn kept_version(url: &str, ctx: &Context, reuse: Reuse) -> Option<rangecat::source::Cached> {
-    let cache = ctx.cache.as_ref().filter(|_| source::is_http(url))?;
-    let key = rangecat::http::redact::redact_url(url).to_string();
+    let cache = ctx.cache.as_ref()?;
     if reuse == Reuse::Never {
-        cache.remove(&key);
+        cache.forget(url);
         return None;
     }
-    cache.get(&key).map(|entry| entry.cached)
+    cache.entry_for(url).map(|entry| entry.cached)
 }
