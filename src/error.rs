@@ -97,16 +97,27 @@ impl Error {
     /// Whether a copy the cache kept turned out stale (a 412 to `If-Match`): the command may
     /// start over without it.
     pub fn is_stale(&self) -> bool {
-        matches!(
-            self,
-            Error::Source(source::Error::Stale)
-                | Error::Transfer(transfer::Error::Source(source::Error::Stale))
-                | Error::Zip(zip::Error::Source(source::Error::Stale))
-                | Error::Zip(zip::Error::Fetch {
-                    source: source::Error::Stale,
-                    ..
-                })
-        )
+        matches!(self.source_error(), Some(source::Error::Stale))
+    }
+
+    /// The source's failure beneath a layer's error, if that is what it is.
+    fn source_error(&self) -> Option<&source::Error> {
+        match self {
+            Error::Source(err) => Some(err),
+            Error::Transfer(err) => err.source_error(),
+            Error::Zip(err) => err.source_error(),
+            _ => None,
+        }
+    }
+
+    /// The output's failure beneath a layer's error, if that is what it is.
+    fn write_error(&self) -> Option<&io::Error> {
+        match self {
+            Error::Write(err) => Some(err),
+            Error::Transfer(err) => err.write_error(),
+            Error::Zip(err) => err.write_error(),
+            _ => None,
+        }
     }
 }
 
@@ -140,28 +151,15 @@ pub fn exit_code(err: &Error) -> ExitCode {
 }
 
 fn exit_status(err: &Error) -> u8 {
-    match err {
-        Error::Usage(_) => EXIT_USAGE,
-        Error::Source(err)
-        | Error::Transfer(transfer::Error::Source(err))
-        | Error::Zip(zip::Error::Source(err)) => source_status(err),
-        Error::Write(err)
-        | Error::Transfer(transfer::Error::Write(err))
-        | Error::Zip(zip::Error::Write(err)) => write_status(err),
-        Error::Context { source, .. } => exit_status(source),
-        _ => EXIT_RUNTIME,
+    if let Error::Usage(_) = err {
+        return EXIT_USAGE;
     }
-}
-
-/// A location or a setting that no request can be made with is a usage error.
-fn source_status(err: &source::Error) -> u8 {
-    use source::Error::*;
-    match err {
-        InvalidUrl { .. }
-        | UnsupportedScheme { .. }
-        | RemoteFileUrl { .. }
-        | InvalidProxy { .. }
-        | InvalidHeader { .. } => EXIT_USAGE,
+    if let Error::Context { source, .. } = err {
+        return exit_status(source);
+    }
+    match (err.source_error(), err.write_error()) {
+        (Some(err), _) if err.is_usage() => EXIT_USAGE,
+        (_, Some(err)) => write_status(err),
         _ => EXIT_RUNTIME,
     }
 }

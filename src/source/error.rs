@@ -197,6 +197,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether no request can be made with what was given: a location or a setting that is
+    /// wrong in itself (a usage error, exit 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidUrl { .. }
+                | Error::UnsupportedScheme { .. }
+                | Error::RemoteFileUrl { .. }
+                | Error::InvalidProxy { .. }
+                | Error::InvalidHeader { .. }
+        )
+    }
+
     /// Whether the answer speaks about the range rather than the resource or the credentials
     /// (a 501 or 400 to `bytes=-N`, a malformed Content-Range): asking again with an explicit
     /// range may work. 401, 403, 404, 407 and 410 would answer any range alike.

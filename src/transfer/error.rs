@@ -58,6 +58,24 @@ pub enum Inconsistent {
     NotKept(u64),
 }
 
+impl Error {
+    /// The source's failure this is, if it is one.
+    pub fn source_error(&self) -> Option<&source::Error> {
+        match self {
+            Error::Source(err) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// The output's failure this is, if it is one (a closed pipe is `BrokenPipe`).
+    pub fn write_error(&self) -> Option<&io::Error> {
+        match self {
+            Error::Write(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

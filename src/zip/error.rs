@@ -233,6 +233,24 @@ impl std::error::Error for Error {
     }
 }
 
+impl Error {
+    /// The source's failure this is, if it is one (also fetching a member's bytes).
+    pub fn source_error(&self) -> Option<&source::Error> {
+        match self {
+            Error::Source(err) | Error::Fetch { source: err, .. } => Some(err),
+            _ => None,
+        }
+    }
+
+    /// The output's failure this is, if it is one (a closed pipe is `BrokenPipe`).
+    pub fn write_error(&self) -> Option<&io::Error> {
+        match self {
+            Error::Write(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
 impl From<source::Error> for Error {
     fn from(err: source::Error) -> Error {
         Error::Source(err)
