@@ -27,6 +27,8 @@
 
 pub mod cache;
 mod civil;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod partial;
 pub mod plan;

@@ -16,13 +16,11 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use rangecat::http::content_range::{
-    ContentRange, parse_content_range, range_header, served_span, show_span,
-};
-use rangecat::http::date::parse_http_date;
-use rangecat::http::location::{is_downgrade, resolve_location, same_origin};
-use rangecat::http::redact::redact_url;
-use rangecat::http::{is_token, parse_header_line};
+use rangecat::fuzzing::parse_http_date;
+use rangecat::fuzzing::{ContentRange, parse_content_range, range_header, served_span, show_span};
+use rangecat::fuzzing::{is_token, parse_header_line};
+use rangecat::http::redact_url;
+use rangecat::http::{is_downgrade, resolve_location, same_origin};
 use rangecat::range::{ByteRange, parse_size};
 
 fuzz_target!(|data: &[u8]| {

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use rangecat::source::multipart::{PartsReader, boundary};
+use rangecat::fuzzing::{PartsReader, boundary};
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);

@@ -19,7 +19,7 @@
 use std::ops::Range;
 
 use libfuzzer_sys::fuzz_target;
-use rangecat::http::content_range::served_span;
+use rangecat::fuzzing::served_span;
 use rangecat::plan::{Op, PlanConfig, first_request, plan};
 use rangecat::range::{Bound, RangeExpr};
 use rangecat_fuzz::{Spans, covers, union};

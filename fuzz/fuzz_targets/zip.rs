@@ -13,13 +13,12 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use rangecat::source::file::FileSource;
-use rangecat::zip::archive::Archive;
-use rangecat::zip::glob::matches;
-use rangecat::zip::member::{
-    check_span, check_supported, copy_member, decoder_memory, read_member,
-};
-use rangecat::zip::path::safe_path;
+use rangecat::fuzzing::decoder_memory;
+use rangecat::fuzzing::safe_path;
+use rangecat::source::FileSource;
+use rangecat::zip::Archive;
+use rangecat::zip::matches;
+use rangecat::zip::{check_span, check_supported, copy_member, read_member};
 
 /// `cat`'s limit for members held in memory until their CRC-32 checks out.
 const HOLD_BACK: u64 = 1024 * 1024;
@@ -47,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = decoder_memory(u16::from_le_bytes([*a, *b]), rest, u64::MAX);
         // The modification time of an extra field, on any bytes.
         let dos = u32::from_le_bytes([*a, *b, 0, 0]);
-        let _ = rangecat::zip::times::extra_field_time(rest, dos);
+        let _ = rangecat::fuzzing::extra_field_time(rest, dos);
     }
     std::fs::write(path(), data).expect("write the input");
     let source = FileSource::open(path()).expect("open the input");

@@ -2,7 +2,7 @@
 //! of it (README, "Cache"), then each `--in` member inside the one before.
 
 use rangecat::cache::Entry;
-use rangecat::http::redact::redact_url;
+use rangecat::http::redact_url;
 use rangecat::source;
 use rangecat::zip::Archive;
 

@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use rangecat::http::redact::redact_url;
-use rangecat::source::parallel::read_ahead;
+use rangecat::http::redact_url;
+use rangecat::source::read_ahead;
 use rangecat::transfer;
-use rangecat::zip::glob::{any_matches, select_members};
-use rangecat::zip::member::{check_span, check_supported, copy_member, read_member};
+use rangecat::zip::{any_matches, select_members};
+use rangecat::zip::{check_span, check_supported, copy_member, read_member};
 
 use super::archive::open_archive;
 use super::context::{Context, Reuse};

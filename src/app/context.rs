@@ -5,7 +5,7 @@ use rangecat::cache::Cache;
 use std::sync::Arc;
 
 use rangecat::Log;
-use rangecat::http::tls::CaBundle;
+use rangecat::http::CaBundle;
 use rangecat::http::{Transport, parse_header_line};
 use rangecat::source::HttpConfig;
 

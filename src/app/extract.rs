@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::ProgressBar;
 use rangecat::zip::Entry;
-use rangecat::zip::extract::{ExtractConfig, Failure, Fetch, Reporter, extract};
-use rangecat::zip::glob::{any_matches, select_members};
+use rangecat::zip::{ExtractConfig, Failure, Fetch, Reporter, extract};
+use rangecat::zip::{any_matches, select_members};
 
 use super::archive::open_archive;
 use super::context::{Context, Reuse};

@@ -4,8 +4,8 @@
 use std::io::Write;
 
 use humansize::{BINARY, format_size};
-use rangecat::http::redact::redact_url;
-use rangecat::source::info::{Info, info};
+use rangecat::http::redact_url;
+use rangecat::source::{Info, info};
 
 use super::context::Context;
 use crate::cli::InfoArgs;

@@ -4,9 +4,9 @@
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
-use rangecat::http::redact::redact_url;
+use rangecat::http::redact_url;
 use rangecat::zip::Entry;
-use rangecat::zip::glob::any_matches;
+use rangecat::zip::any_matches;
 
 use super::archive::open_archive;
 use super::context::{Context, Reuse};

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use rangecat::http::redact::redact_url;
+use rangecat::http::redact_url;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 

@@ -1,29 +1,33 @@
 //! HTTP details shared by the sources, the proxy and the command line: token characters
 //! (RFC 9110 §5.6.2), header lookups, `Content-Length`, `Content-Range` and `Range`
-//! ([`content_range`]), HTTP dates ([`date`]), reason phrases, and the proxy the environment
-//! names for a URL ([`proxy_env`]), redirect targets and origins ([`location`]), URLs with
-//! their secrets redacted ([`redact`]), and the certificates that https trusts ([`tls`]).
+//! ([`ContentRange`]), HTTP dates, reason phrases, and the proxy the environment names for a
+//! URL, redirect targets and origins, URLs with their secrets redacted ([`redact_url`]), the
+//! certificates that https trusts ([`CaBundle`]), and the trust and time limits of every
+//! request ([`Transport`]).
 //!
 //! ```
-//! use rangecat::http::content_range::{ContentRange, parse_content_range};
+//! use rangecat::http::{ContentRange, parse_content_range};
 //!
 //! let answer = parse_content_range("bytes 0-99/1000").unwrap();
 //! assert_eq!(answer, ContentRange { span: Some(0..100), len: Some(1000) });
 //! assert!(rangecat::http::is_token("X-Request-Id"));
 //! ```
 
-pub mod content_range;
-pub mod date;
-pub mod location;
-pub mod proxy_env;
-pub mod redact;
-pub mod tls;
+pub(crate) mod content_range;
+pub(crate) mod date;
+pub(crate) mod location;
+pub(crate) mod proxy_env;
+pub(crate) mod redact;
+pub(crate) mod tls;
 mod transport;
 pub(crate) mod validators;
 
 use std::fmt;
 
+pub use content_range::{ContentRange, parse_content_range};
 pub use location::{is_downgrade, resolve_location, same_origin};
+pub use redact::redact_url;
+pub use tls::{CaBundle, TlsError};
 pub use transport::Transport;
 
 use ureq::http::{HeaderMap, StatusCode};

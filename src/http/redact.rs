@@ -23,10 +23,10 @@ const SECRET_PARAMETERS: [&str; 12] = [
     "password",
 ];
 
-/// `url` with its secrets replaced by [`REDACTED`]; borrowed when there are none.
+/// `url` with its secrets replaced by `REDACTED`; borrowed when there are none.
 ///
 /// ```
-/// use rangecat::http::redact::redact_url;
+/// use rangecat::http::redact_url;
 ///
 /// assert_eq!(redact_url("https://u:pw@host/a?X-Amz-Signature=abc&x=1"),
 ///            "https://u:REDACTED@host/a?X-Amz-Signature=REDACTED&x=1");

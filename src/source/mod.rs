@@ -26,17 +26,20 @@
 //! ```
 
 mod error;
-pub mod file;
-pub mod http;
-pub mod info;
-pub mod multipart;
-pub mod parallel;
-pub mod reader;
+pub(crate) mod file;
+pub(crate) mod http;
+pub(crate) mod info;
+pub(crate) mod multipart;
+pub(crate) mod parallel;
+pub(crate) mod reader;
 mod retry;
-pub mod window;
+pub(crate) mod window;
 
 pub use error::Error;
-pub use http::{Cached, HttpConfig, HttpSource, Identity, Lessons};
+pub use file::FileSource;
+pub use http::{Cached, HttpConfig, HttpSource, Identity, Lessons, MAX_REDIRECTS};
+pub use info::{Info, info};
+pub use parallel::{SEGMENT, SpanFetcher, THRESHOLD, read_ahead};
 pub use reader::RangeStream;
 
 use std::io::Read;

@@ -25,7 +25,7 @@ pub trait SpanFetcher: Send + Sync {
     fn fetch(&self, span: Range<u64>) -> Result<Body, Error>;
 
     /// A reader of every span's bytes in order, from one request (disjoint spans in any
-    /// order, at most [`MAX_HELD`](super::multipart::MAX_HELD) bytes in all when they are not
+    /// order, at most 16 MiB (`multipart::MAX_HELD`) in all when they are not
     /// ascending; HTTP's multi-range request); `None` when the source cannot send one.
     fn fetch_many(&self, spans: &[Range<u64>]) -> Result<Option<Body>, Error> {
         let _ = spans;
@@ -67,11 +67,6 @@ impl Piece<'_> {
             Piece::Span(span) => span.end - span.start,
             Piece::Batch(spans) => spans.iter().map(|s| s.end - s.start).sum(),
         }
-    }
-
-    /// Whether it brings nothing.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -118,7 +113,8 @@ impl Pieces {
 }
 
 /// The segments of `span`, in order.
-pub fn segments(span: Range<u64>, segment: u64) -> Vec<Range<u64>> {
+#[cfg(test)]
+fn segments(span: Range<u64>, segment: u64) -> Vec<Range<u64>> {
     (0..segment_count(&span, segment))
         .map(|i| segment_at(&span, segment, i))
         .collect()
@@ -143,7 +139,8 @@ fn segment_at(span: &Range<u64>, segment: u64, index: u64) -> Range<u64> {
 /// `chunk`-byte pieces. Segments are started only within a window of `jobs` from the one
 /// being read, so memory stays under `jobs x (segment + chunk)` however long the span (its
 /// length may be a number a server made up: nothing is sized by it).
-pub fn parallel_body(
+#[cfg(test)]
+fn parallel_body(
     fetcher: Arc<dyn SpanFetcher>,
     span: Range<u64>,
     jobs: usize,

@@ -15,7 +15,7 @@ pub const DEFAULT_READ_AHEAD: u64 = 64 * 1024;
 /// A seekable stream over a source, caching every byte it fetched.
 ///
 /// Over HTTP: one probe teaches the length, then every read that is not already held costs
-/// one range request (at least [`DEFAULT_READ_AHEAD`] bytes).
+/// one range request (at least 64 KiB, `DEFAULT_READ_AHEAD`).
 ///
 /// ```no_run
 /// use std::io::{Read, Seek, SeekFrom};

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use rangecat::plan::{PlanConfig, plan};
-//! use rangecat::source::file::FileSource;
+//! use rangecat::source::FileSource;
 //! use rangecat::transfer::{TransferConfig, execute};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -69,7 +69,7 @@ pub trait Sink: Write {
 ///
 /// ```
 /// use rangecat::range::RangeExpr;
-/// use rangecat::source::file::FileSource;
+/// use rangecat::source::FileSource;
 /// use rangecat::transfer::{self, FetchConfig};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -21,7 +21,7 @@ pub struct Entry {
     pub crc32: u32,
     /// Modification time, `YYYY-MM-DDTHH:MM:SS` (UTC), when the entry has a valid one: from
     /// its extended-timestamp or NTFS extra field, else its DOS date and time
-    /// ([`times`]).
+    /// (`zip::times`).
     pub modified: Option<String>,
     /// Whether the entry is a directory.
     pub is_dir: bool,

@@ -91,7 +91,7 @@ pub enum Error {
         limit: u64,
     },
     /// The member's decompressor would need more memory than rangecat gives one (an LZMA or
-    /// xz dictionary, a PPMd model: [`super::member::MAX_DECODER_MEMORY`]).
+    /// xz dictionary, a PPMd model: [`super::MAX_DECODER_MEMORY`]).
     DecoderMemory {
         /// The member's name.
         name: String,

@@ -46,7 +46,8 @@ impl SpanIndex {
 }
 
 /// The span of each of `entries`, when they are all of the archive's entries.
-pub fn spans(entries: &[Entry], layout: &Layout) -> Vec<Range<u64>> {
+#[cfg(test)]
+pub(crate) fn spans(entries: &[Entry], layout: &Layout) -> Vec<Range<u64>> {
     let index = SpanIndex::new(entries.iter().map(|e| e.header_start).collect(), layout);
     entries.iter().map(|e| index.span(e.header_start)).collect()
 }

@@ -50,8 +50,6 @@ use plan::plan;
 use schedule::{run_concurrently, run_job};
 use write::{DirHandles, current_umask, finish_dir, make_link};
 
-pub use write::modified_time;
-
 /// The longest symbolic link target accepted: Linux's `PATH_MAX`. A target is held in memory,
 /// so a link member claiming more is refused before it is fetched.
 pub const MAX_LINK_TARGET: u64 = 4096;
