@@ -363,22 +363,7 @@ impl Source for HttpSource {
             return Ok(false);
         }
         // Each batch on a thread of its own (`-j N`: they leave together), judged here.
-        let answers: Vec<Result<Option<Body>, Error>> = match batches {
-            [batch] => vec![Client::open_batch(client, batch)],
-            _ => std::thread::scope(|scope| {
-                let sent: Vec<_> = batches
-                    .iter()
-                    .map(|batch| scope.spawn(move || Client::open_batch(client, batch)))
-                    .collect();
-                sent.into_iter()
-                    .map(|thread| {
-                        thread
-                            .join()
-                            .unwrap_or_else(|p| std::panic::resume_unwind(p))
-                    })
-                    .collect()
-            }),
-        };
+        let answers = all_at_once(batches, |batch| Client::open_batch(client, batch));
         let mut bodies = Vec::new();
         for (batch, answer) in batches.iter().zip(answers) {
             if let Some(body) = answer? {
@@ -393,6 +378,29 @@ impl Source for HttpSource {
     }
 }
 
+/// `each` of `items`, all at once, each on a thread of its own (one alone on this one); the
+/// results in the order of `items`.
+fn all_at_once<T: Sync, R: Send>(items: &[T], each: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if let [item] = items {
+        return vec![each(item)];
+    }
+    std::thread::scope(|scope| {
+        let each = &each;
+        let started: Vec<_> = items
+            .iter()
+            .map(|item| scope.spawn(move || each(item)))
+            .collect();
+        started
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 impl HttpSource {
     /// [`Source::open_spans`]: each span's request sent on a thread of its own, the answers
     /// judged here once all have come.
@@ -402,27 +410,12 @@ impl HttpSource {
             return Ok(false);
         }
         let retries = client.config.transport.retries;
-        let answers: Vec<Result<(Response<ureq::Body>, u32), Error>> =
-            std::thread::scope(|scope| {
-                let sent: Vec<_> = spans
-                    .iter()
-                    .map(|span| {
-                        scope.spawn(move || {
-                            let mut budget = retries;
-                            let asked = ByteRange::Span(span.clone());
-                            let response = client.send("GET", Some(&asked), &mut budget)?;
-                            Ok((response, budget))
-                        })
-                    })
-                    .collect();
-                sent.into_iter()
-                    .map(|thread| {
-                        thread
-                            .join()
-                            .unwrap_or_else(|p| std::panic::resume_unwind(p))
-                    })
-                    .collect()
-            });
+        let answers = all_at_once(spans, |span| {
+            let mut budget = retries;
+            let asked = ByteRange::Span(span.clone());
+            let response = client.send("GET", Some(&asked), &mut budget)?;
+            Ok::<_, Error>((response, budget))
+        });
         let mut bodies = Vec::new();
         for (span, answer) in spans.iter().zip(answers) {
             let (response, budget) = answer?;
