@@ -270,6 +270,20 @@ fn three_hundred_ranges_go_in_batches_of_two_hundred() {
     assert_eq!(batch_sizes(&server.ranges()), [200, 100]);
 }
 
+/// `rangecat --multipart -v` with 300 scattered ranges of `data` from `server`: the right
+/// bytes, and `said` among the `-v` lines.
+fn three_hundred_verbose(server: &Server, data: &[u8], said: &str) {
+    let ranges = scattered(300, data.len() - 8 * KIB);
+    let output = TestCommand::against(server)
+        .arg(server.url("/f"))
+        .args(["--multipart", "-v"])
+        .args(args(&ranges))
+        .success();
+    assert_bytes_eq(&output.stdout, &slices(data, &ranges));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(said), "{stderr}");
+}
+
 #[test]
 fn a_whole_resource_to_many_ranges_is_asked_again_with_fewer() {
     // A server configured with MaxRanges 20: the 200-range batch is answered with the whole
@@ -277,20 +291,11 @@ fn a_whole_resource_to_many_ranges_is_asked_again_with_fewer() {
     // one per range.
     let data = util::random_bytes(64 * MIB);
     let server = Server::start(data.clone(), Mode::Multipart(Shape::WholeOver(20)));
-    let ranges = scattered(300, data.len() - 8 * KIB);
-    let output = TestCommand::against(&server)
-        .arg(server.url("/f"))
-        .args(["--multipart", "-v"])
-        .args(args(&ranges))
-        .success();
-    assert_bytes_eq(&output.stdout, &slices(&data, &ranges));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains(
-            "* the multi-range request for 200 ranges was answered with the whole resource: \
-             at most 100 ranges a request from now on"
-        ),
-        "{stderr}"
+    three_hundred_verbose(
+        &server,
+        &data,
+        "* the multi-range request for 200 ranges was answered with the whole resource: \
+         at most 100 ranges a request from now on",
     );
     let sizes = batch_sizes(&server.ranges());
     assert_eq!(sizes[..2], [200, 100], "{sizes:?}");
@@ -316,19 +321,10 @@ fn an_answer_with_the_first_parts_only_is_used_and_the_rest_asked_for() {
     // for ten at a time from then on.
     let data = util::random_bytes(16 * MIB);
     let server = Server::start(data.clone(), Mode::Multipart(Shape::FirstParts(10)));
-    let ranges = scattered(300, data.len() - 8 * KIB);
-    let output = TestCommand::against(&server)
-        .arg(server.url("/f"))
-        .args(["--multipart", "-v"])
-        .args(args(&ranges))
-        .success();
-    assert_bytes_eq(&output.stdout, &slices(&data, &ranges));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains(
-            "* the multi-range answer held 10 of 200 parts: at most 10 ranges a request from now on"
-        ),
-        "{stderr}"
+    three_hundred_verbose(
+        &server,
+        &data,
+        "* the multi-range answer held 10 of 200 parts: at most 10 ranges a request from now on",
     );
     let sizes = batch_sizes(&server.ranges());
     assert_eq!(sizes[0], 200);
