@@ -24,7 +24,7 @@ use crate::http::content_range::{ContentRange, parse_content_range, range_header
 use crate::http::{Transport, content_length, header};
 use crate::range::ByteRange;
 use client::{Client, proxy_from_env};
-use reader::{Connected, SpanReader};
+use reader::SpanReader;
 
 pub use crate::http::validators::Identity;
 pub use client::MAX_REDIRECTS;
@@ -428,30 +428,16 @@ impl HttpSource {
                 }
                 // Past the end: the length, where it says one, is taught all the same.
                 StatusCode::RANGE_NOT_SATISFIABLE => {
-                    let len = header(response.headers(), "content-range")
-                        .and_then(|value| parse_content_range(&value))
-                        .and_then(|cr| cr.len);
-                    if len.is_some() {
-                        client.check(&response, len)?;
+                    if let Some(len) = stated_len(&response) {
+                        client.check(&response, Some(len))?;
                     }
                     continue;
                 }
                 _ => {}
             }
-            match client.connected(response, span.start, Some(span.end))? {
-                Connected::Body {
-                    body,
-                    exact,
-                    end,
-                    len,
-                } => {
-                    let mut reader =
-                        SpanReader::new(client.clone(), span.clone(), body, exact, budget);
-                    reader.body_end = end;
-                    reader.learn(len);
-                    bodies.push((span.clone(), Box::new(reader) as Body));
-                }
-                Connected::Ended => {}
+            let connected = client.connected(response, span.start, Some(span.end))?;
+            if let Some(reader) = SpanReader::opened(client, span.clone(), connected, budget) {
+                bodies.push((span.clone(), Box::new(reader) as Body));
             }
         }
         let inside = client
@@ -464,6 +450,13 @@ impl HttpSource {
         *client.opened.lock().unwrap_or_else(|e| e.into_inner()) = bodies;
         Ok(true)
     }
+}
+
+/// The complete length a response's `Content-Range` states (a 416's `bytes */LEN` too).
+fn stated_len(response: &Response<ureq::Body>) -> Option<u64> {
+    header(response.headers(), "content-range")
+        .and_then(|value| parse_content_range(&value))
+        .and_then(|cr| cr.len)
 }
 
 /// A 412 to `If-Match`: the copy a cache kept is not the resource's version any more.

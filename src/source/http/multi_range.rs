@@ -12,7 +12,7 @@ use ureq::BodyReader;
 use ureq::http::StatusCode;
 
 use super::client::Client;
-use super::{Fetcher, stale};
+use super::{Fetcher, stale, stated_len};
 use crate::http::content_length;
 use crate::http::content_range::parse_content_range;
 use crate::http::header;
@@ -74,9 +74,7 @@ impl Client {
                 None
             }
             StatusCode::RANGE_NOT_SATISFIABLE => {
-                let len = header(response.headers(), "content-range")
-                    .and_then(|value| parse_content_range(&value))
-                    .and_then(|cr| cr.len);
+                let len = stated_len(&response);
                 // Every range inside the resource: the form is what was refused (Werkzeug),
                 // by an answer that carries none of the resource's validators, so the next
                 // request is the first response; else a range lies past the end, and the
@@ -210,10 +208,7 @@ impl Client {
                 status if refuses_the_form(status) => {
                     // A 416 must not say another length (every span is inside this one).
                     if status == StatusCode::RANGE_NOT_SATISFIABLE {
-                        let len = header(response.headers(), "content-range")
-                            .and_then(|value| parse_content_range(&value))
-                            .and_then(|cr| cr.len);
-                        client.check(&response, len)?;
+                        client.check(&response, stated_len(&response))?;
                     }
                     client.refuse_multipart(&refused_with(status));
                     return Ok(Answer::Refused);

@@ -33,20 +33,14 @@ impl Client {
         let mut budget = client.config.transport.retries;
         let open_ended = span.end == u64::MAX;
         let to = (!open_ended).then_some(span.end);
-        let Connected::Body {
-            body,
-            exact,
-            end,
-            len,
-        } = client.connect(span.start, to, &mut budget)?
-        else {
-            return Ok(Box::new(io::empty()));
-        };
-        let mut reader = SpanReader::new(client.clone(), span, body, exact, budget);
-        reader.body_end = end;
-        reader.open_ended = open_ended;
-        reader.learn(len);
-        Ok(Box::new(reader))
+        let connected = client.connect(span.start, to, &mut budget)?;
+        Ok(match SpanReader::opened(client, span, connected, budget) {
+            Some(mut reader) => {
+                reader.open_ended = open_ended;
+                Box::new(reader)
+            }
+            None => Box::new(io::empty()),
+        })
     }
 
     /// Requests the bytes from `from` up to `to` (`None`: to the end, `bytes=N-`) and returns
@@ -162,6 +156,29 @@ pub(super) struct SpanReader {
 }
 
 impl SpanReader {
+    /// A reader of `span` from what its request brought, with the retries it left; `None`
+    /// when the resource ended where the span starts (a 416 without a known length).
+    pub(super) fn opened(
+        client: &Arc<Client>,
+        span: Range<u64>,
+        connected: Connected,
+        retries_left: u32,
+    ) -> Option<SpanReader> {
+        let Connected::Body {
+            body,
+            exact,
+            end,
+            len,
+        } = connected
+        else {
+            return None;
+        };
+        let mut reader = SpanReader::new(client.clone(), span, body, exact, retries_left);
+        reader.body_end = end;
+        reader.learn(len);
+        Some(reader)
+    }
+
     /// A reader of `span` from `body`, which holds all of it, with the retries its request
     /// left.
     pub(super) fn new(
