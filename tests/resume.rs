@@ -45,6 +45,17 @@ fn spawn(url: &str, dir: &Path, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// Sends `signal` (`INT`, `TERM`) to `child` and waits for it to exit with `code`.
+fn interrupt(child: Child, signal: &str, code: i32) {
+    let sent = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let (status, stderr) = util::wait_for(child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(code), "{stderr}");
+}
+
 /// Waits until the partial file in `dir` holds at least `bytes`.
 fn wait_for_partial(dir: &Path, bytes: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -67,13 +78,7 @@ fn sigint_keeps_what_was_fetched_and_c_fetches_only_the_rest() {
     let url = server.url("/big.iso");
     let child = spawn(&url, dir.path(), &[]);
     wait_for_partial(dir.path(), len / 3);
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let (status, stderr) = util::wait_for(child, Duration::from_secs(20));
-    assert_eq!(status.code(), Some(130), "{stderr}");
+    interrupt(child, "INT", 130);
     assert_eq!(
         names_in(dir.path()),
         [".out.bin.rangecat.part", ".out.bin.rangecat.state"],
@@ -122,13 +127,7 @@ fn sigterm_keeps_what_was_fetched_and_exits_143() {
     let url = server.url("/f");
     let child = spawn(&url, dir.path(), &[]);
     wait_for_partial(dir.path(), len / 2);
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let (status, stderr) = util::wait_for(child, Duration::from_secs(20));
-    assert_eq!(status.code(), Some(143), "{stderr}");
+    interrupt(child, "TERM", 143);
     let kept = fs::metadata(partial_paths(dir.path()).0).unwrap().len() as usize;
     assert_eq!(done(dir.path()), kept);
     TestCommand::against(&server)
@@ -155,13 +154,7 @@ fn an_interruption_before_any_byte_leaves_nothing() {
     }
     // The answer's head is in: the output has begun, its body stalls.
     std::thread::sleep(Duration::from_millis(300));
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let (status, stderr) = util::wait_for(child, Duration::from_secs(10));
-    assert_eq!(status.code(), Some(130), "{stderr}");
+    interrupt(child, "INT", 130);
     assert_eq!(
         names_in(dir.path()),
         Vec::<String>::new(),
