@@ -190,7 +190,6 @@ pub fn ordered_body(
         let fetcher = fetcher.clone();
         let pieces = pieces.clone();
         thread::spawn(move || {
-            let _watch = Watch(&window);
             while let Some(index) = window.next_to_start(&pieces) {
                 let piece = pieces.get(index);
                 let ahead = piece.len().min(MOST_AHEAD);
@@ -223,18 +222,6 @@ pub fn ordered_body(
     })
 }
 
-/// Tells the window when its thread ends in a panic, so that the reader fails instead of
-/// waiting for segments no thread will start.
-struct Watch<'a>(&'a Window);
-
-impl Drop for Watch<'_> {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            self.0.fail();
-        }
-    }
-}
-
 /// Which segments are started, and which one the reader is at.
 struct Window {
     state: Mutex<WindowState>,
@@ -258,8 +245,6 @@ struct WindowState {
     ready: BTreeMap<u64, (Receiver<Chunk>, u64)>,
     /// The reader is gone.
     closed: bool,
-    /// A thread that fetches segments panicked.
-    failed: bool,
 }
 
 impl Window {
@@ -274,7 +259,6 @@ impl Window {
                 taken: 0,
                 ready: BTreeMap::new(),
                 closed: false,
-                failed: false,
             }),
             changed: Condvar::new(),
         }
@@ -326,17 +310,8 @@ impl Window {
                 state.reading = holds;
                 return Some(receiver);
             }
-            if state.failed {
-                // A segment no thread may start: a receiver whose sender is gone fails the read.
-                return Some(sync_channel(0).1);
-            }
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
-    }
-
-    fn fail(&self) {
-        self.lock().failed = true;
-        self.changed.notify_all();
     }
 
     fn close(&self) {
@@ -848,9 +823,17 @@ mod tests {
     fn a_panicking_thread_fails_the_read_instead_of_hanging_or_cutting_it_short() {
         let source = memory(9000);
         let fetcher = Arc::new(Panicking(source.clone()));
-        let mut body = parallel_body(fetcher, 0..9000, 2, 1000, 256);
-        let mut out = Vec::new();
-        let err = body.read_to_end(&mut out).unwrap_err();
+        let (done, result) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let mut body = parallel_body(fetcher, 0..9000, 2, 1000, 256);
+            let mut out = Vec::new();
+            let err = body.read_to_end(&mut out).err();
+            let _ = done.send((err, out));
+        });
+        let (err, out) = result
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the read hung");
+        let err = err.expect("the read failed");
         assert!(err.to_string().contains("stopped"), "{err}");
         assert_eq!(out, source.data[..3000]);
     }
