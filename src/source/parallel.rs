@@ -373,12 +373,12 @@ impl Read for Reordered {
                 return Ok(0);
             };
             let left = want.end - want.start - self.pos;
-            if left == 0 || buf.is_empty() {
-                if left == 0 {
-                    self.at += 1;
-                    self.pos = 0;
-                    continue;
-                }
+            if left == 0 {
+                self.at += 1;
+                self.pos = 0;
+                continue;
+            }
+            if buf.is_empty() {
                 return Ok(0);
             }
             let limit = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
