@@ -65,7 +65,7 @@ _rangecat() {
 
     case "${cmd}" in
         rangecat)
-            opts="-o -c -j -H -u -k -v -q -h -V --output --continue --strict --gap --max-buffer --no-coalesce --jobs --multipart --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help --version info ls cat x serve completions help"
+            opts="-o -c -j -H -u -k -v -q -h -V --output --continue --strict --gap --max-buffer --no-coalesce --jobs --multipart --header --user --location-trusted --allow-insecure-redirect --no-sign-request --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help --version info ls cat x serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,7 +139,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__cat)
-            opts="-H -u -k -v -q -h --in --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help"
+            opts="-H -u -k -v -q -h --in --header --user --location-trusted --allow-insecure-redirect --no-sign-request --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,7 +193,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__completions)
-            opts="-H -u -k -v -q -h --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help bash elvish fish powershell zsh"
+            opts="-H -u -k -v -q -h --header --user --location-trusted --allow-insecure-redirect --no-sign-request --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -355,7 +355,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__info)
-            opts="-H -u -k -v -q -h --json --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help"
+            opts="-H -u -k -v -q -h --json --header --user --location-trusted --allow-insecure-redirect --no-sign-request --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -405,7 +405,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__ls)
-            opts="-l -h -H -u -k -v -q --in --long --human-readable --json --help --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress"
+            opts="-l -h -H -u -k -v -q --in --long --human-readable --json --help --header --user --location-trusted --allow-insecure-redirect --no-sign-request --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -459,7 +459,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__serve)
-            opts="-H -u -k -v -q -h --upstream --listen --max-connections --keepalive-timeout --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help"
+            opts="-H -u -k -v -q -h --upstream --listen --max-connections --keepalive-timeout --header --user --location-trusted --allow-insecure-redirect --no-sign-request --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -525,7 +525,7 @@ _rangecat() {
             return 0
             ;;
         rangecat__subcmd__x)
-            opts="-C -j -n -H -u -k -v -q -h --in --directory --jobs --overwrite --skip-existing --header --user --location-trusted --allow-insecure-redirect --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help"
+            opts="-C -j -n -H -u -k -v -q -h --in --directory --jobs --overwrite --skip-existing --header --user --location-trusted --allow-insecure-redirect --no-sign-request --connect-timeout --timeout --retries --chunk-size --cacert --insecure --no-cache --verbose --quiet --progress --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

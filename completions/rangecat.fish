@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rangecat_global_optspecs
-    string join \n o/output= c/continue strict gap= max-buffer= no-coalesce j/jobs= multipart H/header= u/user= location-trusted allow-insecure-redirect connect-timeout= timeout= retries= chunk-size= cacert= k/insecure no-cache v/verbose q/quiet progress h/help V/version
+    string join \n o/output= c/continue strict gap= max-buffer= no-coalesce j/jobs= multipart H/header= u/user= location-trusted allow-insecure-redirect no-sign-request connect-timeout= timeout= retries= chunk-size= cacert= k/insecure no-cache v/verbose q/quiet progress h/help V/version
 end
 
 function __fish_rangecat_needs_command
@@ -41,6 +41,7 @@ complete -c rangecat -n "__fish_rangecat_needs_command" -l no-coalesce -d 'Send 
 complete -c rangecat -n "__fish_rangecat_needs_command" -l multipart -d 'Ask for many ranges in one request (multipart/byteranges), in batches'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_needs_command" -l no-sign-request -d 'Send s3:// requests unsigned, for public buckets (also AWS_NO_SIGN_REQUEST=true)'
 complete -c rangecat -n "__fish_rangecat_needs_command" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_needs_command" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_needs_command" -s v -l verbose -d 'Log each request and response on stderr'
@@ -65,6 +66,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l cacert -d 'Al
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l json -d 'Print one JSON object instead of text'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l no-sign-request -d 'Send s3:// requests unsigned, for public buckets (also AWS_NO_SIGN_REQUEST=true)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand info" -s v -l verbose -d 'Log each request and response on stderr'
@@ -85,6 +87,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l json -d 'One JS
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l help -d 'Print help'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l no-sign-request -d 'Send s3:// requests unsigned, for public buckets (also AWS_NO_SIGN_REQUEST=true)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand ls" -s v -l verbose -d 'Log each request and response on stderr'
@@ -100,6 +103,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l chunk-size -d 
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l no-sign-request -d 'Send s3:// requests unsigned, for public buckets (also AWS_NO_SIGN_REQUEST=true)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand cat" -s v -l verbose -d 'Log each request and response on stderr'
@@ -120,6 +124,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l overwrite -d 'Re
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s n -l skip-existing -d 'Extract only what does not exist yet; keep the rest quietly (as `unzip -n`)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l no-sign-request -d 'Send s3:// requests unsigned, for public buckets (also AWS_NO_SIGN_REQUEST=true)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand x" -s v -l verbose -d 'Log each request and response on stderr'
@@ -139,6 +144,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l chunk-size -
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l no-sign-request -d 'Send s3:// requests unsigned, for public buckets (also AWS_NO_SIGN_REQUEST=true)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand serve" -s v -l verbose -d 'Log each request and response on stderr'
@@ -154,6 +160,7 @@ complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l chunk-
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l cacert -d 'Also trust the CA certificates in FILE (PEM) for https' -r -F
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l location-trusted -d 'Send Authorization, Cookie and Proxy-Authorization to other hosts that redirects lead to'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l allow-insecure-redirect -d 'Follow redirects from https to plain http'
+complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l no-sign-request -d 'Send s3:// requests unsigned, for public buckets (also AWS_NO_SIGN_REQUEST=true)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s k -l insecure -d 'Do not verify https certificates (anyone on the path can read and alter the transfer)'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -l no-cache -d 'Neither use nor fill the metadata cache for this command'
 complete -c rangecat -n "__fish_rangecat_using_subcommand completions" -s v -l verbose -d 'Log each request and response on stderr'

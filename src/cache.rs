@@ -211,9 +211,9 @@ impl Cache {
 }
 
 /// The key of `url`'s entry: the URL as given, credentials and signatures redacted (README,
-/// "Cache"); `None` for a URL that is not http(s).
+/// "Cache"); `None` for a URL that is not http(s) or s3.
 fn key(url: &str) -> Option<String> {
-    source::is_http(url).then(|| redact_url(url).to_string())
+    source::is_remote(url).then(|| redact_url(url).to_string())
 }
 
 /// The key of the entry that keeps what the server at `url` taught a fetch: no URL holds a

@@ -129,6 +129,10 @@ pub struct NetArgs {
     #[arg(long, global = true)]
     pub allow_insecure_redirect: bool,
 
+    /// Send s3:// requests unsigned, for public buckets (also AWS_NO_SIGN_REQUEST=true)
+    #[arg(long, global = true)]
+    pub no_sign_request: bool,
+
     /// Seconds to wait for a connection
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, global = true)]
     pub connect_timeout: Duration,

@@ -35,6 +35,7 @@ pub mod plan;
 #[cfg(feature = "serve")]
 pub mod proxy;
 pub mod range;
+pub mod s3;
 pub mod source;
 pub mod temporaries;
 pub mod transfer;

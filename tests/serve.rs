@@ -64,6 +64,7 @@ pub(crate) fn config(upstream: &str) -> ProxyConfig {
         keepalive_timeout: Duration::from_secs(15),
         max_connections: 1024,
         log: None,
+        s3: Default::default(),
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rangecat::Log;
 use rangecat::http::CaBundle;
 use rangecat::http::{Transport, parse_header_line};
+use rangecat::s3::Access;
 use rangecat::source::HttpConfig;
 
 use crate::cli::{NetArgs, ReportArgs};
@@ -74,6 +75,7 @@ impl Context {
             log: report.verbose.then(stderr_log),
             location_trusted: net.location_trusted,
             allow_insecure_redirect: net.allow_insecure_redirect,
+            s3: Access::from_environment(!net.no_sign_request),
         };
         let cache = if net.no_cache {
             None

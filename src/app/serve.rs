@@ -29,6 +29,7 @@ pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
         keepalive_timeout: args.keepalive_timeout,
         max_connections: max_connections.max(1),
         log: (!ctx.quiet).then(stderr_log),
+        s3: ctx.http.s3.clone(),
     };
     let proxy = Proxy::bind(&args.listen, config)?;
     let addr = proxy

@@ -16,6 +16,8 @@
 //!     keepalive_timeout: Duration::from_secs(15),
 //!     max_connections: 256,
 //!     log: None,
+//!     // How an `s3://BUCKET/PREFIX` upstream is signed: from the environment.
+//!     s3: Default::default(),
 //! };
 //! let proxy = Proxy::bind("127.0.0.1:8080", config)?;
 //! let stopper = proxy.stopper()?; // stopper.stop() from another thread ends `run`
@@ -27,6 +29,7 @@
 
 mod access_log;
 mod body;
+mod bucket;
 mod error;
 pub mod forward;
 mod io;

@@ -17,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
+use super::bucket::Bucket;
 use super::error::Error;
 use super::io::{Activity, ClientIo};
 use super::service::{Connection, Shared, handle};
@@ -24,6 +25,7 @@ use super::target::{MAX_HEAD, MAX_HEADERS, MAX_LINE};
 use super::upstream::{Upstream, UpstreamConfig};
 use crate::Log;
 use crate::http::Transport;
+use crate::s3::{Access, is_s3};
 
 /// How the proxy runs.
 #[derive(Clone)]
@@ -44,6 +46,8 @@ pub struct ProxyConfig {
     pub max_connections: usize,
     /// Where access-log lines go, if anywhere.
     pub log: Option<Log>,
+    /// How requests to an `s3://` upstream are signed (README, "Object stores").
+    pub s3: Access,
 }
 
 /// How long stopping waits for the requests under way.
@@ -86,9 +90,16 @@ impl Stopper {
 impl Proxy {
     /// Binds `listen` for the upstream `config.upstream`.
     pub fn bind(listen: &str, config: ProxyConfig) -> Result<Proxy, Error> {
-        let (origin, base_path) = split_base(&config.upstream)?;
+        let bucket = match is_s3(&config.upstream) {
+            true => Some(Bucket::new(&config.upstream, &config.s3)?),
+            false => None,
+        };
+        let base = bucket
+            .as_ref()
+            .map_or_else(|| config.upstream.clone(), Bucket::base_url);
+        let (origin, base_path) = split_base(&base)?;
         let upstream = Upstream::new(UpstreamConfig {
-            base: &config.upstream,
+            base: &base,
             cacert: config.transport.cacert.as_ref(),
             insecure: config.transport.insecure,
             connect_timeout: config.transport.connect_timeout,
@@ -113,6 +124,7 @@ impl Proxy {
                 upstream,
                 origin,
                 base_path,
+                bucket,
                 timeout: config.transport.timeout,
                 log: config.log.clone(),
                 stopping: AtomicBool::new(false),
@@ -293,10 +305,14 @@ fn split_base(base: &str) -> Result<(String, String), Error> {
     };
     let uri: hyper::Uri = base.parse().map_err(|e| invalid(format!("{e}")))?;
     let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-        return Err(invalid("expected http://host[:port][/path]".into()));
+        return Err(invalid(
+            "expected http://host[:port][/path] or s3://BUCKET[/PREFIX]".into(),
+        ));
     };
     if scheme != "http" && scheme != "https" {
-        return Err(invalid("only http and https upstreams are proxied".into()));
+        return Err(invalid(
+            "only http, https and s3 upstreams are proxied".into(),
+        ));
     }
     if uri.query().is_some() {
         return Err(invalid("a base URL takes no query".into()));

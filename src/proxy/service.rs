@@ -16,6 +16,7 @@ use hyper::{Method, Request, Response, StatusCode, Uri, Version};
 
 use super::access_log::Entry;
 use super::body::ProxyBody;
+use super::bucket::{Bucket, KeyError};
 use super::error::UpstreamError;
 use super::forward::{content_type_for, is_hop_by_hop};
 use super::io::Activity;
@@ -24,6 +25,7 @@ use super::upstream::Upstream;
 use crate::Log;
 use crate::http::content_range::parse_content_range;
 use crate::http::reason;
+use crate::s3::Method as S3Method;
 
 /// What every connection's requests share.
 pub(crate) struct Shared {
@@ -32,6 +34,8 @@ pub(crate) struct Shared {
     pub(crate) origin: String,
     /// The upstream's base path, without a trailing `/`.
     pub(crate) base_path: String,
+    /// For `--upstream s3://BUCKET[/PREFIX]`: the bucket, which every request is signed for.
+    pub(crate) bucket: Option<Bucket>,
     /// Longest wait between two frames of an upstream body.
     pub(crate) timeout: Duration,
     pub(crate) log: Option<Log>,
@@ -115,17 +119,20 @@ pub(crate) async fn handle(
     if let Err(refusal) = check_target(target) {
         return Ok(answer.refusal(refusal, false, entry));
     }
-    let url = format!("{}{}{}", shared.origin, shared.base_path, target);
-    let Ok(url) = url.parse::<Uri>() else {
-        let refusal = Refusal {
-            status: 400,
-            reason: "the request target cannot be forwarded",
-        };
-        return Ok(answer.refusal(refusal, false, entry));
+    let (url, probe_url) = match upstream_urls(&shared, target, head) {
+        Ok(urls) => urls,
+        Err((refusal, note)) => {
+            entry.note = note;
+            return Ok(answer.refusal(refusal, false, entry));
+        }
     };
-    let forwarded = pass(request.headers(), &OWN_REQUEST_FIELDS);
+    let mut forwarded = pass(request.headers(), &OWN_REQUEST_FIELDS);
+    if shared.bucket.is_some() {
+        // The proxy signs for the bucket; a client's own credentials go nowhere.
+        forwarded.remove(header::AUTHORIZATION);
+    }
     let upstream = if head {
-        head_or_probe(&shared.upstream, &url, &forwarded).await
+        head_or_probe(&shared.upstream, &url, &probe_url, &forwarded).await
     } else {
         shared
             .upstream
@@ -140,6 +147,54 @@ pub(crate) async fn handle(
             Ok(answer.text(err.status(), &err.words(), entry))
         }
     }
+}
+
+/// Where `target` goes upstream: the URL for the request's method, and the one for a
+/// `GET bytes=0-0` should a HEAD be refused. For a bucket, each is presigned for this
+/// request alone. A refusal comes with what the log should say of it.
+fn upstream_urls(
+    shared: &Shared,
+    target: &str,
+    head: bool,
+) -> Result<(Uri, Uri), (Refusal, Option<String>)> {
+    let Some(bucket) = &shared.bucket else {
+        let url = format!("{}{}{}", shared.origin, shared.base_path, target);
+        let refusal = Refusal {
+            status: 400,
+            reason: "the request target cannot be forwarded",
+        };
+        let url = url.parse::<Uri>().map_err(|_| (refusal, None))?;
+        return Ok((url.clone(), url));
+    };
+    let refusal = |err| match err {
+        KeyError::BadPath => {
+            let reason = "the request target names no object key";
+            (
+                Refusal {
+                    status: 400,
+                    reason,
+                },
+                None,
+            )
+        }
+        KeyError::Credentials(why) => {
+            let reason = "no credentials to sign the request to the bucket with";
+            (
+                Refusal {
+                    status: 502,
+                    reason,
+                },
+                Some(why),
+            )
+        }
+    };
+    let key = bucket.key(target).map_err(refusal)?;
+    let get = bucket.url(&key, S3Method::Get).map_err(refusal)?;
+    let first = match head {
+        true => bucket.url(&key, S3Method::Head).map_err(refusal)?,
+        false => get.clone(),
+    };
+    Ok((first, get))
 }
 
 /// Whether the client asked to keep the connection (RFC 9112 §9.3).
@@ -201,6 +256,7 @@ enum Upstreamed {
 async fn head_or_probe(
     upstream: &Upstream,
     url: &Uri,
+    probe_url: &Uri,
     headers: &HeaderMap,
 ) -> Result<Upstreamed, UpstreamError> {
     let response = upstream.send(|| build(Method::HEAD, url, headers)).await?;
@@ -211,7 +267,9 @@ async fn head_or_probe(
     let mut probe = headers.clone();
     probe.remove(header::IF_RANGE);
     probe.insert(header::RANGE, HeaderValue::from_static("bytes=0-0"));
-    let response = upstream.send(|| build(Method::GET, url, &probe)).await?;
+    let response = upstream
+        .send(|| build(Method::GET, probe_url, &probe))
+        .await?;
     let total = response
         .headers()
         .get(header::CONTENT_RANGE)

@@ -190,6 +190,14 @@ pub enum Error {
     },
     /// The length of the resource is needed but the server never gave it.
     UnknownLength,
+    /// No request can be signed for an `s3://` URL: no credentials, a bad setting (README,
+    /// "Object stores"). Nothing was sent.
+    S3Config(crate::s3::ConfigError),
+    /// The keys to sign the next `s3://` request could not be had (a `credential_process`
+    /// run again when its keys expired).
+    S3Credentials(crate::s3::ConfigError),
+    /// An object store answered with an error (`<Error><Code>`), or with a status alone.
+    S3(Box<crate::s3::StoreError>),
     /// The certificates to trust could not be gathered (`--cacert`, `SSL_CERT_FILE`).
     Tls(TlsError),
     /// Any other I/O failure.
@@ -207,6 +215,7 @@ impl Error {
                 | Error::RemoteFileUrl { .. }
                 | Error::InvalidProxy { .. }
                 | Error::InvalidHeader { .. }
+                | Error::S3Config(_)
         )
     }
 
@@ -216,6 +225,7 @@ impl Error {
     pub fn refuses_the_range(&self) -> bool {
         match self {
             Error::Status { code, .. } => !matches!(code, 401 | 403 | 404 | 407 | 410),
+            Error::S3(err) => !matches!(err.status, 401 | 403 | 404 | 407 | 410),
             Error::BadContentRange { .. } => true,
             _ => false,
         }
@@ -244,7 +254,7 @@ impl fmt::Display for Error {
             Error::UnsupportedScheme { location, scheme } => write!(
                 f,
                 "unsupported URL scheme '{scheme}://' in '{}' \
-                 (use http://, https://, file:// or a path)",
+                 (use http://, https://, s3://, file:// or a path)",
                 redact_url(location)
             ),
             Error::RemoteFileUrl { location } => write!(
@@ -343,6 +353,9 @@ impl fmt::Display for Error {
                 redact_url(to)
             ),
             Error::UnknownLength => write!(f, "the server did not say how long the resource is"),
+            Error::S3Config(err) => write!(f, "{err}"),
+            Error::S3Credentials(err) => write!(f, "signing the next request: {err}"),
+            Error::S3(err) => write!(f, "{err}"),
             Error::Tls(err) => write!(f, "{err}"),
             Error::Io(err) => write!(f, "{err}"),
         }
@@ -355,6 +368,7 @@ impl std::error::Error for Error {
             Error::File { source, .. } | Error::Read { source, .. } => Some(source),
             Error::Request { source, .. } => Some(source.as_ref()),
             Error::Tls(err) => err.source(),
+            Error::S3Config(err) | Error::S3Credentials(err) => err.source(),
             // The I/O error's own message is this one's: go on with what lies beneath it.
             Error::Io(err) => err.source(),
             _ => None,

@@ -4,7 +4,7 @@
 use ureq::http::{HeaderMap, StatusCode};
 
 use super::file::{FileSource, path_of};
-use super::{Error, HttpConfig, HttpSource, Source, is_http};
+use super::{Error, HttpConfig, HttpSource, Source, is_remote};
 use crate::http::content_range::parse_content_range;
 use crate::http::{content_length, header};
 
@@ -27,9 +27,9 @@ pub struct Info {
     pub last_modified: Option<String>,
 }
 
-/// Probes `location`: an `http(s)://` URL, a `file://` URL or a path.
+/// Probes `location`: an `http(s)://` or `s3://` URL, a `file://` URL or a path.
 pub fn info(location: &str, config: &HttpConfig) -> Result<Info, Error> {
-    if is_http(location) {
+    if is_remote(location) {
         return probe_http(location, config);
     }
     let path = path_of(location)?;
@@ -58,7 +58,7 @@ fn probe_http(url: &str, config: &HttpConfig) -> Result<Info, Error> {
         },
         StatusCode::RANGE_NOT_SATISFIABLE => (content_range.and_then(|cr| cr.len), true),
         StatusCode::OK => (content_length(response.headers()), false),
-        _ => return Err(source.status_error(&response)),
+        _ => return Err(source.status_error(response)),
     };
     let mut info = Info {
         url: source.final_url().to_owned(),

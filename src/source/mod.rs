@@ -215,17 +215,19 @@ impl<S: Source + ?Sized> Source for Box<S> {
     }
 }
 
-/// Opens `location` as a source: `http://` and `https://` URLs over HTTP, `file://` URLs and
-/// plain paths from the file system.
+/// Opens `location` as a source: `http://`, `https://` and `s3://` URLs over HTTP, `file://`
+/// URLs and plain paths from the file system.
 pub fn open(location: &str, config: &HttpConfig) -> Result<Box<dyn Source>, Error> {
-    if is_http(location) {
+    if is_remote(location) {
         return Ok(Box::new(HttpSource::new(location, config)?));
     }
     let path = file::path_of(location)?;
     Ok(Box::new(file::FileSource::open(&path)?))
 }
 
-/// Whether `location` is an `http://` or `https://` URL.
-pub fn is_http(location: &str) -> bool {
-    crate::http::is_plain_http(location) || crate::http::is_https(location)
+/// Whether `location` is an `http://`, `https://` or `s3://` URL.
+pub fn is_remote(location: &str) -> bool {
+    crate::http::is_plain_http(location)
+        || crate::http::is_https(location)
+        || crate::s3::is_s3(location)
 }

@@ -6,7 +6,7 @@
 use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ureq::Agent;
@@ -20,6 +20,7 @@ use crate::http::{
     content_length, header, is_downgrade, is_https, proxy_env, resolve_location, same_origin,
 };
 use crate::range::ByteRange;
+use crate::s3::{Method, Store, StoreError, parse_error_body};
 use crate::source::{Body, Error, retry};
 
 /// What is shared between the source and the readers it hands out.
@@ -59,7 +60,22 @@ pub(super) struct Client {
     /// ([`Source::open_spans`](crate::source::Source::open_spans)), for the `fetch_span` of
     /// the same spans.
     pub(super) opened: Mutex<Vec<(Range<u64>, Body)>>,
+    /// For an `s3://` URL: the object, whose every request is presigned as it is sent.
+    pub(super) s3: Option<S3Object>,
 }
+
+/// An object in a store: `url` (the client's) is its `s3://` URL, and requests go to
+/// `object_url`, each signed anew (README, "Object stores").
+pub(super) struct S3Object {
+    pub(super) store: Arc<Store>,
+    pub(super) bucket: String,
+    pub(super) key: String,
+    /// The unsigned URL the requests go to.
+    pub(super) object_url: String,
+}
+
+/// Most bytes of an error answer read for the S3 error it holds.
+const MAX_ERROR_BODY: u64 = 64 * 1024;
 
 /// At most this many redirects are followed for one request (README, "What goes on the wire").
 pub const MAX_REDIRECTS: usize = 10;
@@ -206,6 +222,12 @@ impl Client {
         condition: Option<(&str, &str)>,
         budget: &mut u32,
     ) -> Result<Response<ureq::Body>, Error> {
+        if let Some(object) = &self.s3 {
+            // A store's redirect names another region or endpoint: shown, not followed
+            // (its signature would not hold there).
+            let url = &object.object_url;
+            return self.send_retrying(url, method, range_value.as_deref(), condition, budget);
+        }
         let mut url = self.url().to_owned();
         for hops in 0.. {
             let response =
@@ -239,6 +261,22 @@ impl Client {
         range: Option<&str>,
         condition: Option<(&str, &str)>,
     ) -> Result<Result<Response<ureq::Body>, ureq::Error>, Error> {
+        let signed;
+        let url = match &self.s3 {
+            Some(object) => {
+                let method = if method == "HEAD" {
+                    Method::Head
+                } else {
+                    Method::Get
+                };
+                signed = object
+                    .store
+                    .presign(method, &object.bucket, &object.key)
+                    .map_err(Error::S3Credentials)?;
+                signed.as_str()
+            }
+            None => url,
+        };
         self.log(|| {
             let mut line = format!("> {method} {}", redact_url(url));
             if let Some(value) = range {
@@ -249,7 +287,8 @@ impl Client {
             }
             line
         });
-        let trusted = self.config.location_trusted || same_origin(&self.url, url);
+        let trusted =
+            self.config.location_trusted || self.s3.is_some() || same_origin(&self.url, url);
         let mut request = ureq::http::Request::builder().method(method).uri(url);
         for (name, value) in &self.config.headers {
             if trusted || !is_credential(name) {
@@ -399,33 +438,57 @@ impl Client {
     /// that the first request's failure reads as it always did.
     pub(super) fn status_error(
         &self,
-        response: &Response<ureq::Body>,
+        response: Response<ureq::Body>,
         range: Option<&ByteRange>,
     ) -> Error {
-        let status = response.status();
-        Error::Status {
-            code: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("").to_owned(),
-            range: range
-                .filter(|_| self.first.get().is_some())
-                .map(range_header),
-            url: self.url().to_owned(),
-        }
+        let range = range
+            .filter(|_| self.first.get().is_some())
+            .map(range_header);
+        self.error_for(response, range)
     }
 
     /// [`status_error`](Client::status_error) for a multi-range request.
     pub(super) fn status_error_for(
         &self,
-        response: &Response<ureq::Body>,
+        response: Response<ureq::Body>,
         range_value: &str,
     ) -> Error {
+        self.error_for(response, Some(range_value.to_owned()))
+    }
+
+    /// The error for `response`: for an object store, the S3 error its body holds.
+    fn error_for(&self, response: Response<ureq::Body>, range: Option<String>) -> Error {
         let status = response.status();
-        Error::Status {
-            code: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("").to_owned(),
-            range: Some(range_value.to_owned()),
-            url: self.url().to_owned(),
-        }
+        let reason = status.canonical_reason().unwrap_or("").to_owned();
+        let Some(object) = &self.s3 else {
+            return Error::Status {
+                code: status.as_u16(),
+                reason,
+                range,
+                url: self.url().to_owned(),
+            };
+        };
+        let region_header = header(response.headers(), "x-amz-bucket-region");
+        let mut body = Vec::new();
+        let mut reader = response.into_body().into_reader().take(MAX_ERROR_BODY);
+        let _ = reader.read_to_end(&mut body);
+        let said = parse_error_body(&body).unwrap_or_default();
+        let region = said
+            .region
+            .or(region_header)
+            .filter(|region| region != object.store.region());
+        Error::S3(Box::new(StoreError {
+            url: self.url.clone(),
+            status: status.as_u16(),
+            code: if said.code.is_empty() {
+                reason
+            } else {
+                said.code
+            },
+            message: said.message,
+            region,
+            range,
+        }))
     }
 
     /// A 206 whose `Content-Length` is longer than its `Content-Range`'s span is refused

@@ -23,7 +23,8 @@ use crate::Log;
 use crate::http::content_range::{ContentRange, parse_content_range, range_header, served_span};
 use crate::http::{Transport, content_length, header};
 use crate::range::ByteRange;
-use client::{Client, proxy_from_env};
+use crate::s3::{Access, S3Url, is_s3};
+use client::{Client, S3Object, proxy_from_env};
 use reader::SpanReader;
 
 pub use crate::http::validators::Identity;
@@ -46,6 +47,8 @@ pub struct HttpConfig {
     pub location_trusted: bool,
     /// Follow a redirect from https to plain http (`--allow-insecure-redirect`).
     pub allow_insecure_redirect: bool,
+    /// How `s3://` URLs are signed (`--no-sign-request`; README, "Object stores").
+    pub s3: Access,
 }
 
 impl Default for HttpConfig {
@@ -57,6 +60,7 @@ impl Default for HttpConfig {
             log: None,
             location_trusted: false,
             allow_insecure_redirect: false,
+            s3: Access::default(),
         }
     }
 }
@@ -94,15 +98,23 @@ pub struct Cached {
 }
 
 impl HttpSource {
-    /// A source for `url`; nothing is sent until the first read.
+    /// A source for `url` (`http://`, `https://` or `s3://`); nothing is sent until the
+    /// first read. An `s3://` URL's store is found now ([`Access::store`]): its settings are
+    /// checked before any request.
     pub fn new(url: &str, config: &HttpConfig) -> Result<HttpSource, Error> {
-        url.parse::<ureq::http::Uri>()
+        let s3 = match is_s3(url) {
+            true => Some(s3_object(url, config)?),
+            false => None,
+        };
+        let request_url = s3.as_ref().map_or(url, |object| object.object_url.as_str());
+        request_url
+            .parse::<ureq::http::Uri>()
             .map_err(|e| Error::InvalidUrl {
                 url: url.to_owned(),
                 reason: e.to_string(),
             })?;
         // The proxy variables are checked now, before any request (a usage error).
-        proxy_from_env(url)?;
+        proxy_from_env(request_url)?;
         Ok(HttpSource {
             client: Arc::new(Client {
                 plain: OnceLock::new(),
@@ -112,13 +124,16 @@ impl HttpSource {
                 config: config.clone(),
                 first: OnceLock::new(),
                 learned: OnceLock::new(),
-                multipart_refused: AtomicBool::new(false),
+                // A store answers a multi-range request with the whole object (README,
+                // "Object stores"): one request per range from the start.
+                multipart_refused: AtomicBool::new(s3.is_some()),
                 part_limit: AtomicUsize::new(multipart::MAX_PARTS),
                 matching: OnceLock::new(),
                 prefetched: Mutex::new(Vec::new()),
                 opened: Mutex::new(Vec::new()),
                 suffix_refused: AtomicBool::new(false),
                 head_refused: AtomicBool::new(false),
+                s3,
             }),
             ignores_ranges: false,
             revalidate: None,
@@ -152,7 +167,7 @@ impl HttpSource {
     }
 
     /// The error for a response whose status is not a success for the request.
-    pub(crate) fn status_error(&self, response: &Response<ureq::Body>) -> Error {
+    pub(crate) fn status_error(&self, response: Response<ureq::Body>) -> Error {
         self.client.status_error(response, None)
     }
 }
@@ -250,7 +265,7 @@ impl Source for HttpSource {
                 }
                 Ok(Opened::Unsatisfiable)
             }
-            _ => Err(client.status_error(&response, Some(range))),
+            _ => Err(client.status_error(response, Some(range))),
         }
     }
 
@@ -278,7 +293,7 @@ impl Source for HttpSource {
                 self.ignores_ranges = true;
                 content_length(response.headers()).ok_or(Error::UnknownLength)?
             }
-            _ => return Err(client.status_error(&response, Some(&ByteRange::Span(0..1)))),
+            _ => return Err(client.status_error(response, Some(&ByteRange::Span(0..1)))),
         };
         client.check(&response, Some(len))?;
         Ok(len)
@@ -475,4 +490,26 @@ impl SpanFetcher for Fetcher {
     fn fetch_many(&self, spans: &[Range<u64>]) -> Result<Option<Body>, Error> {
         Client::fetch_many(&self.0, spans)
     }
+}
+
+/// The object an `s3://` URL names, in the store `config` gives.
+fn s3_object(url: &str, config: &HttpConfig) -> Result<S3Object, Error> {
+    let invalid = |reason: &str| Error::InvalidUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let S3Url { bucket, key } = S3Url::parse(url).map_err(|e| invalid(e.reason))?;
+    if key.is_empty() {
+        return Err(invalid(
+            "it names a bucket, not an object (s3://BUCKET/KEY)",
+        ));
+    }
+    let store = config.s3.store().map_err(Error::S3Config)?;
+    let object_url = store.object_url(&bucket, &key).into();
+    Ok(S3Object {
+        store,
+        bucket,
+        key,
+        object_url,
+    })
 }

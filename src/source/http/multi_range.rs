@@ -91,7 +91,7 @@ impl Client {
                 client.refuse_multipart(&refused_with(status));
                 None
             }
-            _ => return Err(client.status_error_for(&response, &value)),
+            _ => return Err(client.status_error_for(response, &value)),
         };
         let Some(parts) = parts else {
             return Ok(None);
@@ -213,7 +213,7 @@ impl Client {
                     client.refuse_multipart(&refused_with(status));
                     return Ok(Answer::Refused);
                 }
-                _ => return Err(client.status_error_for(&response, &value)),
+                _ => return Err(client.status_error_for(response, &value)),
             }
         }
     }

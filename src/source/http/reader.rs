@@ -106,7 +106,7 @@ impl Client {
                     show_span(&(from..to.unwrap_or(u64::MAX)))
                 ),
             }),
-            _ => Err(self.status_error(&response, Some(&asked))),
+            _ => Err(self.status_error(response, Some(&asked))),
         }
     }
 }
