@@ -40,6 +40,8 @@ mod redirects;
 mod terminal;
 // `rangecat info`.
 mod info;
+// s3:// URLs: presigned requests, the credential chain, --no-sign-request (a stand-in store).
+mod s3;
 // TLS trust: --cacert, SSL_CERT_FILE/SSL_CERT_DIR, -k, for every command and serve's upstream.
 mod tls;
 // Byte-exact ranges against a real nginx (skipped without nginx unless CI=true).

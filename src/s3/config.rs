@@ -136,7 +136,8 @@ impl Store {
     ) -> Result<Store, ConfigError> {
         let var = |name: &str| var(name).filter(|value| !value.is_empty());
         let no_sign = var("AWS_NO_SIGN_REQUEST").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let home = var("HOME").map(PathBuf::from).unwrap_or_default();
+        // Without HOME, `~` stays as it is and names no file that is read.
+        let home = var("HOME").map_or_else(|| PathBuf::from("~"), PathBuf::from);
         let file = |variable: &str, default: &str| match var(variable) {
             Some(path) => expand_home(&path, &home),
             None => home.join(".aws").join(default),
@@ -297,8 +298,12 @@ fn profile_keys(profile: Option<&Profile>, path: &Path) -> Result<Option<Keys>, 
     )
 }
 
-/// The profiles of `path`; none when it does not exist.
+/// The profiles of `path`; none when it does not exist (or is under a `~` that HOME did
+/// not resolve).
 fn read_profiles(path: &Path, kind: FileKind) -> Result<HashMap<String, Profile>, ConfigError> {
+    if path.starts_with("~") {
+        return Ok(HashMap::new());
+    }
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(profile::parse(&text, kind)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(HashMap::new()),
