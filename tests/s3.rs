@@ -14,6 +14,8 @@ use crate::util::server::{Mode, Recorded, Server};
 use crate::util::{self, assert_bytes_eq};
 
 const LEN: usize = 1000;
+/// Environment variables a case sets.
+type Vars = Vec<(&'static str, &'static str)>;
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 /// `rangecat ARGS` with the store at `server` and no other AWS setting than `vars`; HOME is
@@ -136,7 +138,7 @@ fn credentials_come_from_the_first_source_that_has_them() {
         ),
     )
     .unwrap();
-    let cases: [(&str, Vec<(&str, &str)>, &str); 5] = [
+    let cases: [(&str, Vars, &str); 5] = [
         ("the environment first", keys("AKIDENV").to_vec(), "AKIDENV"),
         ("else the default profile", vec![], "AKIDFILE"),
         ("AWS_PROFILE", vec![("AWS_PROFILE", "dev")], "AKIDDEV"),
@@ -170,7 +172,7 @@ fn credentials_come_from_the_first_source_that_has_them() {
 #[test]
 fn no_credentials_is_a_usage_error_before_any_request() {
     let home = tempfile::tempdir().unwrap();
-    let cases: [(&str, Vec<(&str, &str)>, &str); 3] = [
+    let cases: [(&str, Vars, &str); 3] = [
         ("nothing anywhere", vec![], "no AWS credentials"),
         (
             "half a pair",
