@@ -154,6 +154,13 @@ fn exit_status(err: &Error) -> u8 {
     if let Error::Usage(_) = err {
         return EXIT_USAGE;
     }
+    if let Error::Proxy(err) = err {
+        return if err.is_usage() {
+            EXIT_USAGE
+        } else {
+            EXIT_RUNTIME
+        };
+    }
     if let Error::Context { source, .. } = err {
         return exit_status(source);
     }

@@ -10,6 +10,7 @@ use std::process::Output;
 
 use crate::util::command::TestCommand;
 use crate::util::errors::assert_exit;
+use crate::util::serve_process::Spawned;
 use crate::util::server::{Mode, Recorded, Server};
 use crate::util::{self, assert_bytes_eq};
 
@@ -307,4 +308,75 @@ fn verbose_lines_show_no_key_signature_or_token() {
     for secret in [SECRET, "AKIDSECRETISH", "TOKEN-VALUE"] {
         assert!(!stderr.contains(secret), "{secret} in {stderr}");
     }
+}
+
+#[test]
+fn serve_signs_each_request_for_the_key_under_its_prefix() {
+    let Some(mut curl) = crate::util::curl::curl() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(util::data(LEN), Mode::Ranges);
+    let endpoint = server.url("");
+    let home_dir = home.path().display().to_string();
+    let mut env = keys("AKIDSERVE").to_vec();
+    env.extend([
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("HOME", home_dir.as_str()),
+    ]);
+    let serve = Spawned::start_with_env(&env, &["--upstream", "s3://bucket/videos/"]);
+    let out = curl
+        .args(["-r", "10-19", "-H", "Authorization: Bearer client-token"])
+        .arg(format!("http://{}/2024/a%20b.mp4?versionId=x", serve.addr))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_bytes_eq(&out.stdout, &util::data(LEN)[10..20]);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "{}", server.summary());
+    let request = &requests[0];
+    assert_eq!(
+        request.path.split('?').next(),
+        Some("/bucket/videos/2024/a%20b.mp4")
+    );
+    assert_eq!(signed_by(request), "AKIDSERVE");
+    assert_eq!(
+        param(request, "versionId"),
+        None,
+        "the client's query is no part of the key"
+    );
+    assert_eq!(request.range(), Some("bytes=10-19"));
+    assert_eq!(
+        request.header("authorization"),
+        None,
+        "{:?}",
+        request.headers
+    );
+    // The access log shows what the client asked, never the signature.
+    let signature = param(request, "X-Amz-Signature").unwrap();
+    let log = serve.stderr();
+    assert!(log.contains("GET /2024/a%20b.mp4"), "{log}");
+    assert!(!log.contains(signature) && !log.contains(SECRET), "{log}");
+}
+
+#[test]
+fn serve_without_credentials_does_not_start() {
+    let home = tempfile::tempdir().unwrap();
+    let out = crate::util::rangecat()
+        .env("HOME", home.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "s3://bucket",
+        ])
+        .output()
+        .unwrap();
+    let stderr = assert_exit(&out, 2);
+    assert!(stderr.contains("no AWS credentials"), "{stderr}");
 }

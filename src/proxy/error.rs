@@ -17,6 +17,8 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// No request to an `s3://` upstream can be signed: no credentials, a bad setting.
+    S3Config(crate::s3::ConfigError),
     /// The certificates to trust for an https upstream could not be gathered.
     Tls(TlsError),
     /// The runtime (its worker threads) could not be started.
@@ -36,6 +38,7 @@ impl fmt::Display for Error {
             Error::InvalidUpstream { base, reason } => {
                 write!(f, "invalid --upstream '{}': {reason}", redact_url(base))
             }
+            Error::S3Config(err) => write!(f, "{err}"),
             Error::Tls(err) => write!(f, "{err}"),
             Error::Listen { address, .. } => write!(f, "cannot listen on {address}"),
             Error::Runtime(_) => write!(f, "cannot start the proxy's worker threads"),
@@ -48,8 +51,17 @@ impl std::error::Error for Error {
         match self {
             Error::Listen { source, .. } | Error::Runtime(source) => Some(source),
             Error::Tls(err) => err.source(),
+            Error::S3Config(err) => err.source(),
             _ => None,
         }
+    }
+}
+
+impl Error {
+    /// Whether what was given is wrong in itself (a usage error, exit 2): the upstream, or
+    /// the settings of an `s3://` one.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::InvalidUpstream { .. } | Error::S3Config(_))
     }
 }
 

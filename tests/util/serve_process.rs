@@ -27,11 +27,20 @@ impl Spawned {
     /// [`Spawned::start`] under `prlimit --nofile=N` (soft and hard limit N) when `nofile`
     /// is given.
     pub fn start_with_open_files(nofile: Option<u64>, args: &[&str]) -> Spawned {
+        Spawned::start_in(nofile, &[], args)
+    }
+
+    /// [`Spawned::start`] with these environment variables (and `PATH`) only.
+    pub fn start_with_env(env: &[(&str, &str)], args: &[&str]) -> Spawned {
+        Spawned::start_in(None, env, args)
+    }
+
+    fn start_in(nofile: Option<u64>, env: &[(&str, &str)], args: &[&str]) -> Spawned {
         let mut failures = String::new();
         for attempt in 1..=3 {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
             let listen = ["--listen".to_owned(), addr.to_string()];
-            match Spawned::launch(nofile, &listen, args, addr) {
+            match Spawned::launch(nofile, env, &listen, args, addr) {
                 Ok(spawned) => return spawned,
                 Err(failure) => failures += &format!("attempt {attempt}: {failure}\n"),
             }
@@ -43,11 +52,12 @@ impl Spawned {
     /// (where it should listen by default) accepts connections; `Err` with its exit status
     /// and stderr when it exits first.
     pub fn start_without_listen(args: &[&str], addr: SocketAddr) -> Result<Spawned, String> {
-        Spawned::launch(None, &[], args, addr)
+        Spawned::launch(None, &[], &[], args, addr)
     }
 
     fn launch(
         nofile: Option<u64>,
+        env: &[(&str, &str)],
         listen: &[String],
         args: &[&str],
         addr: SocketAddr,
@@ -67,6 +77,7 @@ impl Spawned {
         if let Some(path) = std::env::var_os("PATH") {
             command.env("PATH", path);
         }
+        command.envs(env.iter().copied());
         let child = command
             .arg("serve")
             .args(listen)
