@@ -380,3 +380,66 @@ fn serve_without_credentials_does_not_start() {
     let stderr = assert_exit(&out, 2);
     assert!(stderr.contains("no AWS credentials"), "{stderr}");
 }
+
+/// The store's error answers, shown by status, code and message (exit 1).
+#[test]
+fn store_errors_show_their_code_message_and_region() {
+    use httpmock::prelude::*;
+    let home = tempfile::tempdir().unwrap();
+    let xml = |code: &str, message: &str, extra: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+             <Message>{message}</Message>{extra}<RequestId>R1</RequestId></Error>"
+        )
+    };
+    let cases = [
+        (
+            301,
+            xml(
+                "PermanentRedirect",
+                "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.",
+                "<Endpoint>b.s3.eu-west-1.amazonaws.com</Endpoint><Bucket>b</Bucket>",
+            ),
+            Some("eu-west-1"),
+            "rangecat: s3://b/k: 301 PermanentRedirect: The bucket you are attempting to access \
+             must be addressed using the specified endpoint. Please send all future requests to \
+             this endpoint. (the bucket is in eu-west-1: AWS_REGION=eu-west-1 reaches it)",
+        ),
+        (
+            503,
+            xml("SlowDown", "Please reduce your request rate.", ""),
+            None,
+            "rangecat: s3://b/k: 503 SlowDown: Please reduce your request rate.",
+        ),
+        (
+            403,
+            xml("AccessDenied", "Access Denied &amp; more", ""),
+            Some("us-east-1"),
+            "rangecat: s3://b/k: 403 AccessDenied: Access Denied & more",
+        ),
+    ];
+    for (status, body, region, want) in cases {
+        let server = MockServer::start();
+        let mock = server.mock(|when, then| {
+            when.method(GET).path("/b/k");
+            let then = then
+                .status(status)
+                .header("content-type", "application/xml")
+                .body(&body);
+            if let Some(region) = region {
+                then.header("x-amz-bucket-region", region);
+            }
+        });
+        let out = crate::util::rangecat()
+            .env("HOME", home.path())
+            .env("AWS_ENDPOINT_URL", server.base_url())
+            .envs(keys("AKIDENV"))
+            .args(["--retries", "1", "s3://b/k", "0:10"])
+            .output()
+            .unwrap();
+        let stderr = assert_exit(&out, 1);
+        assert_eq!(stderr.trim_end(), want, "{status}");
+        // 503 is retried (once here); the others are not.
+        mock.assert_calls(if status == 503 { 2 } else { 1 });
+    }
+}
