@@ -1,6 +1,6 @@
-//! The S3 server of util::s3_server, checked on its own: what s3s-fs answers to presigned,
-//! expired, wrongly signed, unsigned, ranged and multi-range requests, as the table in
-//! util/s3_server/mod.rs states. The s3:// tests build on these answers.
+//! The S3 servers of util::s3_server, checked on their own: what s3s-fs and moto answer to
+//! presigned, expired, wrongly signed, unsigned, ranged and multi-range requests, as the
+//! table in util/s3_server/mod.rs states. The s3:// tests build on these answers.
 //!
 //! URLs are signed here with rusty-s3, as rangecat signs them, and sent with the raw client,
 //! so every status, header and body byte is the server's.
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::util::raw_http::{self, Response};
-use crate::util::s3_server::{Method, S3Fs, Signer, request_target};
+use crate::util::s3_server::{Method, Moto, S3Fs, Signer, request_target};
 
 const ACCESS_KEY: &str = "AKIDRANGECATTEST";
 /// Like AWS's, with `/` and `+`, which a signer must not encode into the key.
@@ -20,7 +20,7 @@ const BUCKET: &str = "bucket";
 /// A space, a `+`, non-ASCII and slashes: every byte SigV4 encodes differently from a URL.
 const KEY: &str = "dir one/ünï code/a b+c.bin";
 const BODY: &[u8] = b"0123456789";
-/// MD5 of BODY: s3s-fs gives a single-part object's MD5 as its ETag, as S3 does.
+/// MD5 of BODY: s3s-fs and moto both give a single-part object's MD5 as its ETag, as S3 does.
 const ETAG: &str = "\"781e5e245d69b566979b86e28d23f2c7\"";
 
 fn signer() -> Signer<'static> {
@@ -360,4 +360,136 @@ fn s3fs_stops_on_drop_with_a_connection_open() {
         std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
         "still listening on {addr} after drop"
     );
+}
+
+/// moto holding BODY as KEY, and the object's URL; `None` when moto is not available
+/// (outside CI).
+fn moto_with_object() -> Option<(Moto, String)> {
+    let moto = Moto::start().ok()?;
+    moto.put(BUCKET, KEY, BODY);
+    let url = moto.url(BUCKET, KEY);
+    Some((moto, url))
+}
+
+/// As AWS S3 does: a multi-range request gets the whole object, not multipart/byteranges.
+#[test]
+fn moto_answers_a_multi_range_request_with_the_whole_object() {
+    let Some((moto, url)) = moto_with_object() else {
+        return;
+    };
+    let signed = signer().presign(Method::Get, &url);
+    let answer = send(moto.addr, "GET", &signed, &[("Range", "bytes=0-1,5-6")]);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body, BODY);
+    answer.assert_absent(&["Content-Range"]);
+    let requests = moto.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].range.as_deref(), Some("bytes=0-1,5-6"));
+    assert_eq!(requests[0].status, 200);
+}
+
+#[test]
+fn moto_answers_a_single_range_with_206() {
+    let Some((moto, url)) = moto_with_object() else {
+        return;
+    };
+    let signed = signer().presign(Method::Get, &url);
+    let answer = send(moto.addr, "GET", &signed, &[("Range", "bytes=2-4")]);
+    assert_eq!(answer.status, 206, "{answer:?}");
+    answer.assert_header("Content-Range", "bytes 2-4/10");
+    answer.assert_header("ETag", ETAG);
+    assert_eq!(answer.body, b"234");
+    let logged: Vec<_> = moto
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.range, r.status))
+        .collect();
+    assert_eq!(
+        logged,
+        [(
+            "GET".to_string(),
+            "/bucket/dir%20one/%C3%BCn%C3%AF%20code/a%20b%2Bc.bin".to_string(),
+            Some("bytes=2-4".to_string()),
+            206
+        )]
+    );
+}
+
+/// moto checks no signature and no expiry, but refuses an anonymous request (403, empty
+/// body) as S3 does for a private object.
+#[test]
+fn moto_accepts_any_presigned_url_and_refuses_an_unsigned_one() {
+    let Some((moto, url)) = moto_with_object() else {
+        return;
+    };
+    let two_hours_ago = Timestamp::now() - SignedDuration::from_hours(2);
+    for (case, signed, status) in [
+        (
+            "wrong secret",
+            Signer::new("AKIDANY", "any").presign(Method::Get, &url),
+            200,
+        ),
+        (
+            "expired",
+            signer().presign_at(Method::Get, &url, two_hours_ago, 3600),
+            200,
+        ),
+        ("unsigned", url.clone(), 403),
+    ] {
+        let answer = send(moto.addr, "GET", &signed, &[]);
+        assert_eq!(answer.status, status, "{case}: {answer:?}");
+    }
+    let statuses: Vec<_> = moto.requests().into_iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200, 403]);
+    moto.clear_requests();
+    assert_eq!(moto.requests(), []);
+}
+
+#[test]
+fn moto_answers_a_missing_key_with_404_no_such_key_xml() {
+    let Some((moto, _)) = moto_with_object() else {
+        return;
+    };
+    let url = moto.url(BUCKET, "missing");
+    let answer = send(moto.addr, "GET", &signer().presign(Method::Get, &url), &[]);
+    assert_eq!(answer.status, 404, "{answer:?}");
+    answer.assert_header("Content-Type", "application/xml");
+    assert_eq!(error_code(&answer), "NoSuchKey", "{answer:?}");
+}
+
+#[test]
+fn moto_answers_head_with_length_and_etag() {
+    let Some((moto, url)) = moto_with_object() else {
+        return;
+    };
+    let answer = send(
+        moto.addr,
+        "HEAD",
+        &signer().presign(Method::Head, &url),
+        &[],
+    );
+    assert_eq!(answer.status, 200, "{answer:?}");
+    answer.assert_header("Content-Length", "10");
+    answer.assert_header("ETag", ETAG);
+}
+
+/// A stale If-Range still gets the range; an unsatisfiable range is a 416 InvalidRange.
+#[test]
+fn moto_ignores_if_range_and_refuses_a_range_past_the_end() {
+    let Some((moto, url)) = moto_with_object() else {
+        return;
+    };
+    for (headers, status, code) in [
+        (
+            &[("Range", "bytes=2-4"), ("If-Range", "\"stale\"")][..],
+            206,
+            "",
+        ),
+        (&[("Range", "bytes=20-30")], 416, "InvalidRange"),
+    ] {
+        let signed = signer().presign(Method::Get, &url);
+        let answer = send(moto.addr, "GET", &signed, headers);
+        assert_eq!(answer.status, status, "{headers:?}: {answer:?}");
+        assert_eq!(error_code(&answer), code, "{headers:?}: {answer:?}");
+    }
 }

@@ -1,42 +1,47 @@
-//! A real S3 implementation on loopback for the `s3://` tests, and what a test needs to talk
-//! to it itself: path-style object URLs and presigned URLs signed with rusty-s3.
+//! Two real S3 implementations on loopback for the `s3://` tests, and what a test needs to
+//! talk to them itself: path-style object URLs and presigned URLs signed with rusty-s3.
 //!
-//! [`S3Fs`]: the `s3s` crate over `s3s-fs`'s file-system store, in-process. It checks SigV4
-//! signatures against one key pair, as AWS does: presigned query strings, expiry included
-//! (checked below), and the `Authorization` header (s3s's code, untested here). It logs every
-//! request (method, path as sent, query string, Range, status), in the order their answers
-//! started; a request is in the log before its answer's body goes out.
+//! - [`S3Fs`]: the `s3s` crate over `s3s-fs`'s file-system store, in-process. It checks
+//!   SigV4 signatures against one key pair, as AWS does: presigned query strings, expiry
+//!   included (checked below), and the `Authorization` header (s3s's code, untested here).
+//! - [`Moto`]: moto's S3 server (PyPI `moto`, in the tests' virtualenv), which takes any
+//!   signature and, as AWS S3 does, answers a multi-range request with the whole object.
 //!
-//! What it answers (s3s 0.14.1 with s3s-fs 0.14.1), each row checked by tests/s3_servers.rs;
-//! "AWS:" where AWS S3 answers otherwise:
+//! Both log every request (method, path as sent, query string, Range, status), in the order
+//! their answers started; a request is in the log before its answer's body goes out.
 //!
-//! | request                                   | s3s-fs                                   |
-//! |-------------------------------------------|------------------------------------------|
-//! | presigned GET                             | 200, ETag (MD5), Last-Modified           |
-//! | `Range: bytes=2-4`, `-3`, `7-`, `0-99`    | 206, Content-Range, ETag, Last-Modified  |
-//! | `Range: bytes=0-1,5-6`                    | 400 InvalidArgument (AWS: 200, whole)    |
-//! | `Range: bytes=20-30` on 10 bytes          | 416 InvalidRange, no Content-Range       |
-//! | stale `If-Range` (ETag or date)           | ignored: 206                             |
-//! | stale `If-Match`                          | ignored: 200 (AWS: 412)                  |
-//! | HEAD                                      | 200, Content-Length, ETag, Last-Modified |
-//! | expired (`X-Amz-Date` + `X-Amz-Expires`)  | 403 AccessDenied "Request has expired"   |
-//! | `X-Amz-Date` 2 h ahead                    | 403 RequestTimeTooSkewed                 |
-//! | wrong secret                              | 403 SignatureDoesNotMatch                |
-//! | unknown access key                        | 403 NotSignedUp (AWS: InvalidAccessKeyId)|
-//! | signed for GET, sent as HEAD              | 403                                      |
-//! | unsigned                                  | 403 AccessDenied                         |
-//! | `X-Amz-Security-Token`                    | signed along, its value not checked      |
-//! | missing key                               | 404 NoSuchKey                            |
-//! | missing bucket                            | 404 NoSuchKey (AWS: NoSuchBucket)        |
+//! What they answer (s3s 0.14.1 with s3s-fs 0.14.1, moto 5.2.5), each row checked by
+//! tests/s3_servers.rs; "AWS:" where AWS S3 answers otherwise:
 //!
-//! Errors are `application/xml` `<Error><Code>…</Code>[<Message>…</Message>]</Error>`, with
-//! no Message for SignatureDoesNotMatch or NoSuchKey; a HEAD error has no body. s3s-fs sends
-//! neither Accept-Ranges nor, for an object stored by [`S3Fs::put`], Content-Type. So:
-//! expiry and signatures (a fresh one per request) are tested against it; If-Range
-//! validation is not.
+//! | request                                   | s3s-fs                                   | moto                          |
+//! |-------------------------------------------|------------------------------------------|-------------------------------|
+//! | presigned GET                             | 200, ETag (MD5), Last-Modified           | 200, ETag, Last-Modified      |
+//! | `Range: bytes=2-4`, `-3`, `7-`, `0-99`    | 206, Content-Range, ETag, Last-Modified  | 206, Content-Range, ETag      |
+//! | `Range: bytes=0-1,5-6`                    | 400 InvalidArgument (AWS: 200, whole)    | 200, the whole object         |
+//! | `Range: bytes=20-30` on 10 bytes          | 416 InvalidRange, no Content-Range       | 416 InvalidRange              |
+//! | stale `If-Range` (ETag or date)           | ignored: 206                             | ignored: 206                  |
+//! | stale `If-Match`                          | ignored: 200 (AWS: 412)                  | not checked                   |
+//! | HEAD                                      | 200, Content-Length, ETag, Last-Modified | 200, Content-Length, ETag     |
+//! | expired (`X-Amz-Date` + `X-Amz-Expires`)  | 403 AccessDenied "Request has expired"   | 200: no check                 |
+//! | `X-Amz-Date` 2 h ahead                    | 403 RequestTimeTooSkewed                 | not checked                   |
+//! | wrong secret                              | 403 SignatureDoesNotMatch                | 200: no check                 |
+//! | unknown access key                        | 403 NotSignedUp (AWS: InvalidAccessKeyId)| 200: no check                 |
+//! | signed for GET, sent as HEAD              | 403                                      | not checked                   |
+//! | unsigned                                  | 403 AccessDenied                         | 403, empty body, not XML      |
+//! | `X-Amz-Security-Token`                    | signed along, its value not checked      | not checked                   |
+//! | missing key                               | 404 NoSuchKey                            | 404 NoSuchKey                 |
+//! | missing bucket                            | 404 NoSuchKey (AWS: NoSuchBucket)        | not checked                   |
+//!
+//! Errors are `application/xml` `<Error><Code>…</Code>[<Message>…</Message>]</Error>`;
+//! s3s-fs sends no Message with SignatureDoesNotMatch or NoSuchKey. A HEAD error has no body
+//! on either. s3s-fs sends neither Accept-Ranges nor, for an object stored by [`S3Fs::put`],
+//! Content-Type. So: expiry and signatures (a fresh one per request) are tested against
+//! s3s-fs; `--multipart` on `s3://` against moto; If-Range validation against neither.
 
+mod moto;
 mod s3fs;
 
+pub use moto::Moto;
 pub use s3fs::S3Fs;
 
 use std::fmt;
@@ -45,7 +50,7 @@ use jiff::Timestamp;
 pub use rusty_s3::Method;
 
 /// The region the tests sign for. s3s-fs computes the signature with whatever region the
-/// credential scope names.
+/// credential scope names; moto checks nothing.
 pub const REGION: &str = "us-east-1";
 
 /// How long a presigned URL of [`Signer::presign`] stays valid.
