@@ -493,3 +493,21 @@ fn moto_ignores_if_range_and_refuses_a_range_past_the_end() {
         assert_eq!(error_code(&answer), code, "{headers:?}: {answer:?}");
     }
 }
+
+/// What `--no-sign-request` needs: an object stored `public-read` is served unsigned.
+#[test]
+fn moto_serves_a_public_read_object_to_unsigned_requests() {
+    let Some((moto, _)) = moto_with_object() else {
+        return;
+    };
+    moto.put_public(BUCKET, "public/obj.bin", BODY);
+    let url = moto.url(BUCKET, "public/obj.bin");
+    let answer = send(moto.addr, "GET", &url, &[]);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body, BODY);
+    let answer = send(moto.addr, "GET", &url, &[("Range", "bytes=2-4")]);
+    assert_eq!(answer.status, 206, "{answer:?}");
+    assert_eq!(answer.body, b"234");
+    let queries: Vec<_> = moto.requests().into_iter().map(|r| r.query).collect();
+    assert_eq!(queries, ["", ""]);
+}

@@ -28,6 +28,7 @@
 //! | unknown access key                        | 403 NotSignedUp (AWS: InvalidAccessKeyId)| 200: no check                 |
 //! | signed for GET, sent as HEAD              | 403                                      | not checked                   |
 //! | unsigned                                  | 403 AccessDenied                         | 403, empty body, not XML      |
+//! | unsigned, object stored `public-read`     | not checked (put() sets no ACL)          | 200; a range 206              |
 //! | `X-Amz-Security-Token`                    | signed along, its value not checked      | not checked                   |
 //! | missing key                               | 404 NoSuchKey                            | 404 NoSuchKey                 |
 //! | missing bucket                            | 404 NoSuchKey (AWS: NoSuchBucket)        | not checked                   |

@@ -73,9 +73,13 @@ impl Moto {
     /// Creates `bucket` if needed and stores `bytes` as `key`, over HTTP with any signature;
     /// these requests are not in [`Moto::requests`].
     pub fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
-        // Creating a bucket one already owns is a 200 in us-east-1.
-        self.send_setup("PUT", &format!("/{}", encode_key(bucket)), b"");
-        self.send_setup("PUT", request_target(&self.url(bucket, key)), bytes);
+        self.store(bucket, key, bytes, &[]);
+    }
+
+    /// [`Moto::put`] with the canned ACL `public-read`: moto then serves the object to
+    /// unsigned requests too (`--no-sign-request`), as S3 does.
+    pub fn put_public(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        self.store(bucket, key, bytes, &[("x-amz-acl", "public-read")]);
     }
 
     /// `ENDPOINT/BUCKET/KEY` with the key encoded as SigV4 encodes it (see [`object_url`]).
@@ -107,11 +111,19 @@ impl Moto {
         log
     }
 
+    /// Creates `bucket` if needed and PUTs the object with `extra` headers.
+    fn store(&self, bucket: &str, key: &str, bytes: &[u8], extra: &[(&str, &str)]) {
+        // Creating a bucket one already owns is a 200 in us-east-1.
+        self.send_setup("PUT", &format!("/{}", encode_key(bucket)), b"", &[]);
+        let url = self.url(bucket, key);
+        self.send_setup("PUT", request_target(&url), bytes, extra);
+    }
+
     /// One request of the harness's own, which must succeed with a 200.
-    fn send_setup(&self, method: &str, target: &str, body: &[u8]) {
+    fn send_setup(&self, method: &str, target: &str, body: &[u8], extra: &[(&str, &str)]) {
         let length = body.len().to_string();
         let host = self.addr.to_string();
-        let headers = [
+        let mut headers = vec![
             ("Host", host.as_str()),
             ("Authorization", ANY_SIGNATURE),
             // Not a form: werkzeug would read a form-encoded body away before moto sees it.
@@ -119,6 +131,7 @@ impl Moto {
             ("Content-Length", length.as_str()),
             (SETUP_HEADER, "1"),
         ];
+        headers.extend_from_slice(extra);
         let mut request = raw_http::request_bytes(method, target, &headers);
         request.extend_from_slice(body);
         let (answer, _) = raw_http::raw(self.addr, &request);
