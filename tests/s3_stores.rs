@@ -540,3 +540,35 @@ fn serve_puts_a_range_aware_front_on_a_private_bucket() {
     assert_eq!(requests[1].method, "HEAD");
     assert_eq!(requests[2].path, "/bucket/videos/nope.mp4");
 }
+
+/// The cache (README, "Cache") on `s3://`: what `ls` learned spares `cat` the archive's tail.
+#[test]
+fn the_cache_spares_cat_the_directory_that_ls_read() {
+    use crate::util::zips::{Item, archive};
+    let store = S3Fs::start(ACCESS_KEY, SECRET);
+    let text = b"cached\n".repeat(1000);
+    let zip = archive(&[
+        Item::deflated("a.txt", &text),
+        Item::stored("b.txt", b"bee"),
+    ]);
+    store.put(BUCKET, "c.zip", &zip);
+    let home = tempfile::tempdir().unwrap();
+    let vars = env_keys(SECRET);
+    let out = run(
+        &store.endpoint,
+        home.path(),
+        &vars,
+        &["ls", "s3://bucket/c.zip"],
+    );
+    assert_eq!(success(&out, "ls"), b"a.txt\nb.txt\n");
+    store.clear_requests();
+    let out = run(
+        &store.endpoint,
+        home.path(),
+        &vars,
+        &["cat", "s3://bucket/c.zip", "a.txt"],
+    );
+    assert_bytes_eq(&success(&out, "cat"), &text);
+    let requests = store.requests();
+    assert_eq!(requests.len(), 1, "only the member: {}", log(&requests));
+}
