@@ -246,13 +246,15 @@ impl Reader {
         let bytes = py.detach(|| -> Result<Vec<u8>, Failure> {
             let mut state = self.lock();
             let first = ByteRange::Span(start..end.max(start + 1));
+            // A first request asked for exactly these bytes: they are the new response.
+            let fresh = state.stream.is_none();
             let stream = self.stream(&mut state, first)?;
             let span = start.min(stream.len())..end.min(stream.len());
             let mut out = vec![0u8; (span.end - span.start.min(span.end)) as usize];
             if out.is_empty() {
                 return Ok(out);
             }
-            if disjoint {
+            if disjoint || fresh {
                 stream.prefetch(span.clone())?;
                 stream.seek(SeekFrom::Start(span.start))?;
                 stream.read_exact(&mut out)?;
