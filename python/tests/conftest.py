@@ -24,7 +24,7 @@ worker_processes 1;
 pid {dir}/nginx.pid;
 lock_file {dir}/nginx.lock;
 error_log {dir}/error.log warn;
-events {{ worker_connections 128; }}
+events {{ worker_connections 1024; }}
 http {{
     log_format rangecat {log_format};
     access_log {dir}/access.log rangecat;
