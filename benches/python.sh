@@ -9,7 +9,8 @@
 #   BENCH_RUNS=3 benches/python.sh          # fewer timed runs (default 5)
 #
 # Environment: BENCH_RUNS (timed runs per client and operation, median reported),
-# BENCH_RANDOM_READS (default 100), BENCH_VENV (default target/tmp/py-bench-venv, made once
+# BENCH_RANDOM_READS (default 100), BENCH_QUICK=1 (leave out range-streams' listing of the
+# wheel, ~3 requests per entry: 5 minutes of the run here), BENCH_VENV (default target/tmp/py-bench-venv, made once
 # and reused), BENCH_SKIP_BUILD=1 (use the rangecat already installed in the virtualenv).
 # Needs nginx (Debian: nginx-light), python3 with venv, cargo, and PyPI for maturin, pyarrow,
 # fsspec + aiohttp, obstore, range-streams (a peer that cannot be installed is left out).

@@ -1,12 +1,15 @@
 """rangecat.open(): a file object whose reads are counted at the server. Expected bytes come
 from Python on the local file (slicing, zipfile, tarfile, pyarrow), never from rangecat."""
 
+import builtins
 import hashlib
 import io
 import os
 import random
+import shutil
 import tarfile
 import threading
+import time
 import zipfile
 
 import pytest
@@ -87,9 +90,18 @@ def test_sequential_read_of_50_mb_is_few_requests_and_no_byte_twice(nginx, serve
     data = os.urandom(50_000_000)
     path = write(served_dir, "big.bin", data)
     digest = hashlib.sha256()
+
+    class Hasher(io.RawIOBase):
+        def writable(self):
+            return True
+
+        def write(self, b):
+            digest.update(b)
+            return len(b)
+
     with rangecat.open(nginx.url(path.name)) as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
+        # 64 KiB reads (shutil's buffer on Linux): the read-ahead doubles on each.
+        shutil.copyfileobj(f, Hasher(), 64 * 1024)
     assert digest.digest() == hashlib.sha256(data).digest()
     requests = nginx.requests()
     assert len(requests) <= 50
@@ -228,6 +240,21 @@ def test_a_refused_connection_is_a_network_error():
     with socket_closed_port() as port:
         with pytest.raises(rangecat.NetworkError):
             rangecat.open(f"http://127.0.0.1:{port}/x", retries=0).read(1)
+
+
+def test_a_stalled_server_is_a_timeout_error():
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)  # accepts (in the kernel) and never answers
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
+        started = time.monotonic()
+        with pytest.raises(rangecat.TimeoutError) as caught:
+            rangecat.open(url, timeout=0.3, retries=0).read(1)
+        assert time.monotonic() - started < 5
+    assert isinstance(caught.value, builtins.TimeoutError)
+    assert isinstance(caught.value, rangecat.Error)
 
 
 class socket_closed_port:
