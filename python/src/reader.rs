@@ -89,13 +89,9 @@ impl Reader {
         let stream = self.stream(&mut state, first)?;
         let rest = stream.len().saturating_sub(pos);
         let n = u64::try_from(size).map_or(rest, |n| n.min(rest));
-        let n = usize::try_from(n).map_err(|_| {
-            source::Error::Io(std::io::Error::other("the read does not fit in memory"))
-        })?;
-        let mut buf = vec![0u8; n];
         stream.seek(SeekFrom::Start(pos))?;
-        stream.read_exact(&mut buf)?;
-        state.pos = pos + n as u64;
+        let buf = read_up_to(stream, n)?;
+        state.pos = pos + buf.len() as u64;
         Ok(buf)
     }
 
@@ -250,19 +246,17 @@ impl Reader {
             let fresh = state.stream.is_none();
             let stream = self.stream(&mut state, first)?;
             let span = start.min(stream.len())..end.min(stream.len());
-            let mut out = vec![0u8; (span.end - span.start.min(span.end)) as usize];
-            if out.is_empty() {
-                return Ok(out);
+            let n = span.end.saturating_sub(span.start);
+            if n == 0 {
+                return Ok(Vec::new());
             }
             if disjoint || fresh {
                 stream.prefetch(span.clone())?;
                 stream.seek(SeekFrom::Start(span.start))?;
-                stream.read_exact(&mut out)?;
+                read_up_to(stream, n)
             } else {
-                let mut body = stream.source_mut().read_span(span)?;
-                body.read_exact(&mut out)?;
+                read_up_to(stream.source_mut().read_span(span)?, n)
             }
-            Ok(out)
         })?;
         Ok(PyBytes::new(py, &bytes))
     }
@@ -276,6 +270,17 @@ impl Reader {
             state.source = None;
         })
     }
+}
+
+/// Bytes reserved up front for a read: the length comes from the server, so a larger read
+/// grows its buffer as the bytes arrive rather than trusting it.
+const MAX_RESERVE: u64 = 64 * 1024 * 1024;
+
+/// Reads `n` bytes from `reader`, fewer only at its end.
+fn read_up_to(reader: impl Read, n: u64) -> Result<Vec<u8>, Failure> {
+    let mut buf = Vec::with_capacity(n.min(MAX_RESERVE) as usize);
+    reader.take(n).read_to_end(&mut buf)?;
+    Ok(buf)
 }
 
 /// The error of an operation on a closed file, as `io` words it.

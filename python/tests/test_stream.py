@@ -85,3 +85,13 @@ def test_range_streams_arguments_run_unchanged(nginx, data):
     assert stream.read() == data[5:25]
     stream.add(byte_range=ranges.Range(30, 40))
     assert stream.read() == data[30:40]
+
+
+def test_single_request_windows_may_overlap(nginx, data):
+    stream = rangecat.RangeStream(nginx.url("stream.bin"), (0, 100), single_request=True)
+    stream.add((50, 150))
+    assert stream.ranges == [(0, 100), (50, 150)]
+    assert stream.read() == data[50:150]
+    stream.set_active_range((0, 100))
+    assert stream.read() == data[:100]
+    assert [r.range for r in nginx.requests()] == ["bytes=0-99", "bytes=100-149"]
