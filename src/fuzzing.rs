@@ -6,6 +6,7 @@ pub use crate::http::content_range::{
 };
 pub use crate::http::date::parse_http_date;
 pub use crate::http::{is_token, parse_header_line};
+pub use crate::s3::fuzzing::{parse_process_output, parse_profiles};
 pub use crate::source::multipart::{PartsReader, boundary};
 pub use crate::zip::member::decoder_memory;
 pub use crate::zip::path::safe_path;

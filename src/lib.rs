@@ -5,7 +5,9 @@
 //! - [`plan`]: resolved ranges to the fewest disjoint requests and an output schedule;
 //! - [`http`]: HTTP details (tokens, headers, `Content-Range`, dates, proxies from the
 //!   environment) that the sources and the proxy share;
-//! - [`source`]: where bytes come from (HTTP, local files) and [`source::RangeStream`],
+//! - [`s3`]: `s3://BUCKET/KEY`: the store, its credentials as the AWS CLI finds them, and a
+//!   presigned URL for every request;
+//! - [`source`]: where bytes come from (HTTP, S3, local files) and [`source::RangeStream`],
 //!   a seekable stream that fetches only what it has not seen;
 //! - [`transfer`]: the whole fetch, [`transfer::fetch`]: RANGEs from a source into a writer;
 //! - [`zip`]: zip archives through ranges: the central directory in at most two requests,

@@ -443,3 +443,62 @@ fn store_errors_show_their_code_message_and_region() {
         mock.assert_calls(if status == 503 { 2 } else { 1 });
     }
 }
+
+/// `-c` (README, "Output") on `s3://`: the kept bytes are not asked for again, the rest is
+/// asked for under `If-Range`, with a signature made for the new run.
+#[test]
+fn an_interrupted_download_continues_with_a_new_signature() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    const MIB: usize = 1024 * 1024;
+    let len = 32 * MIB;
+    let data = util::random_bytes(len);
+    let server = Server::start(data.clone(), Mode::Throttled(8 * MIB));
+    let home = tempfile::tempdir().unwrap();
+    let out_file = home.path().join("out.bin");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_rangecat"))
+            .env_clear()
+            .env("HOME", home.path())
+            .env("AWS_ENDPOINT_URL", server.url(""))
+            .envs(keys("AKIDENV"))
+            .args(["s3://bucket/big.iso", "-c", "-o"])
+            .arg(&out_file)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let child = start();
+    let part = home.path().join(".out.bin.rangecat.part");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fs::metadata(&part).map_or(0, |m| m.len()) < (len / 4) as u64 {
+        assert!(Instant::now() < deadline, "the partial file never grew");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(killed.unwrap().success());
+    let (status, stderr) = util::wait_for(child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let kept = fs::metadata(&part).unwrap().len() as usize;
+    let before = server.requests().len();
+    let (status, stderr) = util::wait_for(start(), Duration::from_secs(60));
+    assert!(status.success(), "{stderr}");
+    assert_bytes_eq(&fs::read(&out_file).unwrap(), &data);
+    let requests = server.requests();
+    let again = &requests[before..];
+    assert_eq!(again.len(), 1, "{}", server.summary());
+    let want = format!("bytes={kept}-{}", len - 1);
+    assert_eq!(again[0].range(), Some(want.as_str()));
+    assert!(
+        again[0].header("if-range").is_some(),
+        "{:?}",
+        again[0].headers
+    );
+    assert_eq!(signed_by(&again[0]), "AKIDENV");
+    assert_ne!(
+        param(&again[0], "X-Amz-Signature"),
+        param(&requests[0], "X-Amz-Signature")
+    );
+}

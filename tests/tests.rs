@@ -50,6 +50,12 @@ mod interop;
 // busybox httpd, Starlette and Werkzeug, each in its own dialect (skipped when not installed
 // unless CI=true).
 mod dialects;
+// The S3 servers of util::s3_server: what s3s-fs and moto answer to signed, expired, wrongly
+// signed, unsigned, ranged and multi-range requests.
+mod s3_servers;
+// s3:// against s3s-fs and moto: byte-exact RANGEs, info, ls/cat/x, each credential source,
+// errors, --no-sign-request, --multipart per range, serve in front of a bucket.
+mod s3_stores;
 // Zip: `ls` (listing, formats, request counts, bad archives).
 mod ls;
 // Zip: `cat` (members, methods, CRC, request counts).

@@ -132,7 +132,7 @@ fn run_process(command: &str) -> Result<Keys, ConfigError> {
 }
 
 /// The keys in a `credential_process`'s output.
-fn parse_process_output(output: &[u8]) -> Result<Keys, &'static str> {
+pub(super) fn parse_process_output(output: &[u8]) -> Result<Keys, &'static str> {
     let json: serde_json::Value =
         serde_json::from_slice(output).map_err(|_| "its output is not JSON")?;
     if json.get("Version").and_then(|v| v.as_u64()) != Some(1) {

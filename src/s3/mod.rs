@@ -24,6 +24,28 @@ mod config;
 mod credentials;
 mod profile;
 mod sign;
+
+/// The parsers of the AWS files and a `credential_process`'s output, for the fuzz targets.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The profiles of an AWS config file (`config: true`) or credentials file, as
+    /// `(name, [(key, value)])`.
+    pub fn parse_profiles(text: &str, config: bool) -> Vec<(String, Vec<(String, String)>)> {
+        let kind = match config {
+            true => super::profile::FileKind::Config,
+            false => super::profile::FileKind::Credentials,
+        };
+        super::profile::parse(text, kind)
+            .into_iter()
+            .map(|(name, profile)| (name, profile.into_iter().collect()))
+            .collect()
+    }
+
+    /// Whether a `credential_process`'s output gives keys.
+    pub fn parse_process_output(output: &[u8]) -> bool {
+        super::credentials::parse_process_output(output).is_ok()
+    }
+}
 mod store_error;
 
 use std::fmt;

@@ -30,6 +30,8 @@ pub mod nginx;
 pub mod pty;
 // Real servers other than nginx (Apache, lighttpd, busybox, Starlette, Werkzeug) with their logs.
 pub mod real_server;
+// Two real S3 servers for s3:// (s3s-fs in-process, moto from PyPI) and presigned URLs.
+pub mod s3_server;
 // A raw HTTP/1.1 client.
 pub mod raw_http;
 // `rangecat serve` as its own process.

@@ -300,12 +300,13 @@ fn find_binary(name: &str) -> Result<PathBuf, String> {
 /// versions' (README "Development").
 const REQUIREMENTS: &str = "tests/data/servers/requirements.txt";
 
-/// The virtualenv with uvicorn, Starlette, gunicorn and Flask: made on first use in
+/// The virtualenv with uvicorn, Starlette, gunicorn, Flask and moto (for
+/// util::s3_server): made on first use in
 /// `CARGO_TARGET_TMPDIR/test-venv` with `python3 -m venv` and pip, from
 /// [`REQUIREMENTS`], and made again when those change. A lock file keeps parallel tests (and
 /// test processes) from making it twice; a marker file written last holds the requirements
 /// it was made from, so a half-made virtualenv is never used.
-fn venv() -> Result<PathBuf, String> {
+pub fn venv() -> Result<PathBuf, String> {
     // One test process makes it at a time (the lock file below is for other processes).
     static MADE: Mutex<Option<Result<PathBuf, String>>> = Mutex::new(None);
     let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
