@@ -304,3 +304,48 @@ def test_threads_share_one_file(nginx, served_dir):
         for t in threads:
             t.join()
     assert b"".join(got[i] for i in range(blocks)) == data
+
+
+def test_h5py_reads_a_dataset(nginx, served_dir):
+    h5py = pytest.importorskip("h5py")
+    np = pytest.importorskip("numpy")
+    values = np.arange(500_000, dtype="int64")
+    path = served_dir / "data.h5"
+    with h5py.File(path, "w") as out:
+        out.create_dataset("x", data=values, chunks=(50_000,))
+        out.attrs["note"] = "hello"
+    with rangecat.open(nginx.url(path.name)) as f, h5py.File(f, "r") as h5:
+        assert h5.attrs["note"] == "hello"
+        assert np.array_equal(h5["x"][1000:2000], values[1000:2000])
+        assert np.array_equal(h5["x"][:], values)
+    requests = nginx.requests()
+    assert all(r.method == "GET" for r in requests)
+    assert sum(r.sent for r in requests) <= path.stat().st_size + 64 * 1024, "no byte twice"
+
+
+def test_the_gil_is_released_while_waiting_for_the_network():
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)  # never answers
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
+        failures = []
+
+        def blocked():
+            try:
+                rangecat.open(url, timeout=1.0, retries=0).read(1)
+            except rangecat.TimeoutError as err:
+                failures.append(err)
+
+        thread = threading.Thread(target=blocked)
+        thread.start()
+        time.sleep(0.05)
+        ticks = 0
+        while thread.is_alive():
+            ticks += 1
+            time.sleep(0.01)
+        thread.join()
+    assert failures, "the read timed out"
+    # Holding the GIL for the second of waiting, the read would leave this loop one tick.
+    assert ticks >= 20
