@@ -52,6 +52,8 @@ struct Raised {
     message: String,
     status: Option<u16>,
     url: Option<String>,
+    /// A local file's failure: its errno and path, as an `OSError` carries them.
+    errno: Option<(i32, String)>,
 }
 
 fn raised(class: &'static str, message: String) -> Raised {
@@ -60,6 +62,7 @@ fn raised(class: &'static str, message: String) -> Raised {
         message,
         status: None,
         url: None,
+        errno: None,
     }
 }
 
@@ -72,6 +75,13 @@ fn classify_source(err: &source::Error) -> Raised {
             message,
             status: Some(*code),
             url: Some(redact_url(url).into_owned()),
+            errno: None,
+        },
+        source::Error::File { path, source, .. } => Raised {
+            errno: source
+                .raw_os_error()
+                .map(|code| (code, path.display().to_string())),
+            ..raised("Error", message)
         },
         source::Error::ResourceChanged { .. } | source::Error::Stale => {
             raised("ChangedError", message)
@@ -128,6 +138,10 @@ fn exception(py: Python<'_>, raised: &Raised) -> PyResult<PyErr> {
     }
     if let Some(url) = &raised.url {
         instance.setattr("url", url)?;
+    }
+    if let Some((errno, filename)) = &raised.errno {
+        instance.setattr("errno", errno)?;
+        instance.setattr("filename", filename)?;
     }
     Ok(PyErr::from_value(instance))
 }

@@ -2,6 +2,7 @@
 from Python on the local file (slicing, zipfile, tarfile, pyarrow), never from rangecat."""
 
 import builtins
+import errno
 import hashlib
 import io
 import os
@@ -282,6 +283,10 @@ def test_bad_arguments_are_python_errors(served_dir):
         f.read()
     with pytest.raises(rangecat.Error):
         rangecat.open("gopher://example.com/x")
+    with pytest.raises(rangecat.Error) as caught:
+        rangecat.open(served_dir / "no-such-file")
+    assert caught.value.errno == errno.ENOENT
+    assert caught.value.filename == str(served_dir / "no-such-file")
     with pytest.raises(ValueError):
         rangecat.open(path, timeout=-1)
 

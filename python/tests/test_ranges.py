@@ -97,3 +97,14 @@ def test_list_zip_of_something_else_is_a_zip_error(served_dir):
     path.write_bytes(os.urandom(1000))
     with pytest.raises(rangecat.ZipError):
         rangecat.list_zip(path)
+
+
+def test_jobs_fetch_in_parallel_each_byte_once(nginx, served_dir):
+    data = os.urandom(8_000_000)
+    (served_dir / "jobs.bin").write_bytes(data)
+    cases = [(i * 300_000, i * 300_000 + 100_000) for i in range(20)]
+    got = rangecat.read_ranges(nginx.url("jobs.bin"), cases, jobs=4)
+    assert got == [data[a:b] for a, b in cases]
+    requests = nginx.requests()
+    assert sum(r.sent for r in requests) == 20 * 100_000
+    assert all(r.status == 206 for r in requests)
