@@ -52,8 +52,10 @@ struct Raised {
     message: String,
     status: Option<u16>,
     url: Option<String>,
-    /// A local file's failure: its errno and path, as an `OSError` carries them.
-    errno: Option<(i32, String)>,
+    /// A local file's failure: its errno, description and path, as an `OSError` carries
+    /// them (its `str()` then reads as Python's own: `[Errno 2] No such file or directory:
+    /// '/x'`).
+    errno: Option<(i32, String, String)>,
 }
 
 fn raised(class: &'static str, message: String) -> Raised {
@@ -78,9 +80,11 @@ fn classify_source(err: &source::Error) -> Raised {
             errno: None,
         },
         source::Error::File { path, source, .. } => Raised {
-            errno: source
-                .raw_os_error()
-                .map(|code| (code, path.display().to_string())),
+            errno: source.raw_os_error().map(|code| {
+                let text = source.to_string();
+                let strerror = text.rfind(" (os error").map_or(&*text, |at| &text[..at]);
+                (code, strerror.to_owned(), path.display().to_string())
+            }),
             ..raised("Error", message)
         },
         source::Error::ResourceChanged { .. } | source::Error::Stale => {
@@ -139,8 +143,9 @@ fn exception(py: Python<'_>, raised: &Raised) -> PyResult<PyErr> {
     if let Some(url) = &raised.url {
         instance.setattr("url", url)?;
     }
-    if let Some((errno, filename)) = &raised.errno {
+    if let Some((errno, strerror, filename)) = &raised.errno {
         instance.setattr("errno", errno)?;
+        instance.setattr("strerror", strerror)?;
         instance.setattr("filename", filename)?;
     }
     Ok(PyErr::from_value(instance))

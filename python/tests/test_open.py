@@ -287,6 +287,7 @@ def test_bad_arguments_are_python_errors(served_dir):
         rangecat.open(served_dir / "no-such-file")
     assert caught.value.errno == errno.ENOENT
     assert caught.value.filename == str(served_dir / "no-such-file")
+    assert str(caught.value).startswith("[Errno 2] No such file or directory")
     with pytest.raises(ValueError):
         rangecat.open(path, timeout=-1)
 
