@@ -70,8 +70,7 @@ impl Reader {
                 Some(source) => source,
                 None => source::open(&self.location, &self.config)?,
             };
-            let mut stream = RangeStream::first(source, &first)?;
-            stream.set_max_buffer(self.max_buffer);
+            let stream = RangeStream::first(source, &first, self.max_buffer)?;
             state.stream = Some(stream);
         }
         Ok(state.stream.as_mut().expect("set above"))

@@ -355,3 +355,17 @@ def test_the_gil_is_released_while_waiting_for_the_network():
     assert failures, "the read timed out"
     # Holding the GIL for the second of waiting, the read would leave this loop one tick.
     assert ticks >= 20
+
+
+def test_a_server_ignoring_ranges_sends_the_file_once(nginx, served_dir):
+    path = make_wheel(served_dir / "whole.whl")
+    with zipfile.ZipFile(path) as local:
+        expected = local.read("pkg/__init__.py")
+        names = local.namelist()
+    # nginx's /no-ranges/ answers every request with a 200 and the whole file.
+    with rangecat.open(nginx.url("no-ranges/" + path.name)) as f, zipfile.ZipFile(f) as zf:
+        assert zf.namelist() == names
+        assert zf.read("pkg/__init__.py") == expected
+    requests = nginx.requests()
+    assert [(r.method, r.status) for r in requests] == [("GET", 200)]
+    assert requests[0].sent == path.stat().st_size

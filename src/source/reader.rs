@@ -34,7 +34,7 @@ pub const MAX_READ_AHEAD: u64 = 8 * 1024 * 1024;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let source = HttpSource::new("https://example.com/archive.zip", &HttpConfig::default())?;
 /// // One request for the last 64 KiB teaches the length and holds a zip's central directory.
-/// let mut stream = RangeStream::first(source, &ByteRange::Suffix(64 * 1024))?;
+/// let mut stream = RangeStream::first(source, &ByteRange::Suffix(64 * 1024), u64::MAX)?;
 /// // The end-of-central-directory record lies in the last 22 bytes of a zip without comment.
 /// stream.seek(SeekFrom::End(-22))?;
 /// let mut record = [0u8; 22];
@@ -89,17 +89,24 @@ impl<S: Source> RangeStream<S> {
         })
     }
 
-    /// A stream over `source` whose first request asks for `first`: its answer teaches the
-    /// length, and its bytes are kept (no HEAD where a ranged GET can teach the length;
-    /// a format that keeps its index at the end is best opened with a suffix). A server
-    /// that ignores `Range` streams the resource from byte 0: the asked bytes are kept
-    /// from it, the rest dropped. The position is 0.
-    pub fn first(mut source: S, first: &ByteRange) -> Result<RangeStream<S>, Error> {
+    /// A stream over `source` keeping at most about `max_buffer` fetched bytes
+    /// ([`set_max_buffer`](RangeStream::set_max_buffer)), whose first request asks for
+    /// `first`: its answer teaches the length, and its bytes are kept (no HEAD where a
+    /// ranged GET can teach the length; a format that keeps its index at the end is best
+    /// opened with a suffix). A server that ignores `Range` streams the resource from byte
+    /// 0: all of it is kept when it fits in `max_buffer` (every later read would stream it
+    /// again), else the asked bytes. The position is 0.
+    pub fn first(
+        mut source: S,
+        first: &ByteRange,
+        max_buffer: u64,
+    ) -> Result<RangeStream<S>, Error> {
         let kept = match source.open(first)? {
             Opened::Partial { span, body } => Some((span.start, read_exactly(body, span)?)),
             Opened::Whole { mut body } => {
                 let len = source.len().ok_or(Error::UnknownLength)?;
                 let span = match *first {
+                    _ if len <= max_buffer => 0..len,
                     ByteRange::Span(ref span) => span.start.min(len)..span.end.min(len),
                     ByteRange::From(start) => start.min(len)..len,
                     ByteRange::Suffix(n) => len.saturating_sub(n)..len,
@@ -115,6 +122,7 @@ impl<S: Source> RangeStream<S> {
             }
         };
         let mut stream = RangeStream::new(source)?;
+        stream.max_buffer = max_buffer;
         stream.requests = 1;
         if let Some((start, bytes)) = kept {
             stream.last_end = Some(start + bytes.len() as u64);
@@ -401,7 +409,8 @@ mod tests {
     fn first_request_keeps_its_bytes_and_teaches_the_length() {
         let (file, data, _) = stream(300_000);
         let source = FileSource::open(file.path()).unwrap();
-        let mut stream = RangeStream::first(source, &ByteRange::Suffix(64 * 1024)).unwrap();
+        let mut stream =
+            RangeStream::first(source, &ByteRange::Suffix(64 * 1024), u64::MAX).unwrap();
         assert_eq!(stream.len(), 300_000);
         assert_eq!(stream.fetched(), vec![300_000 - 65_536..300_000]);
         let mut buf = vec![0u8; 100];
