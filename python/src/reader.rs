@@ -275,10 +275,24 @@ impl Reader {
 /// grows its buffer as the bytes arrive rather than trusting it.
 const MAX_RESERVE: u64 = 64 * 1024 * 1024;
 
-/// Reads `n` bytes from `reader`, fewer only at its end.
-fn read_up_to(reader: impl Read, n: u64) -> Result<Vec<u8>, Failure> {
-    let mut buf = Vec::with_capacity(n.min(MAX_RESERVE) as usize);
-    reader.take(n).read_to_end(&mut buf)?;
+/// Reads `n` bytes from `reader`, fewer only at its end. Each read is handed all the room
+/// left (the stream sizes its request by it: one request for a read that is not held),
+/// which grows by doubling past `MAX_RESERVE`.
+fn read_up_to(mut reader: impl Read, n: u64) -> Result<Vec<u8>, Failure> {
+    let mut buf = Vec::new();
+    let mut filled = 0;
+    while (filled as u64) < n {
+        if filled == buf.len() {
+            let room = (n - filled as u64).min(MAX_RESERVE.max(buf.len() as u64));
+            buf.resize(filled + room as usize, 0);
+        }
+        let read = reader.read(&mut buf[filled..])?;
+        if read == 0 {
+            break;
+        }
+        filled += read;
+    }
+    buf.truncate(filled);
     Ok(buf)
 }
 
