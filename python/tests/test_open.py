@@ -173,6 +173,7 @@ def test_first_read_teaches_the_length_without_head(nginx, served_dir):
     data = os.urandom(200_000)
     path = write(served_dir, "first.bin", data)
     with rangecat.open(nginx.url(path.name)) as f:
+        assert f.read(0) == b""
         assert f.read(100) == data[:100]
         assert f.size == len(data)
         assert f.read(100) == data[100:200]
