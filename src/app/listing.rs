@@ -2,7 +2,6 @@
 //! `--json` line. Pure formatting: the caller writes the lines, as the entries stream in.
 
 use humansize::{BINARY, format_size};
-use serde_json::json;
 
 use rangecat::zip::Entry;
 
@@ -103,24 +102,13 @@ impl Table {
 
 /// `entry` as one line of `ls --json` (NDJSON), without a newline.
 pub fn json_line(entry: &Entry) -> String {
-    json!({
-        "name": entry.name,
-        "size": entry.size,
-        "compressed_size": entry.compressed_size,
-        "method": entry.method_name(),
-        "crc32": entry.crc32,
-        "modified": entry.modified,
-        "is_dir": entry.is_dir,
-        "is_symlink": entry.is_symlink,
-        "encrypted": entry.encrypted,
-        "offset": entry.header_start,
-    })
-    .to_string()
+    entry.to_json().to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use zip::CompressionMethod;
 
     fn entry(name: &str, size: u64, compressed_size: u64, method: CompressionMethod) -> Entry {

@@ -216,8 +216,9 @@ impl<S: Source + ?Sized> Source for Box<S> {
 }
 
 /// Opens `location` as a source: `http://`, `https://` and `s3://` URLs over HTTP, `file://`
-/// URLs and plain paths from the file system.
-pub fn open(location: &str, config: &HttpConfig) -> Result<Box<dyn Source>, Error> {
+/// URLs and plain paths from the file system. The source may be moved to another thread (a
+/// Python file object's, say).
+pub fn open(location: &str, config: &HttpConfig) -> Result<Box<dyn Source + Send>, Error> {
     if is_remote(location) {
         return Ok(Box::new(HttpSource::new(location, config)?));
     }

@@ -40,6 +40,24 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry as `rangecat ls --json` shows it (README, "Zip archives"), also what the
+    /// Python package's `list_zip` returns: name, sizes, method, CRC-32, modification time,
+    /// kind, encryption and the local header's offset.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "size": self.size,
+            "compressed_size": self.compressed_size,
+            "method": self.method_name(),
+            "crc32": self.crc32,
+            "modified": self.modified,
+            "is_dir": self.is_dir,
+            "is_symlink": self.is_symlink,
+            "encrypted": self.encrypted,
+            "offset": self.header_start,
+        })
+    }
+
     /// The entry the zip crate parsed, whose central directory header has the extra field
     /// `extra`.
     pub fn from_zip(file: &ZipFileEntry<'_>, extra: &[u8]) -> Entry {
