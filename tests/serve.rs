@@ -65,6 +65,7 @@ pub(crate) fn config(upstream: &str) -> ProxyConfig {
         max_connections: 1024,
         log: None,
         s3: Default::default(),
+        workers: 0,
     }
 }
 

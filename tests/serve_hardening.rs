@@ -1,7 +1,8 @@
 //! `rangecat serve` under hostile or heavy use: request-smuggling shapes refused before
 //! anything goes upstream, a client leaving while the upstream pauses, 1,000 idle
 //! connections, a small open-file limit, an https upstream with `-k`, the access log's
-//! escaping, 502 bodies in words, and a graceful stop with requests under way.
+//! escaping, 502 bodies in words, a graceful stop with requests under way, and the workers:
+//! one connection cap across them all, and a stop that drains every one.
 //!
 //! Every server listens on 127.0.0.1 and is started here; every wait is bounded.
 
@@ -418,7 +419,7 @@ fn a_stop_lets_requests_under_way_finish_closes_idle_ones_and_refuses_new_ones()
     // Two downloads under way, read slowly; one idle keep-alive connection.
     let done = Arc::new(AtomicUsize::new(0));
     let downloads: Vec<_> = (0..2)
-        .map(|_| {
+        .map(|i| {
             let mut client = Client::connect(addr);
             socket2::SockRef::from(client.stream())
                 .set_recv_buffer_size(64 * 1024)
@@ -428,6 +429,9 @@ fn a_stop_lets_requests_under_way_finish_closes_idle_ones_and_refuses_new_ones()
             assert!(status.starts_with("HTTP/1.1 200"), "{status}");
             while !client.line().unwrap().unwrap().is_empty() {}
             let (data, done) = (data.clone(), done.clone());
+            // Each slower than the one before (0.6 to 2.4 s): a worker that ends early, or a
+            // `run()` that returns with the first worker, shows.
+            let pause = Duration::from_millis(10 + 4 * i as u64);
             thread::spawn(move || {
                 let mut body = vec![0u8; BODY];
                 for piece in body.chunks_mut(256 * 1024) {
@@ -435,7 +439,7 @@ fn a_stop_lets_requests_under_way_finish_closes_idle_ones_and_refuses_new_ones()
                         .reader
                         .read_exact(piece)
                         .expect("the rest of the body");
-                    thread::sleep(Duration::from_millis(20));
+                    thread::sleep(pause);
                 }
                 assert_bytes_eq(&body, &data);
                 done.fetch_add(1, Ordering::SeqCst);
@@ -471,5 +475,125 @@ fn a_stop_lets_requests_under_way_finish_closes_idle_ones_and_refuses_new_ones()
         ended.duration_since(stopped) > Duration::from_millis(500),
         "run() returned {:?} after the stop, long before the downloads under way were done",
         ended.duration_since(stopped)
+    );
+}
+
+/// The proxy in-process with `workers` event loops; its address, stopper, and a channel that
+/// gets the moment `run()` returned.
+fn with_workers(
+    workers: usize,
+    max_connections: usize,
+    upstream: &str,
+) -> (
+    SocketAddr,
+    rangecat::proxy::Stopper,
+    mpsc::Receiver<Instant>,
+) {
+    let proxy = Proxy::bind(
+        "127.0.0.1:0",
+        ProxyConfig {
+            workers,
+            max_connections,
+            ..config(upstream)
+        },
+    )
+    .expect("bind the proxy");
+    let addr = proxy.local_addr().unwrap();
+    let stopper = proxy.stopper().unwrap();
+    let (ran, finished) = mpsc::channel::<Instant>();
+    thread::spawn(move || {
+        proxy.run();
+        let _ = ran.send(Instant::now());
+    });
+    (addr, stopper, finished)
+}
+
+#[test]
+fn four_workers_refuse_past_max_connections_in_total() {
+    let upstream = Server::start(util::data(300), Mode::Ranges);
+    let (addr, stopper, _) = with_workers(4, 6, &upstream.url(""));
+    // 30 clients held open, over 4 accept loops: a cap counted per worker would let up to 24
+    // through.
+    let mut clients = clients_asking(addr, 30);
+    let mut statuses = std::collections::BTreeMap::new();
+    for (i, client) in clients.iter_mut().enumerate() {
+        let status = status_of(client)
+            .unwrap_or_else(|| panic!("client {i} got no answer within 5 s ({statuses:?} so far)"));
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    assert_eq!(statuses.get(&206), Some(&6), "{statuses:?}");
+    assert_eq!(statuses.get(&503), Some(&24), "{statuses:?}");
+    stopper.stop();
+}
+
+/// An upstream that trickles a 1 MiB body in 16 pieces, each connection slower than the one
+/// before (0.3 s for the first, 0.3 s more for each next): the proxy's last write to a client
+/// follows the upstream's last piece closely, whatever the sockets buffer.
+fn trickling_upstream(body: Arc<Vec<u8>>) -> Upstream {
+    let connections = AtomicUsize::new(0);
+    Upstream::start(move |mut conn| {
+        if conn.head.is_none() {
+            return;
+        }
+        let i = connections.fetch_add(1, Ordering::SeqCst) as u64;
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+        if conn.stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        for piece in body.chunks(body.len() / 16) {
+            thread::sleep(Duration::from_millis(20 + 20 * i));
+            if conn.stream.write_all(piece).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+#[test]
+fn a_stop_lets_every_workers_downloads_finish_and_closes_the_listener() {
+    // 8 downloads under way over 4 workers; each worker stops on its own, and none may cut
+    // off what it accepted, keep the listener open, or let `run()` return before it is done.
+    const DOWNLOADS: usize = 8;
+    let data = Arc::new(util::random_bytes(1024 * 1024));
+    let upstream = trickling_upstream(data.clone());
+    let (addr, stopper, finished) = with_workers(4, 1024, &upstream.url(""));
+    let downloads: Vec<_> = (0..DOWNLOADS)
+        .map(|_| {
+            let mut client = Client::connect(addr);
+            client.send(&request_bytes("GET", FILE, &[]));
+            let status = client.line().unwrap().unwrap();
+            assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+            while !client.line().unwrap().unwrap().is_empty() {}
+            let data = data.clone();
+            thread::spawn(move || {
+                let mut body = vec![0u8; data.len()];
+                client
+                    .reader
+                    .read_exact(&mut body)
+                    .expect("the rest of the body");
+                assert_bytes_eq(&body, &data);
+                Instant::now()
+            })
+        })
+        .collect();
+    stopper.stop();
+    let refused = eventually(Duration::from_secs(2), || {
+        matches!(TcpStream::connect_timeout(&addr, Duration::from_millis(200)),
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused)
+    });
+    assert!(refused, "still accepting 2 s after the stop");
+    let last = downloads
+        .into_iter()
+        .map(|d| d.join().expect("a download under way was cut off"))
+        .max()
+        .unwrap();
+    let ended = finished
+        .recv_timeout(Duration::from_secs(5))
+        .expect("run() still going 5 s after the downloads ended");
+    // The slowest download takes 2.6 s; `run()` ends with it, not with the first worker done.
+    assert!(
+        ended + Duration::from_millis(150) > last,
+        "run() ended {:?} before the last download",
+        last - ended
     );
 }

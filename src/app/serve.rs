@@ -30,6 +30,7 @@ pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
         max_connections: max_connections.max(1),
         log: (!ctx.quiet).then(stderr_log),
         s3: ctx.http.s3.clone(),
+        workers: 0,
     };
     let proxy = Proxy::bind(&args.listen, config)?;
     let addr = proxy

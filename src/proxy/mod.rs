@@ -18,6 +18,8 @@
 //!     log: None,
 //!     // How an `s3://BUCKET/PREFIX` upstream is signed: from the environment.
 //!     s3: Default::default(),
+//!     // One worker (event loop) per core.
+//!     workers: 0,
 //! };
 //! let proxy = Proxy::bind("127.0.0.1:8080", config)?;
 //! let stopper = proxy.stopper()?; // stopper.stop() from another thread ends `run`
@@ -28,12 +30,14 @@
 //! ```
 
 mod access_log;
+mod admission;
 mod body;
 mod bucket;
 mod error;
 pub mod forward;
 mod io;
 pub mod limits;
+mod listen;
 pub mod server;
 mod service;
 pub mod target;

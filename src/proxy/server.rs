@@ -1,25 +1,30 @@
-//! The proxy's server: hyper's HTTP/1 server on a tokio runtime with one worker per core.
-//! The accept loop holds the connection cap (503 past it), backs off when accepting fails
-//! (out of descriptors: no busy loop), and on stop closes the listener and lets the requests
-//! under way finish (hyper's graceful shutdown, at most ten seconds).
+//! The proxy's server: one worker per core, each a single-threaded tokio runtime on its own
+//! thread with its own listening socket (see `listen`) and its own upstream connections, as
+//! nginx's worker processes are; a request is read, forwarded and answered on the thread that
+//! accepted its connection, so nothing wakes another core. Each accept loop counts its
+//! connections against the one cap (503 past it, see `admission`), backs off when accepting
+//! fails (out of descriptors: no busy loop), and on stop closes its handle on the listener and
+//! lets its requests under way finish (hyper's graceful shutdown, at most ten seconds).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
+use super::admission::Admission;
 use super::bucket::Bucket;
 use super::error::Error;
 use super::io::{Activity, ClientIo};
+use super::listen;
 use super::service::{Connection, Shared, handle};
 use super::target::{MAX_HEAD, MAX_HEADERS, MAX_LINE};
 use super::upstream::{Upstream, UpstreamConfig};
@@ -42,31 +47,32 @@ pub struct ProxyConfig {
     pub transport: Transport,
     /// How long a connection may wait for its next request once one has been answered.
     pub keepalive_timeout: Duration,
-    /// Most client connections served at once; more get a 503.
+    /// Most client connections served at once, by all the workers together; more get a 503.
     pub max_connections: usize,
     /// Where access-log lines go, if anywhere.
     pub log: Option<Log>,
     /// How requests to an `s3://` upstream are signed (README, "Object stores").
     pub s3: Access,
+    /// Workers (event loops, each on a thread of its own); 0 for one per core.
+    pub workers: usize,
 }
 
 /// How long stopping waits for the requests under way.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// Connections being refused with 503 at once, at most: each holds a descriptor while its
-/// answer goes out, and they must not take the ones the upstream connections need (half of
-/// `limits::RESERVED_FDS`). Past it the accept loop waits for one to finish.
-const MAX_REFUSING: usize = 32;
-
-/// How long a refused connection is read after its 503, so that closing it does not reset
-/// the connection under the answer.
-const REFUSAL_DRAIN: Duration = Duration::from_millis(100);
-
 /// A bound, not yet running proxy.
 pub struct Proxy {
-    listener: TcpListener,
+    workers: Vec<Worker>,
+    local_addr: SocketAddr,
+    stopper: Stopper,
+}
+
+/// One event loop: its runtime, its handle on the listener, its upstream connections.
+struct Worker {
     runtime: Runtime,
+    listener: TcpListener,
     shared: Arc<Shared>,
+    admission: Arc<Admission>,
     stop: Arc<Notify>,
     config: ProxyConfig,
 }
@@ -74,16 +80,18 @@ pub struct Proxy {
 /// Stops a running proxy from another thread (a signal handler, a test).
 #[derive(Clone)]
 pub struct Stopper {
-    shared: Arc<Shared>,
-    stop: Arc<Notify>,
+    stopping: Arc<AtomicBool>,
+    workers: Vec<Arc<Notify>>,
 }
 
 impl Stopper {
     /// Stops accepting; requests under way finish (up to a bound), then `run` returns.
     pub fn stop(&self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        // A permit, should the accept loop not be waiting yet.
-        self.stop.notify_one();
+        self.stopping.store(true, Ordering::SeqCst);
+        for worker in &self.workers {
+            // A permit, should the accept loop not be waiting yet.
+            worker.notify_one();
+        }
     }
 }
 
@@ -91,85 +99,127 @@ impl Proxy {
     /// Binds `listen` for the upstream `config.upstream`.
     pub fn bind(listen: &str, config: ProxyConfig) -> Result<Proxy, Error> {
         let bucket = match is_s3(&config.upstream) {
-            true => Some(Bucket::new(&config.upstream, &config.s3)?),
+            true => Some(Arc::new(Bucket::new(&config.upstream, &config.s3)?)),
             false => None,
         };
         let base = bucket
             .as_ref()
-            .map_or_else(|| config.upstream.clone(), Bucket::base_url);
+            .map_or_else(|| config.upstream.clone(), |b| b.base_url());
         let (origin, base_path) = split_base(&base)?;
-        let upstream = Upstream::new(UpstreamConfig {
-            base: &base,
-            cacert: config.transport.cacert.as_ref(),
-            insecure: config.transport.insecure,
-            connect_timeout: config.transport.connect_timeout,
-            timeout: config.transport.timeout,
-            retries: config.transport.retries,
-            chunk_size: config.chunk_size,
-        })?;
-        let listener = TcpListener::bind(listen).map_err(|source| Error::Listen {
-            address: listen.to_owned(),
-            source,
-        })?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .thread_name("rangecat-serve")
-            .enable_all()
-            .build()
-            .map_err(Error::Runtime)?;
-        Ok(Proxy {
-            listener,
-            runtime,
-            shared: Arc::new(Shared {
-                upstream,
-                origin,
-                base_path,
-                bucket,
+        let count = match config.workers {
+            0 => thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let (listeners, local_addr) =
+            listen::bind(listen, count).map_err(|source| Error::Listen {
+                address: listen.to_owned(),
+                source,
+            })?;
+        let stopping = Arc::new(AtomicBool::new(false));
+        let admission = Admission::new(config.max_connections);
+        let mut workers = Vec::with_capacity(count);
+        for listener in listeners {
+            let upstream = Upstream::new(UpstreamConfig {
+                base: &base,
+                cacert: config.transport.cacert.as_ref(),
+                insecure: config.transport.insecure,
+                connect_timeout: config.transport.connect_timeout,
                 timeout: config.transport.timeout,
-                log: config.log.clone(),
-                stopping: AtomicBool::new(false),
-            }),
-            stop: Arc::new(Notify::new()),
-            config,
+                retries: config.transport.retries,
+                chunk_size: config.chunk_size,
+            })?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(Error::Runtime)?;
+            workers.push(Worker {
+                runtime,
+                listener,
+                shared: Arc::new(Shared {
+                    upstream,
+                    origin: origin.clone(),
+                    base_path: base_path.clone(),
+                    bucket: bucket.clone(),
+                    timeout: config.transport.timeout,
+                    log: config.log.clone(),
+                    stopping: stopping.clone(),
+                }),
+                admission: admission.clone(),
+                stop: Arc::new(Notify::new()),
+                config: config.clone(),
+            });
+        }
+        let stopper = Stopper {
+            stopping,
+            workers: workers.iter().map(|w| w.stop.clone()).collect(),
+        };
+        Ok(Proxy {
+            workers,
+            local_addr,
+            stopper,
         })
     }
 
     /// The address it listens on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        Ok(self.local_addr)
     }
 
     /// A handle that stops it.
     pub fn stopper(&self) -> io::Result<Stopper> {
-        Ok(Stopper {
-            shared: self.shared.clone(),
-            stop: self.stop.clone(),
-        })
+        Ok(self.stopper.clone())
     }
 
     /// Serves until stopped, then waits (at most ten seconds) for requests under way.
     pub fn run(self) {
-        let Proxy {
-            listener,
+        let mut workers = self.workers.into_iter();
+        let Some(first) = workers.next() else {
+            return;
+        };
+        let others: Vec<_> = workers
+            .enumerate()
+            .filter_map(|(i, worker)| {
+                // A worker whose thread cannot start closes its handle on the listener; the
+                // others accept its share.
+                thread::Builder::new()
+                    .name(format!("rangecat-serve-{}", i + 1))
+                    .spawn(move || worker.run())
+                    .ok()
+            })
+            .collect();
+        first.run();
+        for other in others {
+            let _ = other.join();
+        }
+    }
+}
+
+impl Worker {
+    fn run(self) {
+        let Worker {
             runtime,
+            listener,
             shared,
+            admission,
             stop,
             config,
         } = self;
-        runtime.block_on(serve(listener, shared, stop, config));
+        runtime.block_on(serve(listener, shared, admission, stop, config));
         // Whatever is left (idle upstream connections, a request past the drain) ends here.
         runtime.shutdown_timeout(Duration::from_secs(1));
     }
 }
 
-/// The accept loop, then the drain.
-async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Arc<Notify>, config: ProxyConfig) {
-    let listener = match listener
-        .set_nonblocking(true)
-        .and_then(|()| tokio::net::TcpListener::from_std(listener))
-    {
-        Ok(listener) => listener,
-        Err(_) => return,
+/// One worker's accept loop, then its drain.
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    admission: Arc<Admission>,
+    stop: Arc<Notify>,
+    config: ProxyConfig,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
     };
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -180,20 +230,16 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Arc<Notify>, co
         .max_buf_size(MAX_HEAD + MAX_LINE)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let refusing = Arc::new(Refusing::default());
     let mut backoff = Duration::ZERO;
     loop {
-        while refusing.count.load(Ordering::SeqCst) >= MAX_REFUSING {
-            tokio::select! {
-                () = stop.notified() => return drain(listener, graceful).await,
-                () = refusing.done.notified() => {}
-            }
-        }
+        let next = async {
+            admission.room_to_refuse().await;
+            listener.accept().await
+        };
         let accepted = tokio::select! {
             biased;
             () = stop.notified() => break,
-            accepted = listener.accept() => accepted,
+            accepted = next => accepted,
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => {
@@ -212,12 +258,9 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Arc<Notify>, co
             }
         };
         let _ = stream.set_nodelay(true);
-        let slot = Slot::take(&connections);
-        if slot.count > config.max_connections {
-            refusing.count.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(refuse_busy(stream, slot, refusing.clone()));
+        let Some((stream, slot)) = admission.admit(stream) else {
             continue;
-        }
+        };
         let activity = Arc::new(Activity::default());
         let io = ClientIo::new(
             stream,
@@ -236,65 +279,20 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Arc<Notify>, co
             let _ = served.await;
             drop(slot);
         });
+        // One connection per turn (nginx's `multi_accept off`): the connections already open
+        // run before the next is accepted, so that a burst of new ones neither starves them
+        // nor finds the slots of connections that have ended but not yet been seen to.
+        tokio::task::yield_now().await;
     }
     drain(listener, graceful).await;
 }
 
-/// Closes the listener, so that a client connecting now is refused rather than left waiting
-/// in the accept queue, and lets the requests under way finish.
+/// Closes this worker's handle on the listener (the socket closes with the last one, so that
+/// a client connecting then is refused rather than left waiting in the accept queue), and
+/// lets the requests under way finish.
 async fn drain(listener: tokio::net::TcpListener, graceful: GracefulShutdown) {
     drop(listener);
     let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
-}
-
-/// The connections being refused, and a wake-up when one is done.
-#[derive(Default)]
-struct Refusing {
-    count: AtomicUsize,
-    done: Notify,
-}
-
-/// One connection counted against the cap, until dropped.
-struct Slot {
-    connections: Arc<AtomicUsize>,
-    /// Connections open with this one.
-    count: usize,
-}
-
-impl Slot {
-    fn take(connections: &Arc<AtomicUsize>) -> Slot {
-        let count = connections.fetch_add(1, Ordering::SeqCst) + 1;
-        Slot {
-            connections: connections.clone(),
-            count,
-        }
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.connections.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Answers a connection past the cap with 503 and closes it. What the client sent is read
-/// briefly first, so that closing does not reset the connection under the answer.
-async fn refuse_busy(mut stream: tokio::net::TcpStream, slot: Slot, refusing: Arc<Refusing>) {
-    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
-        Content-Type: text/plain; charset=utf-8\r\nContent-Length: 50\r\n\
-        Connection: close\r\n\r\n503 Service Unavailable: too many connections now\n";
-    let answer = async {
-        stream.write_all(BUSY).await?;
-        stream.shutdown().await?;
-        let mut sink = [0u8; 4096];
-        while stream.read(&mut sink).await? > 0 {}
-        io::Result::Ok(())
-    };
-    let _ = tokio::time::timeout(REFUSAL_DRAIN, answer).await;
-    drop(stream);
-    drop(slot);
-    refusing.count.fetch_sub(1, Ordering::SeqCst);
-    refusing.done.notify_one();
 }
 
 /// Splits the upstream base into its origin and its path.

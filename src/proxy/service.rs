@@ -27,7 +27,7 @@ use crate::http::content_range::parse_content_range;
 use crate::http::reason;
 use crate::s3::Method as S3Method;
 
-/// What every connection's requests share.
+/// What the requests of one worker's connections share (each worker has its own).
 pub(crate) struct Shared {
     pub(crate) upstream: Upstream,
     /// `scheme://authority` of the upstream.
@@ -35,11 +35,12 @@ pub(crate) struct Shared {
     /// The upstream's base path, without a trailing `/`.
     pub(crate) base_path: String,
     /// For `--upstream s3://BUCKET[/PREFIX]`: the bucket, which every request is signed for.
-    pub(crate) bucket: Option<Bucket>,
+    pub(crate) bucket: Option<Arc<Bucket>>,
     /// Longest wait between two frames of an upstream body.
     pub(crate) timeout: Duration,
     pub(crate) log: Option<Log>,
-    pub(crate) stopping: AtomicBool,
+    /// Set for all the workers by [`Stopper::stop`](super::Stopper::stop).
+    pub(crate) stopping: Arc<AtomicBool>,
 }
 
 /// One client connection, as its requests see it.

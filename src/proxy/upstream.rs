@@ -1,7 +1,8 @@
-//! The way to the upstream: hyper-util's pooled client (keep-alive connections, reused
-//! across client connections; no redirect followed; nothing added to a request but `Host`),
-//! over plain TCP or rustls with the trust of the client commands (`--cacert`, `-k`), and
-//! the spec's one retry when a connection fails before any answer.
+//! The way to the upstream: hyper-util's pooled client, one per worker (keep-alive
+//! connections, reused across that worker's client connections; no redirect followed;
+//! nothing added to a request but `Host`), over plain TCP or rustls with the trust of the
+//! client commands (`--cacert`, `-k`), and the spec's one retry when a connection fails
+//! before any answer.
 
 use std::io;
 use std::time::Duration;
@@ -18,8 +19,8 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use super::error::{Error, UpstreamError};
 use crate::http::tls::{CaBundle, rustls_config_for};
 
-/// Idle upstream connections kept for reuse; nginx's `keepalive 64` per worker, with room for
-/// the proxy's two workers' worth of concurrent ranges.
+/// Idle upstream connections kept for reuse, per worker (each has its own pool); nginx's
+/// `keepalive 64` per worker, with room for bursts of concurrent ranges.
 const IDLE_PER_HOST: usize = 256;
 /// How long an idle upstream connection is kept (under the 60-75 s most servers allow).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
