@@ -6,7 +6,7 @@ use rangecat::http::redact_url;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use rangecat::proxy::limits::{default_max_connections, raise_open_file_limit};
+use rangecat::proxy::limits::{default_max_connections, raise_open_file_limit, worker_count};
 use rangecat::proxy::{Proxy, ProxyConfig};
 
 use super::context::Context;
@@ -21,7 +21,7 @@ pub fn run(args: &ServeArgs, ctx: &Context) -> Result<(), Error> {
     let open_files = raise_open_file_limit();
     let max_connections = args
         .max_connections
-        .unwrap_or_else(|| default_max_connections(open_files.unwrap_or(1024)));
+        .unwrap_or_else(|| default_max_connections(open_files.unwrap_or(1024), worker_count(0)));
     let config = ProxyConfig {
         upstream: args.upstream.clone(),
         chunk_size: ctx.chunk_size,

@@ -2,10 +2,28 @@
 //! at start (as nginx's `worker_rlimit_nofile`), and the default connection cap derived
 //! from it, so that the proxy answers 503 before it runs out of descriptors.
 
-/// Descriptors kept back from client connections: stdio, the listener, the runtime's epoll
-/// and wake-up descriptors, and the short-lived sockets of connections being refused
-/// with 503 (the headroom that keeps those answered rather than left in the accept queue).
+/// Descriptors kept back from client connections with two workers: stdio, each worker's
+/// listener, epoll and wake-up descriptors, and the short-lived sockets of connections being
+/// refused with 503 (the headroom that keeps those answered rather than left in the accept
+/// queue). Each further worker keeps back [`FDS_PER_WORKER`] more.
 pub const RESERVED_FDS: u64 = 64;
+
+/// A worker's own descriptors: its listening socket, its epoll and its wake-up descriptor.
+pub const FDS_PER_WORKER: u64 = 3;
+
+/// The descriptors kept back from client connections with `workers` workers.
+pub fn reserved_fds(workers: usize) -> u64 {
+    let further = u64::try_from(workers.saturating_sub(2)).unwrap_or(u64::MAX);
+    RESERVED_FDS.saturating_add(further.saturating_mul(FDS_PER_WORKER))
+}
+
+/// The workers `serve` runs for a configured count: 0 means one per core.
+pub fn worker_count(configured: usize) -> usize {
+    match configured {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
 
 /// The largest default cap, whatever the limit: each idle connection still costs memory
 /// (hyper's 8 KiB read buffer and a task), and 65,536 of them fit in about 1 GiB.
@@ -35,13 +53,14 @@ pub fn raise_open_file_limit() -> Option<u64> {
     }
 }
 
-/// The default `--max-connections` for an open-file limit of `open_files`: each client
-/// connection takes one descriptor and, while a request is under way or its upstream
-/// connection is kept for reuse, one more to the upstream, after [`RESERVED_FDS`]:
-/// `(open_files - 64) / 2`, at least 1 and at most [`MAX_DEFAULT_CONNECTIONS`]. 1,024
-/// descriptors allow 480 connections; 20,000 allow 9,968.
-pub fn default_max_connections(open_files: u64) -> usize {
-    let pairs = open_files.saturating_sub(RESERVED_FDS) / 2;
+/// The default `--max-connections` for an open-file limit of `open_files` and `workers`
+/// workers: each client connection takes one descriptor and, while a request is under way
+/// or its upstream connection is kept for reuse, one more to the upstream, after
+/// [`reserved_fds`]: `(open_files - 64 - 3 x (workers - 2)) / 2`, at least 1 and at most
+/// [`MAX_DEFAULT_CONNECTIONS`]. 1,024 descriptors allow 480 connections on two cores, 474 on
+/// six; 20,000 allow 9,968 on two.
+pub fn default_max_connections(open_files: u64, workers: usize) -> usize {
+    let pairs = open_files.saturating_sub(reserved_fds(workers)) / 2;
     usize::try_from(pairs)
         .unwrap_or(usize::MAX)
         .clamp(1, MAX_DEFAULT_CONNECTIONS)
@@ -62,8 +81,13 @@ mod tests {
             (20_000, 9_968),
             (u64::MAX, MAX_DEFAULT_CONNECTIONS),
         ] {
-            assert_eq!(default_max_connections(limit), cap, "{limit}");
+            assert_eq!(default_max_connections(limit, 2), cap, "{limit}");
+            assert_eq!(default_max_connections(limit, 1), cap, "{limit}");
         }
+        // Each worker past two keeps back its listener, epoll and wake-up descriptor.
+        assert_eq!(default_max_connections(1024, 6), 474);
+        assert_eq!(default_max_connections(1024, 64), 387);
+        assert_eq!(default_max_connections(100, 64), 1);
     }
 
     #[test]

@@ -106,10 +106,7 @@ impl Proxy {
             .as_ref()
             .map_or_else(|| config.upstream.clone(), |b| b.base_url());
         let (origin, base_path) = split_base(&base)?;
-        let count = match config.workers {
-            0 => thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
+        let count = super::limits::worker_count(config.workers);
         let (listeners, local_addr) =
             listen::bind(listen, count).map_err(|source| Error::Listen {
                 address: listen.to_owned(),
