@@ -47,11 +47,6 @@ fn signed_by(request: &Recorded) -> String {
     credential.split("%2F").next().unwrap().to_owned()
 }
 
-fn make_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 fn keys(access_key: &'static str) -> [(&'static str, &'static str); 2] {
     [
         ("AWS_ACCESS_KEY_ID", access_key),
@@ -129,7 +124,7 @@ fn credentials_come_from_the_first_source_that_has_them() {
         ),
     )
     .unwrap();
-    make_executable(&process);
+    util::make_executable(&process);
     fs::write(
         aws.join("config"),
         format!(

@@ -261,7 +261,7 @@ fn each_credential_source_signs_requests_the_store_accepts() {
         ),
     )
     .unwrap();
-    make_executable(&process);
+    util::make_executable(&process);
     fs::write(
         aws.join("credentials"),
         format!(
@@ -344,11 +344,6 @@ fn each_credential_source_signs_requests_the_store_accepts() {
         stderr.trim_end(),
         "rangecat: s3://bucket/k: 403 SignatureDoesNotMatch"
     );
-}
-
-fn make_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 #[test]

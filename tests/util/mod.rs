@@ -59,6 +59,12 @@ pub fn rangecat() -> assert_cmd::Command {
     cmd
 }
 
+/// Makes `path` executable (0755): a script a test runs, or has rangecat run.
+pub fn make_executable(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// Deterministic test data: `len` bytes that differ at every offset modulo 251.
 pub fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
