@@ -10,12 +10,14 @@ class Error(OSError):
 
 
 class HTTPStatusError(Error):
-    """The server answered with a status that is not a success for the request."""
+    """The server answered with a status that is not a success for the request; for an
+    ``s3://`` URL, the message names the store's error code (``404 NoSuchKey``)."""
 
     status: Optional[int] = None
     """The status code."""
     url: Optional[str] = None
-    """The URL that answered, any password and signed query parameters replaced."""
+    """The URL that answered, any password and signed query parameters replaced (for an
+    object store, the ``s3://`` URL)."""
 
 
 class ChangedError(Error):

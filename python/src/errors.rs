@@ -79,6 +79,14 @@ fn classify_source(err: &source::Error) -> Raised {
             url: Some(redact_url(url).into_owned()),
             errno: None,
         },
+        // An object store's error answer: its status, and the `s3://` URL (no secret in it).
+        source::Error::S3(err) => Raised {
+            class: "HTTPStatusError",
+            message,
+            status: Some(err.status),
+            url: Some(err.url.clone()),
+            errno: None,
+        },
         source::Error::File { path, source, .. } => Raised {
             errno: source.raw_os_error().map(|code| {
                 let text = source.to_string();

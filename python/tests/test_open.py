@@ -370,3 +370,30 @@ def test_a_server_ignoring_ranges_sends_the_file_once(nginx, served_dir):
     requests = nginx.requests()
     assert [(r.method, r.status) for r in requests] == [("GET", 200)]
     assert requests[0].sent == path.stat().st_size
+
+
+def test_s3_urls_are_signed_and_read_like_any_other(nginx, served_dir, tmp_path, monkeypatch):
+    """``s3://BUCKET/KEY`` (README, "Object stores") against nginx standing in for a store
+    on a custom endpoint: path-style ``/BUCKET/KEY``; nginx ignores the presigned query."""
+    (served_dir / "bucket").mkdir(exist_ok=True)
+    path = make_wheel(served_dir / "bucket" / "pkg.whl")
+    expected = zipfile.ZipFile(path).namelist()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", nginx.url("").rstrip("/"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDPYTHON")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "python-secret")
+    with rangecat.open("s3://bucket/pkg.whl") as f:
+        assert f.url == "s3://bucket/pkg.whl"
+        assert zipfile.ZipFile(f).namelist() == expected
+    assert [(r.method, r.path, r.range) for r in nginx.requests()] == [
+        ("GET", "/bucket/pkg.whl", "bytes=-65536")
+    ]
+    with pytest.raises(rangecat.HTTPStatusError) as missing:
+        rangecat.open("s3://bucket/nope.whl").read(1)
+    assert missing.value.status == 404
+    assert missing.value.url == "s3://bucket/nope.whl"
+    assert "python-secret" not in str(missing.value)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(rangecat.Error, match="no AWS credentials"):
+        rangecat.open("s3://bucket/pkg.whl").read(1)
