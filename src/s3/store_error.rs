@@ -60,6 +60,9 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// Most characters of a field shown.
+const MAX_FIELD: usize = 1000;
+
 /// The error an S3 answer's body holds, if it is one (`<Error>` with a `<Code>`).
 pub fn parse_error_body(body: &[u8]) -> Option<ErrorBody> {
     let mut reader = Reader::from_reader(body);
@@ -97,7 +100,14 @@ pub fn parse_error_body(body: &[u8]) -> Option<ErrorBody> {
             _ => {}
         }
     }
-    let trim = |text: &mut String| *text = text.trim().to_owned();
+    // Trimmed, and at most MAX_FIELD characters: a message is shown on one line.
+    let trim = |text: &mut String| {
+        let trimmed = text.trim();
+        *text = match trimmed.char_indices().nth(MAX_FIELD) {
+            Some((cut, _)) => format!("{}...", &trimmed[..cut]),
+            None => trimmed.to_owned(),
+        };
+    };
     trim(&mut found.code);
     trim(&mut found.message);
     found.region.as_mut().map(trim);
@@ -136,6 +146,16 @@ mod tests {
             error.endpoint.as_deref(),
             Some("b.s3.eu-west-1.amazonaws.com")
         );
+    }
+
+    #[test]
+    fn long_messages_are_cut() {
+        let body = format!(
+            "<Error><Code>X</Code><Message>{}</Message></Error>",
+            "é".repeat(5000)
+        );
+        let error = parse_error_body(body.as_bytes()).unwrap();
+        assert_eq!(error.message, format!("{}...", "é".repeat(1000)));
     }
 
     #[test]
