@@ -83,6 +83,9 @@ mod serve_promises;
 // `rangecat serve` under hostile or heavy use: smuggling shapes, a client leaving mid-pause,
 // 1,000 idle connections, 256 open files, https with -k, log escaping, a graceful stop.
 mod serve_hardening;
+// `rangecat serve`'s own exchange with the upstream: one kept connection for many requests
+// (nginx's log), interim answers, stale kept connections, chunked framing, spliced bodies.
+mod serve_engine;
 // The README's memory bounds, from /proc/PID/status: -j, --chunk-size, --max-buffer, spooling,
 // zip bombs.
 mod memory;

@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 use super::access_log::Entry;
 use super::io::Activity;
+use super::splice::{Fill, Splice};
+use super::upstream;
 use crate::Log;
 
 /// Why the body ended early; hyper then closes the client connection (no way to say it in
@@ -23,7 +24,7 @@ use crate::Log;
 #[derive(Debug)]
 pub(crate) enum BodyError {
     /// The upstream's body broke off.
-    Upstream(hyper::Error),
+    Upstream(std::io::Error),
     /// The upstream sent nothing for the timeout.
     Stalled,
 }
@@ -47,9 +48,13 @@ pub(crate) struct ProxyBody {
 
 enum Kind {
     Upstream {
-        body: Incoming,
+        body: upstream::Body,
         timeout: Duration,
         stall: Pin<Box<Sleep>>,
+        /// The client connection's pipe, for identity bodies from a plain socket.
+        splice: Arc<Splice>,
+        /// The upstream's failure, told once the frames before it have been flushed.
+        failed: Option<BodyError>,
     },
     Text(Option<Bytes>),
 }
@@ -73,8 +78,9 @@ impl Drop for Done {
 impl ProxyBody {
     /// The upstream's body, each frame due within `timeout` of the one before.
     pub(crate) fn upstream(
-        body: Incoming,
+        body: upstream::Body,
         timeout: Duration,
+        splice: Arc<Splice>,
         entry: Entry,
         log: Option<Log>,
         activity: Arc<Activity>,
@@ -84,6 +90,8 @@ impl ProxyBody {
                 body,
                 timeout,
                 stall: Box::pin(tokio::time::sleep(timeout)),
+                splice,
+                failed: None,
             },
             done: Done {
                 entry,
@@ -126,34 +134,58 @@ impl Body for ProxyBody {
                 body,
                 timeout,
                 stall,
-            } => loop {
-                match Pin::new(&mut *body).poll_frame(cx) {
-                    Poll::Ready(Some(Ok(frame))) => {
-                        // Trailers are hop-by-hop here (the answer is re-framed): dropped.
-                        let Ok(data) = frame.into_data() else {
-                            continue;
-                        };
+                splice,
+                failed,
+            } => {
+                // hyper drops what it has not written yet when a body fails, and writes it
+                // when the body is pending: a failure waits for one turn, so that the client
+                // gets every byte that came before the break.
+                if let Some(err) = failed.take() {
+                    return Poll::Ready(Some(Err(err)));
+                }
+                let spliced = match body.splice_source() {
+                    Some((source, want)) => splice.poll_fill(cx, source, want, body.chunk()),
+                    None => Ok(Fill::NoPipe),
+                };
+                let frame = match spliced {
+                    Ok(Fill::Moved(marker)) if marker.is_empty() => {
+                        Poll::Ready(Some(Err(body.cut_short())))
+                    }
+                    Ok(Fill::Moved(marker)) => {
+                        body.spliced(marker.len());
+                        Poll::Ready(Some(Ok(marker)))
+                    }
+                    // The client has yet to take the last piece: its own deadline applies.
+                    Ok(Fill::ClientBusy) => return Poll::Pending,
+                    Ok(Fill::UpstreamBusy) => Poll::Pending,
+                    Ok(Fill::NoPipe) => body.poll_frame(cx),
+                    Err(err) => Poll::Ready(Some(Err(err))),
+                };
+                match frame {
+                    Poll::Ready(Some(Ok(data))) => {
                         this.done.entry.bytes += data.len() as u64;
                         stall.as_mut().reset(Instant::now() + *timeout);
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                        Poll::Ready(Some(Ok(Frame::data(data))))
                     }
                     Poll::Ready(Some(Err(err))) => {
-                        return Poll::Ready(Some(Err(BodyError::Upstream(err))));
+                        *failed = Some(BodyError::Upstream(err));
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
                     }
-                    Poll::Ready(None) => return Poll::Ready(None),
+                    Poll::Ready(None) => Poll::Ready(None),
                     Poll::Pending => {
                         ready!(stall.as_mut().poll(cx));
-                        return Poll::Ready(Some(Err(BodyError::Stalled)));
+                        Poll::Ready(Some(Err(BodyError::Stalled)))
                     }
                 }
-            },
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Text(text) => text.is_none(),
-            Kind::Upstream { body, .. } => body.is_end_stream(),
+            Kind::Upstream { body, .. } => body.is_end(),
         }
     }
 
@@ -161,7 +193,10 @@ impl Body for ProxyBody {
         match &self.kind {
             Kind::Text(Some(text)) => SizeHint::with_exact(text.len() as u64),
             Kind::Text(None) => SizeHint::with_exact(0),
-            Kind::Upstream { body, .. } => body.size_hint(),
+            Kind::Upstream { body, .. } => match body.remaining() {
+                Some(left) => SizeHint::with_exact(left),
+                None => SizeHint::default(),
+            },
         }
     }
 }

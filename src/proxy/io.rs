@@ -16,9 +16,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
+
+use super::splice::{Splice, is_marker};
 
 /// What the service tells the socket: whether a request is being answered, and how many have
 /// begun (so the socket sees that an idle period is a new one).
@@ -77,12 +79,15 @@ pub(crate) struct ClientIo {
     read_deadline: Pin<Box<Sleep>>,
     write_armed: bool,
     write_deadline: Pin<Box<Sleep>>,
+    /// Where the bytes that marker frames stand for are (see `splice`).
+    splice: Arc<Splice>,
 }
 
 impl ClientIo {
     pub(crate) fn new(
         stream: TcpStream,
         activity: Arc<Activity>,
+        splice: Arc<Splice>,
         keepalive: Duration,
         timeout: Duration,
     ) -> ClientIo {
@@ -97,6 +102,7 @@ impl ClientIo {
             read_deadline: Box::pin(sleep_until(now + timeout)),
             write_armed: false,
             write_deadline: Box::pin(sleep_until(now)),
+            splice,
         }
     }
 
@@ -206,7 +212,10 @@ impl AsyncWrite for ClientIo {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let result = Pin::new(&mut this.stream).poll_write(cx, buf);
+        let result = match is_marker(buf) {
+            true => this.splice.poll_drain(cx, &this.stream, buf.len()),
+            false => Pin::new(&mut this.stream).poll_write(cx, buf),
+        };
         this.written(result, cx)
     }
 
@@ -216,7 +225,14 @@ impl AsyncWrite for ClientIo {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let result = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        // hyper's queue, up to the first marker: written as it is, held back (`MSG_MORE`)
+        // if the spliced bytes follow, so that a head and its body leave together; a marker
+        // first is spliced.
+        let result = match bufs.iter().position(|b| is_marker(b)) {
+            None => Pin::new(&mut this.stream).poll_write_vectored(cx, bufs),
+            Some(0) => this.splice.poll_drain(cx, &this.stream, bufs[0].len()),
+            Some(first) => poll_send_more(cx, &this.stream, &bufs[..first]),
+        };
         this.written(result, cx)
     }
 
@@ -232,5 +248,30 @@ impl AsyncWrite for ClientIo {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// Writes `bufs` telling the kernel that more follows at once (`MSG_MORE`).
+fn poll_send_more(
+    cx: &mut Context<'_>,
+    stream: &TcpStream,
+    bufs: &[io::IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
+    loop {
+        ready!(stream.poll_write_ready(cx))?;
+        let sent = stream.try_io(Interest::WRITABLE, || {
+            let flags = SendFlags::MORE | SendFlags::NOSIGNAL;
+            Ok(sendmsg(
+                stream,
+                bufs,
+                &mut SendAncillaryBuffer::default(),
+                flags,
+            )?)
+        });
+        match sent {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
+            sent => return Poll::Ready(sent),
+        }
     }
 }

@@ -3,13 +3,14 @@
 //! from it, so that the proxy answers 503 before it runs out of descriptors.
 
 /// Descriptors kept back from client connections with two workers: stdio, each worker's
-/// listener, epoll and wake-up descriptors, and the short-lived sockets of connections being
-/// refused with 503 (the headroom that keeps those answered rather than left in the accept
-/// queue). Each further worker keeps back [`FDS_PER_WORKER`] more.
+/// listener, epoll, wake-up descriptor and pipes for splicing, and the short-lived sockets
+/// of connections being refused with 503 (the headroom that keeps those answered rather
+/// than left in the accept queue). Each further worker keeps back [`FDS_PER_WORKER`] more.
 pub const RESERVED_FDS: u64 = 64;
 
-/// A worker's own descriptors: its listening socket, its epoll and its wake-up descriptor.
-pub const FDS_PER_WORKER: u64 = 3;
+/// A worker's own descriptors: its listening socket, its epoll, its wake-up descriptor,
+/// and the two ends of each of its pipes for moving bodies without copying them.
+pub const FDS_PER_WORKER: u64 = 3 + 2 * super::splice::PIPES_PER_WORKER as u64;
 
 /// The descriptors kept back from client connections with `workers` workers.
 pub fn reserved_fds(workers: usize) -> u64 {
@@ -56,8 +57,8 @@ pub fn raise_open_file_limit() -> Option<u64> {
 /// The default `--max-connections` for an open-file limit of `open_files` and `workers`
 /// workers: each client connection takes one descriptor and, while a request is under way
 /// or its upstream connection is kept for reuse, one more to the upstream, after
-/// [`reserved_fds`]: `(open_files - 64 - 3 x (workers - 2)) / 2`, at least 1 and at most
-/// [`MAX_DEFAULT_CONNECTIONS`]. 1,024 descriptors allow 480 connections on two cores, 474 on
+/// [`reserved_fds`]: `(open_files - 64 - 11 x (workers - 2)) / 2`, at least 1 and at most
+/// [`MAX_DEFAULT_CONNECTIONS`]. 1,024 descriptors allow 480 connections on two cores, 458 on
 /// six; 20,000 allow 9,968 on two.
 pub fn default_max_connections(open_files: u64, workers: usize) -> usize {
     let pairs = open_files.saturating_sub(reserved_fds(workers)) / 2;
@@ -84,9 +85,10 @@ mod tests {
             assert_eq!(default_max_connections(limit, 2), cap, "{limit}");
             assert_eq!(default_max_connections(limit, 1), cap, "{limit}");
         }
-        // Each worker past two keeps back its listener, epoll and wake-up descriptor.
-        assert_eq!(default_max_connections(1024, 6), 474);
-        assert_eq!(default_max_connections(1024, 64), 387);
+        // Each worker past two keeps back its listener, epoll and wake-up descriptor, and
+        // its 4 pipes.
+        assert_eq!(default_max_connections(1024, 6), 458);
+        assert_eq!(default_max_connections(1024, 64), 139);
         assert_eq!(default_max_connections(100, 64), 1);
     }
 

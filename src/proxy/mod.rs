@@ -33,6 +33,7 @@ mod access_log;
 mod admission;
 mod body;
 mod bucket;
+mod buffers;
 mod error;
 pub mod forward;
 mod io;
@@ -40,6 +41,7 @@ pub mod limits;
 mod listen;
 pub mod server;
 mod service;
+mod splice;
 pub mod target;
 mod upstream;
 

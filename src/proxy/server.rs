@@ -26,6 +26,7 @@ use super::error::Error;
 use super::io::{Activity, ClientIo};
 use super::listen;
 use super::service::{Connection, Shared, handle};
+use super::splice::Splice;
 use super::target::{MAX_HEAD, MAX_HEADERS, MAX_LINE};
 use super::upstream::{Upstream, UpstreamConfig};
 use crate::Log;
@@ -124,6 +125,7 @@ impl Proxy {
                 timeout: config.transport.timeout,
                 retries: config.transport.retries,
                 chunk_size: config.chunk_size,
+                splicing: cfg!(target_os = "linux"),
             })?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -225,8 +227,12 @@ async fn serve(
         .max_headers(MAX_HEADERS)
         // Room for the largest head the README allows; `target::check_head` is exact.
         .max_buf_size(MAX_HEAD + MAX_LINE)
+        // Frames are queued as they are, never copied into one buffer: the marker frames
+        // of spliced bodies must reach the socket as themselves (see `splice`).
+        .writev(true)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
+    let sweeper = tokio::spawn(close_expired(shared.clone()));
     let mut backoff = Duration::ZERO;
     loop {
         let next = async {
@@ -259,15 +265,18 @@ async fn serve(
             continue;
         };
         let activity = Arc::new(Activity::default());
+        let splice = Arc::new(Splice::default());
         let io = ClientIo::new(
             stream,
             activity.clone(),
+            splice.clone(),
             config.keepalive_timeout,
             config.transport.timeout,
         );
         let conn = Arc::new(Connection {
             peer: peer.to_string(),
             activity,
+            splice,
         });
         let shared = shared.clone();
         let service = service_fn(move |request| handle(shared.clone(), conn.clone(), request));
@@ -281,7 +290,17 @@ async fn serve(
         // nor finds the slots of connections that have ended but not yet been seen to.
         tokio::task::yield_now().await;
     }
+    sweeper.abort();
     drain(listener, graceful).await;
+}
+
+/// Closes idle upstream connections past their time, every few seconds.
+async fn close_expired(shared: Arc<Shared>) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        shared.upstream.close_expired();
+    }
 }
 
 /// Closes this worker's handle on the listener (the socket closes with the last one, so that

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Empty;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri, Version};
@@ -20,8 +19,9 @@ use super::bucket::{Bucket, KeyError};
 use super::error::UpstreamError;
 use super::forward::{content_type_for, is_hop_by_hop};
 use super::io::Activity;
+use super::splice::Splice;
 use super::target::{Refusal, check_head, check_no_body, check_target};
-use super::upstream::Upstream;
+use super::upstream::{Response as UpstreamResponse, Upstream};
 use crate::Log;
 use crate::http::content_range::parse_content_range;
 use crate::http::reason;
@@ -47,6 +47,8 @@ pub(crate) struct Shared {
 pub(crate) struct Connection {
     pub(crate) peer: String,
     pub(crate) activity: Arc<Activity>,
+    /// Its pipe for bodies moved without copying (see `splice`).
+    pub(crate) splice: Arc<Splice>,
 }
 
 /// Fields the proxy sets itself, whatever the other side sent.
@@ -137,7 +139,7 @@ pub(crate) async fn handle(
     } else {
         shared
             .upstream
-            .send(|| build(Method::GET, &url, &forwarded))
+            .send(&Method::GET, &url, &forwarded)
             .await
             .map(Upstreamed::Response)
     };
@@ -235,19 +237,11 @@ fn pass(headers: &HeaderMap, own: &[HeaderName]) -> HeaderMap {
     out
 }
 
-fn build(method: Method, url: &Uri, headers: &HeaderMap) -> Request<Empty<Bytes>> {
-    let mut request = Request::new(Empty::new());
-    *request.method_mut() = method;
-    *request.uri_mut() = url.clone();
-    *request.headers_mut() = headers.clone();
-    request
-}
-
 /// An upstream answer: as it came, or a one-byte GET standing in for a refused HEAD.
 enum Upstreamed {
-    Response(Response<Incoming>),
+    Response(UpstreamResponse),
     Probed {
-        response: Response<Incoming>,
+        response: UpstreamResponse,
         len: u64,
     },
 }
@@ -260,24 +254,22 @@ async fn head_or_probe(
     probe_url: &Uri,
     headers: &HeaderMap,
 ) -> Result<Upstreamed, UpstreamError> {
-    let response = upstream.send(|| build(Method::HEAD, url, headers)).await?;
-    if !matches!(response.status().as_u16(), 405 | 501) {
+    let response = upstream.send(&Method::HEAD, url, headers).await?;
+    if !matches!(response.status.as_u16(), 405 | 501) {
         return Ok(Upstreamed::Response(response));
     }
     drop(response);
     let mut probe = headers.clone();
     probe.remove(header::IF_RANGE);
     probe.insert(header::RANGE, HeaderValue::from_static("bytes=0-0"));
-    let response = upstream
-        .send(|| build(Method::GET, probe_url, &probe))
-        .await?;
+    let response = upstream.send(&Method::GET, probe_url, &probe).await?;
     let total = response
-        .headers()
+        .headers
         .get(header::CONTENT_RANGE)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_content_range)
         .and_then(|cr| cr.len);
-    Ok(match (response.status().as_u16(), total) {
+    Ok(match (response.status.as_u16(), total) {
         (206, Some(len)) => Upstreamed::Probed { response, len },
         // An empty resource has no byte 0: its one-byte GET is a 416 of `bytes */0`.
         (416, Some(0)) => Upstreamed::Probed { response, len: 0 },
@@ -345,9 +337,12 @@ impl Answer<'_> {
             Upstreamed::Response(response) => (response, None),
             Upstreamed::Probed { response, len } => (response, Some(len)),
         };
-        let (parts, body) = response.into_parts();
-        let mut status = parts.status;
-        let mut headers = pass(&parts.headers, &OWN_RESPONSE_FIELDS);
+        let UpstreamResponse {
+            mut status,
+            headers: upstream_headers,
+            body,
+        } = response;
+        let mut headers = pass(&upstream_headers, &OWN_RESPONSE_FIELDS);
         let length = match probed_len {
             // A HEAD answered from `GET bytes=0-0`: the whole resource's headers.
             Some(len) => {
@@ -355,7 +350,7 @@ impl Answer<'_> {
                 headers.remove(header::CONTENT_RANGE);
                 Some(len)
             }
-            None => crate::http::content_length(&parts.headers),
+            None => crate::http::content_length(&upstream_headers),
         };
         let no_content = status == StatusCode::NOT_MODIFIED || status == StatusCode::NO_CONTENT;
         if !headers.contains_key(header::CONTENT_TYPE) && status != StatusCode::NOT_MODIFIED {
@@ -376,7 +371,8 @@ impl Answer<'_> {
         let body = if bodyless {
             ProxyBody::text(None, entry, log, activity)
         } else {
-            ProxyBody::upstream(body, self.shared.timeout, entry, log, activity)
+            let splice = self.conn.splice.clone();
+            ProxyBody::upstream(body, self.shared.timeout, splice, entry, log, activity)
         };
         let mut response = Response::new(body);
         *response.status_mut() = status;

@@ -38,7 +38,7 @@ const START_ATTEMPTS: usize = 3;
 
 /// One access-log line per request, tab-separated, `-` for an absent header. Parsed by
 /// [`Nginx::requests`].
-const LOG_FORMAT: &str = r#"'$request_method\t$uri\t$http_range\t$http_if_range\t$http_accept_encoding\t$status\t$body_bytes_sent'"#;
+const LOG_FORMAT: &str = r#"'$request_method\t$uri\t$http_range\t$http_if_range\t$http_accept_encoding\t$status\t$body_bytes_sent\t$connection'"#;
 
 /// A running nginx; killed, and waited for, on drop.
 pub struct Nginx {
@@ -66,6 +66,8 @@ pub struct Request {
     pub status: u16,
     /// Body bytes sent in the response.
     pub body_bytes: u64,
+    /// nginx's serial number of the connection the request came on.
+    pub connection: u64,
 }
 
 impl Nginx {
@@ -341,7 +343,7 @@ fn without_barriers(log: &str) -> String {
 
 fn parse_log_line(line: &str) -> Request {
     let fields: Vec<&str> = line.split('\t').collect();
-    assert_eq!(fields.len(), 7, "unexpected access log line: {line:?}");
+    assert_eq!(fields.len(), 8, "unexpected access log line: {line:?}");
     let header = |value: &str| (value != "-").then(|| value.to_string());
     Request {
         method: fields[0].to_string(),
@@ -351,5 +353,6 @@ fn parse_log_line(line: &str) -> Request {
         accept_encoding: header(fields[4]),
         status: fields[5].parse().expect("status in access log"),
         body_bytes: fields[6].parse().expect("body bytes in access log"),
+        connection: fields[7].parse().expect("connection number in access log"),
     }
 }

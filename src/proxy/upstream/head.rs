@@ -1,0 +1,306 @@
+//! The heads of an exchange with the upstream: the request written in one piece (nothing
+//! added but `Host`), the answer's head parsed with httparse (as hyper parses it), and how
+//! its body is framed (RFC 9112 §6.3).
+
+use std::io;
+
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, StatusCode, Uri};
+
+/// Most fields in an answer's head (hyper's client allows 100 too).
+const MAX_FIELDS: usize = 100;
+
+/// How an answer's body ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body (HEAD, 1xx, 204, 304).
+    Empty,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Until the upstream closes the connection.
+    UntilClose,
+}
+
+/// An answer's head.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) framing: Framing,
+    /// Whether the connection may carry another request once the body is read.
+    pub(crate) keep_alive: bool,
+}
+
+/// `METHOD path HTTP/1.1`, `Host` from `url`, then `headers`.
+pub(crate) fn request_bytes(method: &Method, url: &Uri, headers: &HeaderMap) -> Vec<u8> {
+    let target = url.path_and_query().map_or("/", |p| p.as_str());
+    let mut out = Vec::with_capacity(256 + target.len() + 64 * headers.len());
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+    out.extend_from_slice(host_field(url).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// The `Host` field for `url`: its host, and its port unless the scheme's default.
+fn host_field(url: &Uri) -> String {
+    let host = url.host().unwrap_or("");
+    let default = match url.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    };
+    match url.port_u16() {
+        Some(port) if port != default => format!("{host}:{port}"),
+        _ => host.to_owned(),
+    }
+}
+
+/// The head at the start of `buf`, and its length; `None` until all of it is there. Interim
+/// answers (1xx but 101) are skipped: `skipped` grows by their length.
+pub(crate) fn parse(buf: &[u8], method: &Method) -> io::Result<Option<(Head, usize)>> {
+    let mut offset = 0;
+    loop {
+        let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
+        let mut response = httparse::Response::new(&mut fields);
+        let len = match response.parse(&buf[offset..]) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(err) => return Err(invalid(format!("a malformed answer head: {err}"))),
+        };
+        let code = response.code.unwrap_or(0);
+        if code == 101 {
+            return Err(invalid("an upgrade (101) nobody asked for".into()));
+        }
+        if (100..200).contains(&code) {
+            offset += len;
+            continue;
+        }
+        let status = StatusCode::from_u16(code).map_err(|_| invalid(format!("status {code}")))?;
+        let mut headers = HeaderMap::with_capacity(response.headers.len());
+        for field in response.headers.iter() {
+            let name = HeaderName::from_bytes(field.name.as_bytes())
+                .map_err(|_| invalid(format!("a field name {:?}", field.name)))?;
+            let value = HeaderValue::from_bytes(field.value)
+                .map_err(|_| invalid(format!("the value of {name}")))?;
+            headers.append(name, value);
+        }
+        let http11 = response.version == Some(1);
+        let (framing, definite) = framing(&headers, status, method)?;
+        let keep_alive = definite && persistent(&headers, http11);
+        let head = Head {
+            status,
+            headers,
+            framing,
+            keep_alive,
+        };
+        return Ok(Some((head, offset + len)));
+    }
+}
+
+/// The body's framing, and whether it is unambiguous enough to read another answer after
+/// (RFC 9112 §6.3: with both `Transfer-Encoding` and `Content-Length`, the connection
+/// closes after the answer).
+fn framing(
+    headers: &HeaderMap,
+    status: StatusCode,
+    method: &Method,
+) -> io::Result<(Framing, bool)> {
+    if method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok((Framing::Empty, true));
+    }
+    let lengths = headers.get_all(header::CONTENT_LENGTH);
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        let last = headers
+            .get_all(header::TRANSFER_ENCODING)
+            .iter()
+            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+            .map(<[u8]>::trim_ascii)
+            .rfind(|coding| !coding.is_empty());
+        let chunked = last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"));
+        let definite = chunked && lengths.iter().next().is_none();
+        let framing = if chunked {
+            Framing::Chunked
+        } else {
+            Framing::UntilClose
+        };
+        return Ok((framing, definite));
+    }
+    let mut length = None;
+    for value in lengths
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+    {
+        let value = value.trim_ascii();
+        let parsed = (!value.is_empty() && value.iter().all(u8::is_ascii_digit))
+            .then(|| std::str::from_utf8(value).ok()?.parse::<u64>().ok())
+            .flatten();
+        match (parsed, length) {
+            (Some(n), None) => length = Some(n),
+            (Some(n), Some(seen)) if n == seen => {}
+            _ => return Err(invalid("an invalid Content-Length".into())),
+        }
+    }
+    Ok(match length {
+        Some(n) => (Framing::Length(n), true),
+        None => (Framing::UntilClose, false),
+    })
+}
+
+/// Whether the upstream keeps the connection open after this answer (RFC 9112 §9.3).
+fn persistent(headers: &HeaderMap, http11: bool) -> bool {
+    let has = |token: &[u8]| {
+        headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+    };
+    if http11 {
+        !has(b"close")
+    } else {
+        has(b"keep-alive")
+    }
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &str, method: &Method) -> io::Result<Option<(Head, usize)>> {
+        parse(text.as_bytes(), method)
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112_section_6_3() {
+        let get = &Method::GET;
+        let cases = [
+            (
+                "HTTP/1.1 206 OK\r\nContent-Length: 10\r\n\r\n",
+                Framing::Length(10),
+                true,
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 7, 7\r\n\r\n",
+                Framing::Length(7),
+                true,
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Framing::Chunked,
+                true,
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\n",
+                Framing::Chunked,
+                false,
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+                Framing::UntilClose,
+                false,
+            ),
+            ("HTTP/1.1 200 OK\r\n\r\n", Framing::UntilClose, false),
+            (
+                "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+                Framing::Empty,
+                true,
+            ),
+            ("HTTP/1.1 204 No Content\r\n\r\n", Framing::Empty, true),
+            (
+                "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n",
+                Framing::Length(3),
+                false,
+            ),
+            (
+                "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\n",
+                Framing::Length(3),
+                true,
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\n",
+                Framing::Length(3),
+                false,
+            ),
+        ];
+        for (text, framing, keep_alive) in cases {
+            let (parsed, len) = head(text, get).unwrap().unwrap();
+            assert_eq!(len, text.len(), "{text:?}");
+            assert_eq!(parsed.framing, framing, "{text:?}");
+            assert_eq!(parsed.keep_alive, keep_alive, "{text:?}");
+        }
+        let (parsed, _) = head(
+            "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n",
+            &Method::HEAD,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(parsed.framing, Framing::Empty);
+    }
+
+    #[test]
+    fn interim_answers_are_skipped_and_partial_heads_wait() {
+        let text = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n\
+                    HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: \"x\"\r\n\r\nhi";
+        let (parsed, len) = head(text, &Method::GET).unwrap().unwrap();
+        assert_eq!(&text[len..], "hi");
+        assert_eq!(parsed.status, 200);
+        assert_eq!(parsed.headers["etag"], "\"x\"");
+        assert!(!parsed.headers.contains_key("link"));
+        assert!(
+            head("HTTP/1.1 200 OK\r\nContent-Le", &Method::GET)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn ambiguous_or_malformed_heads_are_refused() {
+        for text in [
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+            "HTTP/1.1 2000 OK\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+            "SSH-2.0-OpenSSH\r\n\r\n",
+        ] {
+            assert!(head(text, &Method::GET).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_request_carries_host_and_the_fields_given() {
+        let mut headers = HeaderMap::new();
+        headers.insert("range", HeaderValue::from_static("bytes=0-9"));
+        let url: Uri = "http://127.0.0.1:9000/media/a.mp4?x=1".parse().unwrap();
+        assert_eq!(
+            request_bytes(&Method::GET, &url, &headers),
+            b"GET /media/a.mp4?x=1 HTTP/1.1\r\nhost: 127.0.0.1:9000\r\nrange: bytes=0-9\r\n\r\n"
+        );
+        let url: Uri = "https://cdn.example:443/a".parse().unwrap();
+        assert_eq!(
+            request_bytes(&Method::HEAD, &url, &HeaderMap::new()),
+            b"HEAD /a HTTP/1.1\r\nhost: cdn.example\r\n\r\n"
+        );
+    }
+}
