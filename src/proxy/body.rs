@@ -50,7 +50,8 @@ enum Kind {
     Upstream {
         body: upstream::Body,
         timeout: Duration,
-        stall: Pin<Box<Sleep>>,
+        /// Armed when the upstream first keeps the body waiting (most answers never do).
+        stall: Option<Pin<Box<Sleep>>>,
         /// The client connection's pipe, for identity bodies from a plain socket.
         splice: Arc<Splice>,
         /// The upstream's failure, told once the frames before it have been flushed.
@@ -89,7 +90,7 @@ impl ProxyBody {
             kind: Kind::Upstream {
                 body,
                 timeout,
-                stall: Box::pin(tokio::time::sleep(timeout)),
+                stall: None,
                 splice,
                 failed: None,
             },
@@ -164,7 +165,9 @@ impl Body for ProxyBody {
                 match frame {
                     Poll::Ready(Some(Ok(data))) => {
                         this.done.entry.bytes += data.len() as u64;
-                        stall.as_mut().reset(Instant::now() + *timeout);
+                        if let Some(stall) = stall {
+                            stall.as_mut().reset(Instant::now() + *timeout);
+                        }
                         Poll::Ready(Some(Ok(Frame::data(data))))
                     }
                     Poll::Ready(Some(Err(err))) => {
@@ -174,6 +177,8 @@ impl Body for ProxyBody {
                     }
                     Poll::Ready(None) => Poll::Ready(None),
                     Poll::Pending => {
+                        let stall =
+                            stall.get_or_insert_with(|| Box::pin(tokio::time::sleep(*timeout)));
                         ready!(stall.as_mut().poll(cx));
                         Poll::Ready(Some(Err(BodyError::Stalled)))
                     }

@@ -62,14 +62,21 @@ pub(crate) async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     conn.activity.begin();
+    // The log's words, only where there is a log to write them to.
+    let logged = |words: &dyn Fn() -> String| match shared.log {
+        Some(_) => words(),
+        None => String::new(),
+    };
     let mut entry = Entry {
-        peer: conn.peer.clone(),
-        request: format!("{} {}", request.method(), request.uri()),
-        range: request
-            .headers()
-            .get(header::RANGE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_else(|| "-".into()),
+        peer: logged(&|| conn.peer.clone()),
+        request: logged(&|| format!("{} {}", request.method(), request.uri())),
+        range: logged(&|| {
+            request
+                .headers()
+                .get(header::RANGE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_else(|| "-".into())
+        }),
         status: 0,
         bytes: 0,
         started: Instant::now(),
@@ -219,6 +226,14 @@ fn wants_keep_alive(request: &Request<Incoming>) -> bool {
 /// `headers` less hop-by-hop fields, those a `Connection` field names (RFC 9110 §7.6.1) and
 /// `own`.
 fn pass(headers: &HeaderMap, own: &[HeaderName]) -> HeaderMap {
+    let mut out = headers.clone();
+    strip(&mut out, own);
+    out
+}
+
+/// Removes from `headers` the hop-by-hop fields, those a `Connection` field names (RFC 9110
+/// §7.6.1) and `own`.
+fn strip(headers: &mut HeaderMap, own: &[HeaderName]) {
     let named: Vec<String> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -226,15 +241,17 @@ fn pass(headers: &HeaderMap, own: &[HeaderName]) -> HeaderMap {
         .map(|t| String::from_utf8_lossy(t.trim_ascii()).to_ascii_lowercase())
         .filter(|t| !t.is_empty())
         .collect();
-    let mut out = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let lower = name.as_str();
-        if is_hop_by_hop(lower) || own.contains(name) || named.iter().any(|t| t == lower) {
-            continue;
-        }
-        out.append(name.clone(), value.clone());
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            let lower = name.as_str();
+            is_hop_by_hop(lower) || own.contains(name) || named.iter().any(|t| t == lower)
+        })
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(name);
     }
-    out
 }
 
 /// An upstream answer: as it came, or a one-byte GET standing in for a refused HEAD.
@@ -339,10 +356,9 @@ impl Answer<'_> {
         };
         let UpstreamResponse {
             mut status,
-            headers: upstream_headers,
+            mut headers,
             body,
         } = response;
-        let mut headers = pass(&upstream_headers, &OWN_RESPONSE_FIELDS);
         let length = match probed_len {
             // A HEAD answered from `GET bytes=0-0`: the whole resource's headers.
             Some(len) => {
@@ -350,8 +366,9 @@ impl Answer<'_> {
                 headers.remove(header::CONTENT_RANGE);
                 Some(len)
             }
-            None => crate::http::content_length(&upstream_headers),
+            None => crate::http::content_length(&headers),
         };
+        strip(&mut headers, &OWN_RESPONSE_FIELDS);
         let no_content = status == StatusCode::NOT_MODIFIED || status == StatusCode::NO_CONTENT;
         if !headers.contains_key(header::CONTENT_TYPE) && status != StatusCode::NOT_MODIFIED {
             headers.insert(

@@ -4,6 +4,7 @@
 
 use std::io;
 
+use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, StatusCode, Uri};
 
@@ -87,11 +88,17 @@ pub(crate) fn parse(buf: &[u8], method: &Method) -> io::Result<Option<(Head, usi
             continue;
         }
         let status = StatusCode::from_u16(code).map_err(|_| invalid(format!("status {code}")))?;
+        // The values share one copy of the head rather than one allocation each.
+        let head = &buf[offset..offset + len];
+        let base = head.as_ptr() as usize;
+        let text = Bytes::copy_from_slice(head);
         let mut headers = HeaderMap::with_capacity(response.headers.len());
         for field in response.headers.iter() {
             let name = HeaderName::from_bytes(field.name.as_bytes())
                 .map_err(|_| invalid(format!("a field name {:?}", field.name)))?;
-            let value = HeaderValue::from_bytes(field.value)
+            let start = field.value.as_ptr() as usize - base;
+            let value = text.slice(start..start + field.value.len());
+            let value = HeaderValue::from_maybe_shared(value)
                 .map_err(|_| invalid(format!("the value of {name}")))?;
             headers.append(name, value);
         }
