@@ -125,7 +125,6 @@ impl Proxy {
                 timeout: config.transport.timeout,
                 retries: config.transport.retries,
                 chunk_size: config.chunk_size,
-                splicing: cfg!(target_os = "linux"),
             })?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -51,9 +51,6 @@ pub(crate) struct Upstream {
     /// Extra attempts when the connection fails before an answer.
     retries: u32,
     chunk_size: usize,
-    /// The first read of an answer: little, when its body may be spliced (the bytes read
-    /// past the head are copied), else a chunk.
-    head_read: usize,
 }
 
 /// What the upstream's trust and pacing are.
@@ -65,8 +62,6 @@ pub(crate) struct UpstreamConfig<'a> {
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
     pub(crate) chunk_size: usize,
-    /// Whether identity bodies may be spliced (so heads are read in small pieces).
-    pub(crate) splicing: bool,
 }
 
 /// An upstream answer.
@@ -113,7 +108,6 @@ impl Upstream {
             timeout: config.timeout,
             retries: config.retries,
             chunk_size,
-            head_read: if config.splicing { 2048 } else { chunk_size },
         })
     }
 
@@ -200,10 +194,9 @@ impl Upstream {
         let max_head = self.chunk_size.max(MIN_MAX_HEAD);
         let mut buf = buffers::take(self.chunk_size);
         loop {
-            let want = match buf.is_empty() {
-                true => self.head_read,
-                false => self.chunk_size.min(max_head - buf.len()),
-            };
+            // A chunk at once: a small body comes whole with its head, and only what has
+            // not arrived yet is left to splice.
+            let want = self.chunk_size.min(max_head - buf.len());
             buf.reserve(want);
             let read = stream.read_buf(&mut (&mut buf).limit(want)).await;
             match read.map_err(failed)? {
