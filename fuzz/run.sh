@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 seconds=${1:-600}
-targets=${TARGETS:-range plan headers zip multipart s3}
+targets=${TARGETS:-range plan headers zip multipart s3 upstream}
 sanitizer=${SANITIZER:-address}
 export RUSTC_BOOTSTRAP=1
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}

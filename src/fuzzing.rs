@@ -6,6 +6,8 @@ pub use crate::http::content_range::{
 };
 pub use crate::http::date::parse_http_date;
 pub use crate::http::{is_token, parse_header_line};
+#[cfg(feature = "serve")]
+pub use crate::proxy::fuzzing::{Decoder, Framing, Step, answer_framing};
 pub use crate::s3::fuzzing::{parse_process_output, parse_profiles};
 pub use crate::source::multipart::{PartsReader, boundary};
 pub use crate::zip::member::decoder_memory;

@@ -45,5 +45,12 @@ mod splice;
 pub mod target;
 mod upstream;
 
+/// The upstream answer's parsers, for the fuzz targets in `fuzz/`; not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::upstream::framing::{Decoder, Step};
+    pub use super::upstream::head::{Framing, answer_framing};
+}
+
 pub use error::Error;
 pub use server::{Proxy, ProxyConfig, Stopper};

@@ -13,7 +13,7 @@ const MAX_FIELDS: usize = 100;
 
 /// How an answer's body ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Framing {
+pub enum Framing {
     /// No body (HEAD, 1xx, 204, 304).
     Empty,
     /// `Content-Length` bytes.
@@ -181,6 +181,17 @@ fn persistent(headers: &HeaderMap, http11: bool) -> bool {
     } else {
         has(b"keep-alive")
     }
+}
+
+/// The framing of the answer whose head starts `buf`, and the head's length (for the fuzz
+/// target); `None` until all of it is there.
+pub fn answer_framing(buf: &[u8], head_request: bool) -> io::Result<Option<(Framing, usize)>> {
+    let method = if head_request {
+        Method::HEAD
+    } else {
+        Method::GET
+    };
+    Ok(parse(buf, &method)?.map(|(head, len)| (head.framing, len)))
 }
 
 fn invalid(message: String) -> io::Error {

@@ -9,7 +9,8 @@
 
 mod body;
 mod conn;
-mod head;
+pub(crate) mod framing;
+pub(crate) mod head;
 
 use std::io;
 use std::sync::Arc;
