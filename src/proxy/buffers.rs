@@ -16,13 +16,16 @@ thread_local! {
     static IDLE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A buffer with room for `capacity` bytes (one kept by this thread if there is one).
+/// A buffer with room for `capacity` bytes: the last one kept by this thread whose frames
+/// hyper has dropped (an answer's last frame is often still being written when its buffer
+/// comes back), else a new one.
 pub(crate) fn take(capacity: usize) -> BytesMut {
-    let mut buf = IDLE
-        .with(|idle| idle.borrow_mut().pop())
-        .unwrap_or_default();
-    buf.reserve(capacity);
-    buf
+    let kept = IDLE.with(|idle| {
+        let mut idle = idle.borrow_mut();
+        let free = idle.iter_mut().rposition(|buf| buf.try_reclaim(capacity))?;
+        Some(idle.swap_remove(free))
+    });
+    kept.unwrap_or_else(|| BytesMut::with_capacity(capacity))
 }
 
 /// Keeps `buf` for this thread's next answer.
@@ -54,13 +57,20 @@ mod tests {
     }
 
     #[test]
-    fn a_buffer_whose_frame_is_still_held_is_not_written_over() {
-        let mut buf = take(4096);
-        buf.extend_from_slice(&[7; 1000]);
-        let frame = buf.split_to(1000).freeze();
-        give_back(buf);
-        let mut again = take(4096);
-        again.extend_from_slice(&[9; 4096]);
+    fn a_buffer_whose_frame_is_still_held_is_left_for_later() {
+        let mut first = take(4096);
+        first.extend_from_slice(&[7; 1000]);
+        let frame = first.split_to(1000).freeze();
+        let first_start = frame.as_ptr();
+        give_back(first);
+        // Its frame is still held: another buffer, and the frame's bytes stay as they were.
+        let mut second = take(4096);
+        assert_ne!(second.as_ptr(), first_start);
+        second.extend_from_slice(&[9; 4096]);
         assert!(frame.iter().all(|&b| b == 7));
+        drop(second);
+        // Once the frame is dropped, the first is reused, from its start.
+        drop(frame);
+        assert_eq!(take(4096).as_ptr(), first_start);
     }
 }

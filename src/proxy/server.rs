@@ -106,7 +106,7 @@ impl Proxy {
         let base = bucket
             .as_ref()
             .map_or_else(|| config.upstream.clone(), |b| b.base_url());
-        let (origin, base_path) = split_base(&base)?;
+        let (_, base_path) = split_base(&base)?;
         let count = super::limits::worker_count(config.workers);
         let (listeners, local_addr) =
             listen::bind(listen, count).map_err(|source| Error::Listen {
@@ -135,7 +135,6 @@ impl Proxy {
                 listener,
                 shared: Arc::new(Shared {
                     upstream,
-                    origin: origin.clone(),
                     base_path: base_path.clone(),
                     bucket: bucket.clone(),
                     timeout: config.transport.timeout,

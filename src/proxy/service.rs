@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper::{Method, Request, Response, StatusCode, Version};
 
 use super::access_log::Entry;
 use super::body::ProxyBody;
@@ -30,8 +30,6 @@ use crate::s3::Method as S3Method;
 /// What the requests of one worker's connections share (each worker has its own).
 pub(crate) struct Shared {
     pub(crate) upstream: Upstream,
-    /// `scheme://authority` of the upstream.
-    pub(crate) origin: String,
     /// The upstream's base path, without a trailing `/`.
     pub(crate) base_path: String,
     /// For `--upstream s3://BUCKET[/PREFIX]`: the bucket, which every request is signed for.
@@ -129,24 +127,26 @@ pub(crate) async fn handle(
     if let Err(refusal) = check_target(target) {
         return Ok(answer.refusal(refusal, false, entry));
     }
-    let (url, probe_url) = match upstream_urls(&shared, target, head) {
-        Ok(urls) => urls,
+    let (first, get) = match upstream_targets(&shared, target, head) {
+        Ok(targets) => targets,
         Err((refusal, note)) => {
             entry.note = note;
             return Ok(answer.refusal(refusal, false, entry));
         }
     };
-    let mut forwarded = pass(request.headers(), &OWN_REQUEST_FIELDS);
-    if shared.bucket.is_some() {
-        // The proxy signs for the bucket; a client's own credentials go nowhere.
-        forwarded.remove(header::AUTHORIZATION);
-    }
+    let headers = request.headers();
+    let bucket = shared.bucket.is_some();
+    let forward = |name: &HeaderName| {
+        // For a bucket the proxy signs; a client's own credentials go nowhere.
+        passes(headers, name, &OWN_REQUEST_FIELDS) && !(bucket && name == header::AUTHORIZATION)
+    };
     let upstream = if head {
-        head_or_probe(&shared.upstream, &url, &probe_url, &forwarded).await
+        let get = get.as_deref().unwrap_or(&first);
+        head_or_probe(&shared.upstream, &first, get, headers, &forward).await
     } else {
         shared
             .upstream
-            .send(&Method::GET, &url, &forwarded)
+            .send(&Method::GET, &first, headers, &forward)
             .await
             .map(Upstreamed::Response)
     };
@@ -159,22 +159,16 @@ pub(crate) async fn handle(
     }
 }
 
-/// Where `target` goes upstream: the URL for the request's method, and the one for a
-/// `GET bytes=0-0` should a HEAD be refused. For a bucket, each is presigned for this
-/// request alone. A refusal comes with what the log should say of it.
-fn upstream_urls(
+/// Where `target` goes on the upstream's host (path and query): for the request's method,
+/// and, if another, for a `GET bytes=0-0` should a HEAD be refused. For a bucket, each is
+/// presigned for this request alone. A refusal comes with what the log should say of it.
+fn upstream_targets(
     shared: &Shared,
     target: &str,
     head: bool,
-) -> Result<(Uri, Uri), (Refusal, Option<String>)> {
+) -> Result<(String, Option<String>), (Refusal, Option<String>)> {
     let Some(bucket) = &shared.bucket else {
-        let url = format!("{}{}{}", shared.origin, shared.base_path, target);
-        let refusal = Refusal {
-            status: 400,
-            reason: "the request target cannot be forwarded",
-        };
-        let url = url.parse::<Uri>().map_err(|_| (refusal, None))?;
-        return Ok((url.clone(), url));
+        return Ok((format!("{}{}", shared.base_path, target), None));
     };
     let refusal = |err| match err {
         KeyError::BadPath => {
@@ -199,12 +193,14 @@ fn upstream_urls(
         }
     };
     let key = bucket.key(target).map_err(refusal)?;
-    let get = bucket.url(&key, S3Method::Get).map_err(refusal)?;
-    let first = match head {
-        true => bucket.url(&key, S3Method::Head).map_err(refusal)?,
-        false => get.clone(),
+    let signed = |method| {
+        let url = bucket.url(&key, method).map_err(refusal)?;
+        Ok(url.path_and_query().map_or("/", |p| p.as_str()).to_owned())
     };
-    Ok((first, get))
+    match head {
+        true => Ok((signed(S3Method::Head)?, Some(signed(S3Method::Get)?))),
+        false => Ok((signed(S3Method::Get)?, None)),
+    }
 }
 
 /// Whether the client asked to keep the connection (RFC 9112 §9.3).
@@ -223,33 +219,41 @@ fn wants_keep_alive(request: &Request<Incoming>) -> bool {
     }
 }
 
-/// `headers` less hop-by-hop fields, those a `Connection` field names (RFC 9110 §7.6.1) and
-/// `own`.
-fn pass(headers: &HeaderMap, own: &[HeaderName]) -> HeaderMap {
-    let mut out = headers.clone();
-    strip(&mut out, own);
-    out
+/// Whether field `name` of `headers` crosses the proxy: not hop-by-hop, not named by a
+/// `Connection` field (RFC 9110 §7.6.1), not one of `own`.
+fn passes(headers: &HeaderMap, name: &HeaderName, own: &[HeaderName]) -> bool {
+    !is_hop_by_hop(name.as_str()) && !own.contains(name) && !named_by_connection(headers, name)
 }
 
-/// Removes from `headers` the hop-by-hop fields, those a `Connection` field names (RFC 9110
-/// §7.6.1) and `own`.
-fn strip(headers: &mut HeaderMap, own: &[HeaderName]) {
-    let named: Vec<String> = headers
+fn named_by_connection(headers: &HeaderMap, name: &HeaderName) -> bool {
+    headers
         .get_all(header::CONNECTION)
         .iter()
         .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-        .map(|t| String::from_utf8_lossy(t.trim_ascii()).to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect();
-    let doomed: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| {
-            let lower = name.as_str();
-            is_hop_by_hop(lower) || own.contains(name) || named.iter().any(|t| t == lower)
+        .any(|token| {
+            token
+                .trim_ascii()
+                .eq_ignore_ascii_case(name.as_str().as_bytes())
         })
-        .cloned()
-        .collect();
-    for name in doomed {
+}
+
+/// Removes from `headers` the fields that do not cross the proxy (see [`passes`]): those
+/// `Connection` names first, while it is there to name them.
+fn strip(headers: &mut HeaderMap, own: &[HeaderName]) {
+    let named = |headers: &HeaderMap| {
+        let name = headers
+            .keys()
+            .find(|name| named_by_connection(headers, name))?;
+        Some(name.clone())
+    };
+    while let Some(name) = named(headers) {
+        headers.remove(name);
+    }
+    let doomed = |headers: &HeaderMap| {
+        let name = headers.keys().find(|name| !passes(headers, name, own))?;
+        Some(name.clone())
+    };
+    while let Some(name) = doomed(headers) {
         headers.remove(name);
     }
 }
@@ -267,11 +271,14 @@ enum Upstreamed {
 /// headers of the whole resource.
 async fn head_or_probe(
     upstream: &Upstream,
-    url: &Uri,
-    probe_url: &Uri,
+    target: &str,
+    probe_target: &str,
     headers: &HeaderMap,
+    forward: &(dyn Fn(&HeaderName) -> bool + Sync),
 ) -> Result<Upstreamed, UpstreamError> {
-    let response = upstream.send(&Method::HEAD, url, headers).await?;
+    let response = upstream
+        .send(&Method::HEAD, target, headers, forward)
+        .await?;
     if !matches!(response.status.as_u16(), 405 | 501) {
         return Ok(Upstreamed::Response(response));
     }
@@ -279,7 +286,9 @@ async fn head_or_probe(
     let mut probe = headers.clone();
     probe.remove(header::IF_RANGE);
     probe.insert(header::RANGE, HeaderValue::from_static("bytes=0-0"));
-    let response = upstream.send(&Method::GET, probe_url, &probe).await?;
+    let response = upstream
+        .send(&Method::GET, probe_target, &probe, forward)
+        .await?;
     let total = response
         .headers
         .get(header::CONTENT_RANGE)
@@ -366,7 +375,7 @@ impl Answer<'_> {
                 headers.remove(header::CONTENT_RANGE);
                 Some(len)
             }
-            None => crate::http::content_length(&headers),
+            None => content_length(&headers),
         };
         strip(&mut headers, &OWN_RESPONSE_FIELDS);
         let no_content = status == StatusCode::NOT_MODIFIED || status == StatusCode::NO_CONTENT;
@@ -396,4 +405,13 @@ impl Answer<'_> {
         *response.headers_mut() = headers;
         response
     }
+}
+
+/// `Content-Length`, unless the body is chunked (RFC 9112 §6.3).
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return None;
+    }
+    let value = headers.get(header::CONTENT_LENGTH)?.to_str().ok()?;
+    value.trim().parse().ok()
 }

@@ -87,10 +87,14 @@ pub fn check_target(target: &str) -> Result<&str, Refusal> {
         return Err(refuse(400, "a fragment has no place in a request target"));
     }
     for segment in path.split('/') {
-        let Some(decoded) = percent_decode(segment) else {
-            return Err(refuse(400, "malformed percent-encoding in the path"));
+        let decoded = match segment.contains('%') {
+            true => match percent_decode(segment) {
+                Some(decoded) => std::borrow::Cow::Owned(decoded),
+                None => return Err(refuse(400, "malformed percent-encoding in the path")),
+            },
+            false => std::borrow::Cow::Borrowed(segment.as_bytes()),
         };
-        if decoded == b"." || decoded == b".." {
+        if *decoded == *b"." || *decoded == *b".." {
             return Err(refuse(400, "dot segments are not accepted in the path"));
         }
         if decoded.iter().any(|&b| matches!(b, b'/' | b'\\' | 0)) {

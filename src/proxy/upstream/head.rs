@@ -34,17 +34,23 @@ pub(crate) struct Head {
     pub(crate) keep_alive: bool,
 }
 
-/// `METHOD path HTTP/1.1`, `Host` from `url`, then `headers`.
-pub(crate) fn request_bytes(method: &Method, url: &Uri, headers: &HeaderMap) -> Vec<u8> {
-    let target = url.path_and_query().map_or("/", |p| p.as_str());
+/// `METHOD target HTTP/1.1`, `Host: host`, then the fields of `headers` that `forward` lets
+/// through.
+pub(crate) fn request_bytes(
+    method: &Method,
+    target: &str,
+    host: &str,
+    headers: &HeaderMap,
+    forward: &(dyn Fn(&HeaderName) -> bool + Sync),
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(256 + target.len() + 64 * headers.len());
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-    out.extend_from_slice(host_field(url).as_bytes());
+    out.extend_from_slice(host.as_bytes());
     out.extend_from_slice(b"\r\n");
-    for (name, value) in headers {
+    for (name, value) in headers.iter().filter(|(name, _)| forward(name)) {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
@@ -55,7 +61,7 @@ pub(crate) fn request_bytes(method: &Method, url: &Uri, headers: &HeaderMap) -> 
 }
 
 /// The `Host` field for `url`: its host, and its port unless the scheme's default.
-fn host_field(url: &Uri) -> String {
+pub(crate) fn host_field(url: &Uri) -> String {
     let host = url.host().unwrap_or("");
     let default = match url.scheme_str() {
         Some("https") => 443,
@@ -307,17 +313,32 @@ mod tests {
     }
 
     #[test]
-    fn the_request_carries_host_and_the_fields_given() {
+    fn the_request_carries_host_and_the_fields_let_through() {
         let mut headers = HeaderMap::new();
         headers.insert("range", HeaderValue::from_static("bytes=0-9"));
-        let url: Uri = "http://127.0.0.1:9000/media/a.mp4?x=1".parse().unwrap();
+        headers.insert("te", HeaderValue::from_static("trailers"));
+        let url: Uri = "http://127.0.0.1:9000/media".parse().unwrap();
+        let not_te = |name: &HeaderName| name != "te";
         assert_eq!(
-            request_bytes(&Method::GET, &url, &headers),
+            request_bytes(
+                &Method::GET,
+                "/media/a.mp4?x=1",
+                &host_field(&url),
+                &headers,
+                &not_te
+            ),
             b"GET /media/a.mp4?x=1 HTTP/1.1\r\nhost: 127.0.0.1:9000\r\nrange: bytes=0-9\r\n\r\n"
         );
         let url: Uri = "https://cdn.example:443/a".parse().unwrap();
+        let all = |_: &HeaderName| true;
         assert_eq!(
-            request_bytes(&Method::HEAD, &url, &HeaderMap::new()),
+            request_bytes(
+                &Method::HEAD,
+                "/a",
+                &host_field(&url),
+                &HeaderMap::new(),
+                &all
+            ),
             b"HEAD /a HTTP/1.1\r\nhost: cdn.example\r\n\r\n"
         );
     }

@@ -16,7 +16,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::header::HeaderMap;
+use hyper::header::{HeaderMap, HeaderName};
 use hyper::{Method, StatusCode, Uri};
 use rustls::pki_types::ServerName;
 use tokio::io::AsyncWriteExt;
@@ -43,6 +43,8 @@ const MIN_MAX_HEAD: usize = 64 * 1024;
 pub(crate) struct Upstream {
     host: String,
     port: u16,
+    /// The `Host` field of every request: the base's host, and its port unless the default.
+    host_field: String,
     /// For an https upstream: the handshake's settings and the name to verify.
     tls: Option<(TlsConnector, ServerName<'static>)>,
     pool: Arc<Pool>,
@@ -103,6 +105,7 @@ impl Upstream {
         Ok(Upstream {
             host,
             port,
+            host_field: head::host_field(&url),
             tls,
             pool: Arc::new(Pool::new(IDLE_PER_HOST, IDLE_TIMEOUT)),
             connect_timeout: config.connect_timeout,
@@ -112,16 +115,18 @@ impl Upstream {
         })
     }
 
-    /// Sends `METHOD url` with `headers`, retrying when the connection failed before an
+    /// Sends `METHOD target` (a path and query on the upstream's host) with the fields of
+    /// `headers` that `forward` lets through, retrying when the connection failed before an
     /// answer; the answer's head within the timeout. A kept connection that the upstream
     /// has closed meanwhile fails at once and another is taken, not counted as an attempt.
     pub(crate) async fn send(
         &self,
         method: &Method,
-        url: &Uri,
+        target: &str,
         headers: &HeaderMap,
+        forward: &(dyn Fn(&HeaderName) -> bool + Sync),
     ) -> Result<Response, UpstreamError> {
-        let request = head::request_bytes(method, url, headers);
+        let request = head::request_bytes(method, target, &self.host_field, headers, forward);
         let mut attempts = self.retries + 1;
         loop {
             let answer = match self.pool.take() {
