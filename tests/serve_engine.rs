@@ -64,6 +64,15 @@ fn one_kept_upstream_connection_carries_every_request_and_each_body_is_exact() {
             assert_bytes_eq(&response.body, &data[want.clone()]);
             sent += 1;
         }
+        // Answers without a body, whatever their Content-Length says: the connection
+        // carries the next request as it was.
+        let head = client.request("HEAD", "/blob.bin", &[]);
+        assert_eq!(head.status, 200, "{head:?}");
+        head.assert_header("content-length", &len.to_string());
+        let etag = head.header("etag").expect("nginx's ETag").to_owned();
+        let unchanged = client.request("GET", "/blob.bin", &[("If-None-Match", &etag)]);
+        assert_eq!(unchanged.status, 304, "{unchanged:?}");
+        sent += 2;
     }
     let logged = nginx.wait_for_requests(sent);
     assert_eq!(logged.len(), sent, "{logged:?}");

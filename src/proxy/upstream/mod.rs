@@ -16,10 +16,11 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::{Buf, BufMut};
 use hyper::header::{HeaderMap, HeaderName};
 use hyper::{Method, StatusCode, Uri};
 use rustls::pki_types::ServerName;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -193,9 +194,6 @@ impl Upstream {
         request: &[u8],
         method: &Method,
     ) -> Result<Response, UpstreamError> {
-        use bytes::{Buf, BufMut};
-        use tokio::io::AsyncReadExt;
-
         stream.write_all(request).await.map_err(failed)?;
         let max_head = self.chunk_size.max(MIN_MAX_HEAD);
         let mut buf = buffers::take(self.chunk_size);
