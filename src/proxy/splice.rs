@@ -1,7 +1,7 @@
 //! Identity bodies moved from the upstream's socket to the client's without passing through
 //! user space (Linux): `splice(2)` from the upstream socket into a pipe, then from the pipe
-//! into the client socket. The kernel hands the pages on; nothing is copied in or out, which
-//! is most of what a proxy's request costs in CPU (README, Performance › serve).
+//! into the client socket. The kernel hands the pages on rather than copying them in and out:
+//! a long body costs less CPU than copied (README, Performance › serve, for the figures).
 //!
 //! hyper still frames the answer and writes its head. The body gives it a *marker* frame for
 //! each piece in the pipe: a slice of [`MARKER`], a static buffer of zeros that is never
