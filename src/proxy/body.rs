@@ -145,7 +145,7 @@ impl Body for ProxyBody {
                     return Poll::Ready(Some(Err(err)));
                 }
                 let spliced = match body.splice_source() {
-                    Some((source, want)) => splice.poll_fill(cx, source, want, body.chunk()),
+                    Some((source, left)) => splice.poll_fill(cx, source, left),
                     None => Ok(Fill::NoPipe),
                 };
                 let frame = match spliced {

@@ -62,7 +62,7 @@ thread_local! {
 }
 
 /// A pipe of this thread's, if one is idle or another may be made.
-fn lend(capacity: usize) -> Option<Pipe> {
+fn lend() -> Option<Pipe> {
     PIPES.with(|pipes| {
         let mut pipes = pipes.borrow_mut();
         if let Some(pipe) = pipes.idle.pop() {
@@ -71,19 +71,21 @@ fn lend(capacity: usize) -> Option<Pipe> {
         if pipes.live >= PIPES_PER_WORKER {
             return None;
         }
-        let pipe = new_pipe(capacity)?;
+        let pipe = new_pipe()?;
         pipes.live += 1;
         Some(pipe)
     })
 }
 
-/// A new pipe with room for `capacity` bytes where the system allows it (`pipe-max-size`);
-/// else the default 64 KiB, and the body moves in more pieces.
+/// A new pipe of [`MAX_PIPE`] bytes where the system allows it (`pipe-max-size`); else of
+/// the default 64 KiB, and bodies move in more pieces. A larger pipe moves a stream in fewer
+/// calls (256 MiB streams side by side, medians of 5: 1366 MiB/s and 0.08 s of CPU through
+/// 1 MiB pipes, 1306 MiB/s and 0.09 s through 256 KiB ones).
 #[cfg(target_os = "linux")]
-fn new_pipe(capacity: usize) -> Option<Pipe> {
+fn new_pipe() -> Option<Pipe> {
     use rustix::pipe::{PipeFlags, fcntl_getpipe_size, fcntl_setpipe_size, pipe_with};
     let (read, write) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).ok()?;
-    let capacity = fcntl_setpipe_size(&write, capacity.clamp(4096, MAX_PIPE))
+    let capacity = fcntl_setpipe_size(&write, MAX_PIPE)
         .or_else(|_| fcntl_getpipe_size(&write))
         .ok()?
         .min(MAX_PIPE);
@@ -96,7 +98,7 @@ fn new_pipe(capacity: usize) -> Option<Pipe> {
 
 /// No `splice(2)` here: bodies are copied.
 #[cfg(not(target_os = "linux"))]
-fn new_pipe(_capacity: usize) -> Option<Pipe> {
+fn new_pipe() -> Option<Pipe> {
     None
 }
 
@@ -157,21 +159,19 @@ struct State {
 }
 
 impl Splice {
-    /// Moves at most `want` bytes from `upstream` into an empty pipe (a new one holds
-    /// `chunk` bytes where the system allows).
+    /// Moves at most `want` bytes from `upstream` into an empty pipe, as many as it holds.
     pub(crate) fn poll_fill(
         &self,
         cx: &mut Context<'_>,
         upstream: &TcpStream,
         want: usize,
-        chunk: usize,
     ) -> io::Result<Fill> {
         let mut state = self.state.lock().map_err(|_| poisoned())?;
         if state.pending > 0 {
             state.filler = Some(cx.waker().clone());
             return Ok(Fill::ClientBusy);
         }
-        let Some(pipe) = state.pipe.take().or_else(|| lend(chunk)) else {
+        let Some(pipe) = state.pipe.take().or_else(lend) else {
             return Ok(Fill::NoPipe);
         };
         let want = want.min(pipe.capacity);

@@ -28,8 +28,6 @@ pub(crate) struct Body {
     decoder: Decoder,
     /// Whether the connection is reused once the body is read to its end.
     keep_alive: bool,
-    /// Most bytes read at once.
-    chunk: usize,
 }
 
 impl Body {
@@ -47,7 +45,6 @@ impl Body {
             buf,
             decoder: Decoder::new(framing, chunk),
             keep_alive,
-            chunk,
         };
         if body.decoder.is_end() {
             body.finish();
@@ -97,20 +94,15 @@ impl Body {
     }
 
     /// The socket to move the body's next bytes from without reading them here, and how
-    /// many at most: in the middle of a `Content-Length` body, on a plain connection whose
+    /// many are left: in the middle of a `Content-Length` body, on a plain connection whose
     /// bytes read so far have all been handed on.
     pub(crate) fn splice_source(&self) -> Option<(&TcpStream, usize)> {
         let left = self.decoder.remaining().filter(|&left| left > 0)?;
         if !self.buf.is_empty() {
             return None;
         }
-        let want = usize::try_from(left).map_or(self.chunk, |l| l.min(self.chunk));
-        Some((self.stream.as_ref()?.plain()?, want))
-    }
-
-    /// Most bytes read (or moved) at once.
-    pub(crate) fn chunk(&self) -> usize {
-        self.chunk
+        let left = usize::try_from(left).unwrap_or(usize::MAX);
+        Some((self.stream.as_ref()?.plain()?, left))
     }
 
     /// The error for a body whose connection ended early.
