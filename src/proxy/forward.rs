@@ -1,5 +1,8 @@
 //! Which headers cross the proxy, each way (RFC 9110 §7.6.1: hop-by-hop fields and any named
-//! in `Connection` stop here), and the content type of an answer that lacks one.
+//! in `Connection` stop here), whether a connection outlives its message (RFC 9112 §9.3),
+//! and the content type of an answer that lacks one.
+
+use hyper::header::{self, HeaderMap, HeaderName};
 
 /// Hop-by-hop fields: they describe one connection, never the resource.
 const HOP_BY_HOP: [&str; 9] = [
@@ -21,55 +24,63 @@ pub fn is_hop_by_hop(lower_name: &str) -> bool {
 }
 
 /// Fields the proxy sets itself, whatever the other side sent.
-const PROXY_OWNED_REQUEST: [&str; 2] = ["host", "content-length"];
-const PROXY_OWNED_RESPONSE: [&str; 1] = ["content-length"];
+const OWN_REQUEST: [HeaderName; 2] = [header::HOST, header::CONTENT_LENGTH];
+const OWN_RESPONSE: [HeaderName; 1] = [header::CONTENT_LENGTH];
 
-/// The end-to-end fields of `headers`: hop-by-hop ones removed, and any that a `Connection`
-/// field names (RFC 9110 §7.6.1).
-/// Values are any bytes (`&str` or `&[u8]`): a field value may carry non-ASCII octets, which
-/// pass as they came.
-pub fn end_to_end<'a, V: AsRef<[u8]>>(
-    headers: impl Iterator<Item = (&'a str, V)> + Clone,
-) -> Vec<(&'a str, V)> {
-    let named: Vec<String> = headers
-        .clone()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("connection"))
-        .flat_map(|(_, value)| {
-            String::from_utf8_lossy(value.as_ref())
-                .split(',')
-                .map(|token| token.trim().to_ascii_lowercase())
-                .collect::<Vec<_>>()
-        })
-        .filter(|token| !token.is_empty())
-        .collect();
+/// Whether a `Connection` field of `headers` lists `token` (in any case).
+pub fn connection_lists(headers: &HeaderMap, token: &[u8]) -> bool {
     headers
-        .filter(|(name, _)| {
-            let lower = name.to_ascii_lowercase();
-            !HOP_BY_HOP.contains(&lower.as_str()) && !named.contains(&lower)
-        })
-        .collect()
+        .get_all(header::CONNECTION)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
-/// The client's fields to send upstream: end-to-end ones, less `Host` (the upstream's is
-/// used) and framing fields.
-pub fn request_headers<'a, V: AsRef<[u8]>>(
-    headers: impl Iterator<Item = (&'a str, V)> + Clone,
-) -> Vec<(&'a str, V)> {
-    end_to_end(headers)
-        .into_iter()
-        .filter(|(name, _)| !PROXY_OWNED_REQUEST.contains(&name.to_ascii_lowercase().as_str()))
-        .collect()
+/// Whether the connection carries another message after the one with `headers`: for
+/// HTTP/1.1 unless it says `close`, for HTTP/1.0 only if it says `keep-alive`.
+pub fn persists(headers: &HeaderMap, http11: bool) -> bool {
+    match http11 {
+        true => !connection_lists(headers, b"close"),
+        false => connection_lists(headers, b"keep-alive"),
+    }
 }
 
-/// The upstream's fields to send the client: end-to-end ones, less framing (the proxy frames
-/// the body itself).
-pub fn response_headers<'a, V: AsRef<[u8]>>(
-    headers: impl Iterator<Item = (&'a str, V)> + Clone,
-) -> Vec<(&'a str, V)> {
-    end_to_end(headers)
-        .into_iter()
-        .filter(|(name, _)| !PROXY_OWNED_RESPONSE.contains(&name.to_ascii_lowercase().as_str()))
-        .collect()
+/// Whether field `name` of `headers` crosses the proxy: not hop-by-hop, not named by a
+/// `Connection` field, not one of `own`.
+fn crosses(headers: &HeaderMap, name: &HeaderName, own: &[HeaderName]) -> bool {
+    !is_hop_by_hop(name.as_str())
+        && !own.contains(name)
+        && !connection_lists(headers, name.as_str().as_bytes())
+}
+
+/// Whether the client's field `name` (of its `headers`) goes upstream: an end-to-end field,
+/// less `Host` (the upstream's is used) and framing.
+pub fn forwards_request_field(headers: &HeaderMap, name: &HeaderName) -> bool {
+    crosses(headers, name, &OWN_REQUEST)
+}
+
+/// Removes from the upstream's `headers` what does not go to the client: hop-by-hop fields,
+/// those `Connection` names (first, while it is there to name them) and framing (the proxy
+/// frames the body itself).
+pub fn strip_response_fields(headers: &mut HeaderMap) {
+    let named = |headers: &HeaderMap| {
+        let name = headers
+            .keys()
+            .find(|name| connection_lists(headers, name.as_str().as_bytes()))?;
+        Some(name.clone())
+    };
+    while let Some(name) = named(headers) {
+        headers.remove(name);
+    }
+    let doomed = |headers: &HeaderMap| {
+        let name = headers
+            .keys()
+            .find(|name| !crosses(headers, name, &OWN_RESPONSE))?;
+        Some(name.clone())
+    };
+    while let Some(name) = doomed(headers) {
+        headers.remove(name);
+    }
 }
 
 /// The content type for `path` from its extension, for an answer without one; HLS playlists
@@ -134,9 +145,17 @@ pub fn content_type_for(path: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    fn map(fields: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in fields {
+            map.append(*name, value.parse().unwrap());
+        }
+        map
+    }
+
     #[test]
     fn hop_by_hop_fields_and_those_connection_names_stop_here() {
-        let headers = [
+        let mut headers = map(&[
             ("Content-Type", "video/mp4"),
             ("Connection", "keep-alive, X-Private"),
             ("Keep-Alive", "timeout=5"),
@@ -145,24 +164,27 @@ mod tests {
             ("Content-Length", "10"),
             ("ETag", "\"a\""),
             ("Cache-Control", "max-age=60"),
-        ];
-        let kept = response_headers(headers.iter().map(|(n, v)| (*n, *v)));
+        ]);
+        strip_response_fields(&mut headers);
         assert_eq!(
-            kept,
-            [
+            headers,
+            map(&[
                 ("Content-Type", "video/mp4"),
                 ("ETag", "\"a\""),
                 ("Cache-Control", "max-age=60")
-            ]
+            ])
         );
-        let request = [
+        let request = map(&[
             ("Host", "me"),
             ("Range", "bytes=0-1"),
             ("TE", "trailers"),
             ("Upgrade", "h2c"),
-        ];
-        let kept = request_headers(request.iter().map(|(n, v)| (*n, *v)));
-        assert_eq!(kept, [("Range", "bytes=0-1")]);
+        ]);
+        let kept: Vec<_> = request
+            .keys()
+            .filter(|name| forwards_request_field(&request, name))
+            .collect();
+        assert_eq!(kept, ["range"]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::access_log::Entry;
 use super::body::ProxyBody;
 use super::bucket::{Bucket, KeyError};
 use super::error::UpstreamError;
-use super::forward::{content_type_for, is_hop_by_hop};
+use super::forward::{content_type_for, forwards_request_field, persists, strip_response_fields};
 use super::io::Activity;
 use super::splice::Splice;
 use super::target::{Refusal, check_head, check_no_body, check_target};
@@ -48,10 +48,6 @@ pub(crate) struct Connection {
     /// Its pipe for bodies moved without copying (see `splice`).
     pub(crate) splice: Arc<Splice>,
 }
-
-/// Fields the proxy sets itself, whatever the other side sent.
-const OWN_REQUEST_FIELDS: [HeaderName; 2] = [header::HOST, header::CONTENT_LENGTH];
-const OWN_RESPONSE_FIELDS: [HeaderName; 1] = [header::CONTENT_LENGTH];
 
 /// Answers `request`.
 pub(crate) async fn handle(
@@ -138,7 +134,7 @@ pub(crate) async fn handle(
     let bucket = shared.bucket.is_some();
     let forward = |name: &HeaderName| {
         // For a bucket the proxy signs; a client's own credentials go nowhere.
-        passes(headers, name, &OWN_REQUEST_FIELDS) && !(bucket && name == header::AUTHORIZATION)
+        forwards_request_field(headers, name) && !(bucket && name == header::AUTHORIZATION)
     };
     let upstream = if head {
         let get = get.as_deref().unwrap_or(&first);
@@ -205,57 +201,7 @@ fn upstream_targets(
 
 /// Whether the client asked to keep the connection (RFC 9112 §9.3).
 fn wants_keep_alive(request: &Request<Incoming>) -> bool {
-    let has = |token: &str| {
-        request
-            .headers()
-            .get_all(header::CONNECTION)
-            .iter()
-            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-    };
-    match request.version() {
-        Version::HTTP_10 => has("keep-alive"),
-        _ => !has("close"),
-    }
-}
-
-/// Whether field `name` of `headers` crosses the proxy: not hop-by-hop, not named by a
-/// `Connection` field (RFC 9110 §7.6.1), not one of `own`.
-fn passes(headers: &HeaderMap, name: &HeaderName, own: &[HeaderName]) -> bool {
-    !is_hop_by_hop(name.as_str()) && !own.contains(name) && !named_by_connection(headers, name)
-}
-
-fn named_by_connection(headers: &HeaderMap, name: &HeaderName) -> bool {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-        .any(|token| {
-            token
-                .trim_ascii()
-                .eq_ignore_ascii_case(name.as_str().as_bytes())
-        })
-}
-
-/// Removes from `headers` the fields that do not cross the proxy (see [`passes`]): those
-/// `Connection` names first, while it is there to name them.
-fn strip(headers: &mut HeaderMap, own: &[HeaderName]) {
-    let named = |headers: &HeaderMap| {
-        let name = headers
-            .keys()
-            .find(|name| named_by_connection(headers, name))?;
-        Some(name.clone())
-    };
-    while let Some(name) = named(headers) {
-        headers.remove(name);
-    }
-    let doomed = |headers: &HeaderMap| {
-        let name = headers.keys().find(|name| !passes(headers, name, own))?;
-        Some(name.clone())
-    };
-    while let Some(name) = doomed(headers) {
-        headers.remove(name);
-    }
+    persists(request.headers(), request.version() != Version::HTTP_10)
 }
 
 /// An upstream answer: as it came, or a one-byte GET standing in for a refused HEAD.
@@ -377,7 +323,7 @@ impl Answer<'_> {
             }
             None => content_length(&headers),
         };
-        strip(&mut headers, &OWN_RESPONSE_FIELDS);
+        strip_response_fields(&mut headers);
         let no_content = status == StatusCode::NOT_MODIFIED || status == StatusCode::NO_CONTENT;
         if !headers.contains_key(header::CONTENT_TYPE) && status != StatusCode::NOT_MODIFIED {
             headers.insert(

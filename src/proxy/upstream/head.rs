@@ -8,6 +8,8 @@ use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, StatusCode, Uri};
 
+use crate::proxy::forward::persists;
+
 /// Most fields in an answer's head (hyper's client allows 100 too).
 const MAX_FIELDS: usize = 100;
 
@@ -110,7 +112,7 @@ pub(crate) fn parse(buf: &[u8], method: &Method) -> io::Result<Option<(Head, usi
         }
         let http11 = response.version == Some(1);
         let (framing, definite) = framing(&headers, status, method)?;
-        let keep_alive = definite && persistent(&headers, http11);
+        let keep_alive = definite && persists(&headers, http11);
         let head = Head {
             status,
             headers,
@@ -171,22 +173,6 @@ fn framing(
         Some(n) => (Framing::Length(n), true),
         None => (Framing::UntilClose, false),
     })
-}
-
-/// Whether the upstream keeps the connection open after this answer (RFC 9112 §9.3).
-fn persistent(headers: &HeaderMap, http11: bool) -> bool {
-    let has = |token: &[u8]| {
-        headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-    };
-    if http11 {
-        !has(b"close")
-    } else {
-        has(b"keep-alive")
-    }
 }
 
 /// The framing of the answer whose head starts `buf`, and the head's length (for the fuzz
