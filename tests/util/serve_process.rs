@@ -2,7 +2,7 @@
 //! its stderr, signals, exit status and resident memory.
 
 use std::fs;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -98,12 +98,15 @@ impl Spawned {
             if let Ok(Some(status)) = spawned.child.try_wait() {
                 return Err(format!("{status}: {}", spawned.stderr()));
             }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            // Its own listening socket, not a connection that succeeds: a probe can reach
+            // another test's server that took the port meanwhile, or connect to itself when
+            // the kernel picks the port as the probe's own.
+            if listens_on(spawned.pid(), addr.port()) {
                 return Ok(spawned);
             }
             assert!(
                 Instant::now() < deadline,
-                "rangecat serve {args:?} is not accepting on {addr} after 10 s; stderr:\n{}",
+                "rangecat serve {args:?} is not listening on {addr} after 10 s; stderr:\n{}",
                 spawned.stderr()
             );
             thread::sleep(Duration::from_millis(20));
@@ -172,4 +175,37 @@ impl Drop for Spawned {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether process `pid` holds a socket listening on TCP port `port`: a `LISTEN` (0A) line of
+/// `/proc/net/tcp` or `tcp6` for the port whose inode is one of `/proc/PID/fd`'s sockets.
+fn listens_on(pid: u32, port: u16) -> bool {
+    let local_port = format!(":{port:04X}");
+    let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| fs::read_to_string(table).ok())
+        .flat_map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    let listening =
+                        fields.get(1)?.ends_with(&local_port) && fields.get(3)? == &"0A";
+                    let inode = fields.get(9)?;
+                    listening.then(|| format!("socket:[{inode}]"))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|fd| fs::read_link(fd.path()).ok())
+        .any(|target| {
+            inodes
+                .iter()
+                .any(|inode| target.as_os_str() == inode.as_str())
+        })
 }
