@@ -1,12 +1,14 @@
 //! `rangecat serve`'s own exchange with the upstream (README, serve): its keep-alive pool
 //! (read from nginx's own log, `$connection`), interim answers, a kept connection the
-//! upstream closed meanwhile, chunked bodies with extensions and trailers, bytes past a body,
+//! upstream closed meanwhile (nginx's `keepalive_timeout` as the witness, and a hand-made
+//! upstream), chunked bodies with extensions and trailers (nginx's gzip with `add_trailer`,
+//! and hand-made ones for what nginx never sends), bytes past a body,
 //! and bodies spliced from socket to socket through a worker's few pipes, with more slow
 //! clients than pipes. Every server listens on 127.0.0.1 and every wait is bounded.
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread;
 use std::time::Duration;
 
@@ -136,6 +138,95 @@ fn a_kept_connection_the_upstream_closed_meanwhile_is_replaced_without_a_retry()
         thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(upstream.accepted(), 3);
+}
+
+#[test]
+fn a_kept_connection_nginx_closed_after_its_keepalive_timeout_is_replaced_without_a_retry() {
+    let Some((nginx, data, _root)) = nginx_with_blob(300_000) else {
+        return;
+    };
+    let mut config = config(&nginx.url("/short-keepalive"));
+    config.workers = 1;
+    config.transport.retries = 0;
+    let proxy = Running::start(config);
+    let mut client = Client::connect(proxy.addr);
+    for (i, range) in ["bytes=0-65535", "bytes=100000-199999"].iter().enumerate() {
+        if i > 0 {
+            // Past nginx's 1 s: it has closed the connection the proxy kept.
+            thread::sleep(Duration::from_millis(1500));
+        }
+        let response = client.request("GET", "/blob.bin", &[("Range", range)]);
+        assert_eq!(response.status, 206, "request {i}: {response:?}");
+        let want = if i == 0 { 0..65_536 } else { 100_000..200_000 };
+        assert_bytes_eq(&response.body, &data[want]);
+    }
+    let logged = nginx.wait_for_requests(2);
+    assert_eq!(logged.len(), 2, "{logged:?}");
+    assert_ne!(
+        logged[0].connection, logged[1].connection,
+        "the second request came on a new connection: {logged:?}"
+    );
+}
+
+#[test]
+fn nginxs_chunked_body_with_a_trailer_arrives_whole_and_without_the_trailer() {
+    let Some((nginx, _data, _root)) = nginx_with_blob(200_000) else {
+        return;
+    };
+    let gzip = [("Accept-Encoding", "gzip")];
+    // The witness: nginx itself sends this body chunked, with the trailer.
+    let at_nginx = SocketAddr::from(([127, 0, 0, 1], nginx.port()));
+    let mut direct = Client::connect(at_nginx);
+    let mut raw_direct = Vec::new();
+    direct.send(&request_bytes(
+        "GET",
+        "/trailers/blob.bin",
+        &[gzip[0], ("Connection", "close")],
+    ));
+    direct
+        .reader
+        .read_to_end(&mut raw_direct)
+        .expect("read nginx's answer");
+    let raw_direct = String::from_utf8_lossy(&raw_direct);
+    assert!(
+        raw_direct.contains("Transfer-Encoding: chunked")
+            && raw_direct.contains("X-Rangecat-Trailer: sent"),
+        "nginx no longer sends this body chunked with a trailer: {}",
+        &raw_direct[..raw_direct.len().min(400)]
+    );
+    let want = Client::connect(at_nginx).request("GET", "/trailers/blob.bin", &gzip);
+    assert!(
+        want.complete && want.body.starts_with(&[0x1f, 0x8b]),
+        "{want:?}"
+    );
+
+    let proxy = Running::start(config(&nginx.url("/trailers")));
+    let mut client = Client::connect(proxy.addr);
+    let response = client.request("GET", "/blob.bin", &gzip);
+    assert_eq!(response.status, 200, "{response:?}");
+    assert!(response.complete, "{response:?}");
+    assert_bytes_eq(&response.body, &want.body);
+    // The same again, read as bytes to the end: no trailer anywhere.
+    client.send(&request_bytes(
+        "GET",
+        "/blob.bin",
+        &[gzip[0], ("Connection", "close")],
+    ));
+    let mut raw = Vec::new();
+    client
+        .reader
+        .read_to_end(&mut raw)
+        .expect("read the proxy's answer");
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(
+        raw.starts_with("HTTP/1.1 200"),
+        "{}",
+        &raw[..raw.len().min(400)]
+    );
+    assert!(
+        !raw.to_ascii_lowercase().contains("x-rangecat-trailer"),
+        "a trailer passed on"
+    );
 }
 
 #[test]

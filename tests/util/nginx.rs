@@ -12,6 +12,10 @@
 //!   as from a server that ignores `Range`.
 //! - `/gzip/PATH`: gzip on for every type, so a client that asks for gzip gets a compressed
 //!   body (and nginx then ignores `Range`); a client that asks for identity gets the bytes.
+//! - `/trailers/PATH`: as `/gzip/`, and a compressed body (chunked) ends with the trailer
+//!   field `X-Rangecat-Trailer: sent`.
+//! - `/short-keepalive/PATH`: nginx closes the connection once it has been idle for 1 s
+//!   after an answer (`keepalive_timeout 1s`).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -317,6 +321,17 @@ http {{
             gzip on;
             gzip_types *;
             gzip_min_length 1;
+        }}
+        location /trailers/ {{
+            alias {root}/;
+            gzip on;
+            gzip_types *;
+            gzip_min_length 1;
+            add_trailer X-Rangecat-Trailer sent;
+        }}
+        location /short-keepalive/ {{
+            alias {root}/;
+            keepalive_timeout 1s;
         }}
     }}
 }}
