@@ -86,6 +86,8 @@ mod serve_hardening;
 // `rangecat serve`'s own exchange with the upstream: one kept connection for many requests
 // (nginx's log), interim answers, stale kept connections, chunked framing, spliced bodies.
 mod serve_engine;
+// serve in front of each server of the real-server matrix: each answer is the server's own.
+mod serve_dialects;
 // The README's memory bounds, from /proc/PID/status: -j, --chunk-size, --max-buffer, spooling,
 // zip bombs.
 mod memory;

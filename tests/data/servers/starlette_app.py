@@ -1,4 +1,5 @@
-"""Starlette serving a directory with FileResponse, for tests/dialects.rs.
+"""Starlette serving a directory with FileResponse, for tests/dialects.rs, and under /stream/
+with StreamingResponse (no length), for tests/serve_dialects.rs.
 
 Environment: RANGECAT_ROOT, the directory served; RANGECAT_LOG, the access log: one line per
 request once answered, tab-separated: method, path, Range header (or -), status, body bytes.
@@ -8,7 +9,7 @@ uvicorn's own access log does not show the Range header, hence the middleware.
 import os
 
 from starlette.applications import Starlette
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 ROOT = os.path.realpath(os.environ["RANGECAT_ROOT"])
@@ -20,6 +21,20 @@ async def serve(request):
     if not path.startswith(ROOT + os.sep) or not os.path.isfile(path):
         return Response("not found\n", status_code=404)
     return FileResponse(path)
+
+
+async def stream(request):
+    """The file in 64 KiB pieces with no length: uvicorn sends it chunked."""
+    path = os.path.realpath(os.path.join(ROOT, request.path_params["path"]))
+    if not path.startswith(ROOT + os.sep) or not os.path.isfile(path):
+        return Response("not found\n", status_code=404)
+
+    async def pieces():
+        with open(path, "rb") as file:
+            while piece := file.read(65536):
+                yield piece
+
+    return StreamingResponse(pieces(), media_type="application/octet-stream")
 
 
 class LogRanges:
@@ -47,4 +62,11 @@ class LogRanges:
             LOG.write(f"{scope['method']}\t{scope['path']}\t{range_}\t{answer['status']}\t{answer['bytes']}\n")
 
 
-app = LogRanges(Starlette(routes=[Route("/{path:path}", serve, methods=["GET", "HEAD"])]))
+app = LogRanges(
+    Starlette(
+        routes=[
+            Route("/stream/{path:path}", stream, methods=["GET"]),
+            Route("/{path:path}", serve, methods=["GET", "HEAD"]),
+        ]
+    )
+)
