@@ -13,10 +13,10 @@
 //! A test is skipped (with a message) when its server is not installed, except under
 //! `CI=true`, where the server's start fails the test instead.
 
-use std::fs;
 use std::ops::Range;
 
 use crate::util::command::TestCommand;
+use crate::util::fixtures::write_settled;
 use crate::util::nginx::Nginx;
 use crate::util::real_server::{Kind, RealServer, Request};
 use crate::util::{self, assert_bytes_eq_in};
@@ -53,17 +53,8 @@ fn site(server: Server) -> Option<Site> {
     let root = tempfile::tempdir().expect("temp dir");
     let data = util::random_bytes(LEN);
     let path = root.path().join(NAME);
-    fs::write(&path, &data).expect("write the served file");
-    // Apache marks the ETag of a file modified within the last second weak (`W/"..."`), and
-    // strong a second later: rangecat then sees the ETag change mid-transfer and stops, as
-    // it must when a resource might have changed. The file here is not changing: dated an
-    // hour back, it has a strong ETag from the start.
-    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    fs::File::options()
-        .write(true)
-        .open(&path)
-        .and_then(|file| file.set_modified(an_hour_ago))
-        .expect("date the served file");
+    // Its ETag strong and the same in every answer (Apache's, too).
+    write_settled(&path, &data);
     let server = match server {
         Server::Nginx => match Nginx::start(root.path()) {
             Some(nginx) => Running::Nginx(nginx),

@@ -11,6 +11,7 @@
 use std::fs;
 
 use crate::serve::{Running, config};
+use crate::util::fixtures::write_settled;
 use crate::util::nginx::Nginx;
 use crate::util::raw_http::{Client, Response, multipart_parts};
 use crate::util::real_server::{Kind, RealServer};
@@ -70,14 +71,8 @@ fn answers_through_the_proxy_are_the_servers_own(kind: Option<Kind>) {
     let root = tempfile::tempdir().expect("temp dir");
     let data = util::random_bytes(LEN);
     let path = root.path().join("blob.bin");
-    fs::write(&path, &data).expect("write the served file");
-    // Dated an hour back, so that Apache's ETag is strong and the same in every answer.
-    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    fs::File::options()
-        .write(true)
-        .open(&path)
-        .and_then(|file| file.set_modified(an_hour_ago))
-        .expect("date the served file");
+    // Its ETag strong and the same in every answer (Apache's, too).
+    write_settled(&path, &data);
     let Some(site) = Site::start(kind, root.path()) else {
         return;
     };

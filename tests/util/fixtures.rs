@@ -68,3 +68,17 @@ pub fn names_in(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Writes `bytes` to `path`, dated an hour back. Apache marks the ETag of a file modified
+/// within the last second weak (`W/"..."`), and strong a second later: a client then sees the
+/// ETag change between two answers, as it must when a resource might have changed. A file
+/// dated an hour back has a strong ETag from the start.
+pub fn write_settled(path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).expect("write the served file");
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(an_hour_ago))
+        .expect("date the served file");
+}
