@@ -19,29 +19,27 @@ const BACKLOG: i32 = 511;
 /// being made is refused (and may retry), never accepted into a queue that is then closed.
 pub(crate) fn bind(listen: &str, count: usize) -> io::Result<(Vec<TcpListener>, SocketAddr)> {
     #[cfg(target_os = "linux")]
-    {
+    let (listeners, addr) = {
         let addr = claim(listen)?;
         let listeners = (0..count.max(1))
             .map(|_| reuse_port(addr))
             .collect::<io::Result<Vec<_>>>()?;
-        for listener in &listeners {
-            listener.set_nonblocking(true)?;
-        }
-        Ok((listeners, addr))
-    }
+        (listeners, addr)
+    };
     #[cfg(not(target_os = "linux"))]
-    {
+    let (listeners, addr) = {
         let first = TcpListener::bind(listen)?;
         let addr = first.local_addr()?;
         let mut listeners = (1..count.max(1))
             .map(|_| first.try_clone())
             .collect::<io::Result<Vec<_>>>()?;
         listeners.push(first);
-        for listener in &listeners {
-            listener.set_nonblocking(true)?;
-        }
-        Ok((listeners, addr))
+        (listeners, addr)
+    };
+    for listener in &listeners {
+        listener.set_nonblocking(true)?;
     }
+    Ok((listeners, addr))
 }
 
 /// The first of `listen`'s addresses that can be bound (as `TcpListener::bind` tries them),
