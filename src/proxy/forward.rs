@@ -2,7 +2,7 @@
 //! in `Connection` stop here), whether a connection outlives its message (RFC 9112 §9.3),
 //! and the content type of an answer that lacks one.
 
-use hyper::header::{self, HeaderMap, HeaderName};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 /// Hop-by-hop fields: they describe one connection, never the resource.
 const HOP_BY_HOP: [&str; 9] = [
@@ -23,63 +23,125 @@ pub fn is_hop_by_hop(lower_name: &str) -> bool {
     HOP_BY_HOP.contains(&lower_name)
 }
 
-/// Fields the proxy sets itself, whatever the other side sent.
+/// Fields the proxy sets itself, whatever the other side sent: in a request, and in an answer
+/// (the proxy frames the body itself).
 const OWN_REQUEST: [HeaderName; 2] = [header::HOST, header::CONTENT_LENGTH];
-const OWN_RESPONSE: [HeaderName; 1] = [header::CONTENT_LENGTH];
+const OWN_ANSWER: &str = "content-length";
+
+/// The tokens of the comma-separated lists `values`, trimmed, empty ones left out.
+fn tokens<'a>(values: impl Iterator<Item = &'a [u8]>) -> impl Iterator<Item = &'a [u8]> {
+    values
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|t| !t.is_empty())
+}
+
+/// Whether the comma-separated lists `values` hold `token` (in any case).
+fn lists<'a>(values: impl Iterator<Item = &'a [u8]>, token: &[u8]) -> bool {
+    tokens(values).any(|t| t.eq_ignore_ascii_case(token))
+}
+
+/// Whether `Connection` values name any field, beyond the options `close` and `keep-alive`.
+fn names_fields<'a>(values: impl Iterator<Item = &'a [u8]>) -> bool {
+    tokens(values)
+        .any(|t| !t.eq_ignore_ascii_case(b"close") && !t.eq_ignore_ascii_case(b"keep-alive"))
+}
 
 /// Whether a `Connection` field of `headers` lists `token` (in any case).
 pub fn connection_lists(headers: &HeaderMap, token: &[u8]) -> bool {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+    lists(connection_values(headers), token)
+}
+
+fn connection_values(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+    let values = headers.get_all(header::CONNECTION);
+    values.into_iter().map(HeaderValue::as_bytes)
 }
 
 /// Whether the connection carries another message after the one with `headers`: for
 /// HTTP/1.1 unless it says `close`, for HTTP/1.0 only if it says `keep-alive`.
 pub fn persists(headers: &HeaderMap, http11: bool) -> bool {
+    persists_if(|token| connection_lists(headers, token), http11)
+}
+
+fn persists_if(connection_lists: impl Fn(&[u8]) -> bool, http11: bool) -> bool {
     match http11 {
-        true => !connection_lists(headers, b"close"),
-        false => connection_lists(headers, b"keep-alive"),
+        true => !connection_lists(b"close"),
+        false => connection_lists(b"keep-alive"),
     }
 }
 
-/// Whether field `name` of `headers` crosses the proxy: not hop-by-hop, not named by a
-/// `Connection` field, not one of `own`.
-fn crosses(headers: &HeaderMap, name: &HeaderName, own: &[HeaderName]) -> bool {
-    !is_hop_by_hop(name.as_str())
-        && !own.contains(name)
-        && !connection_lists(headers, name.as_str().as_bytes())
+/// A client's request fields, and which of them go upstream: the end-to-end ones (not
+/// hop-by-hop, not named by a `Connection` field), less `Host` (the upstream's is used) and
+/// framing.
+pub struct RequestFields<'a> {
+    headers: &'a HeaderMap,
+    /// Whether its `Connection` fields name any field (seldom), looked at once.
+    connection_names: bool,
 }
 
-/// Whether the client's field `name` (of its `headers`) goes upstream: an end-to-end field,
-/// less `Host` (the upstream's is used) and framing.
-pub fn forwards_request_field(headers: &HeaderMap, name: &HeaderName) -> bool {
-    crosses(headers, name, &OWN_REQUEST)
-}
-
-/// Removes from the upstream's `headers` what does not go to the client: hop-by-hop fields,
-/// those `Connection` names (first, while it is there to name them) and framing (the proxy
-/// frames the body itself).
-pub fn strip_response_fields(headers: &mut HeaderMap) {
-    let named = |headers: &HeaderMap| {
-        let name = headers
-            .keys()
-            .find(|name| connection_lists(headers, name.as_str().as_bytes()))?;
-        Some(name.clone())
-    };
-    while let Some(name) = named(headers) {
-        headers.remove(name);
+impl<'a> RequestFields<'a> {
+    /// The fields of a request.
+    pub fn new(headers: &'a HeaderMap) -> Self {
+        let connection_names = names_fields(connection_values(headers));
+        RequestFields {
+            headers,
+            connection_names,
+        }
     }
-    let doomed = |headers: &HeaderMap| {
-        let name = headers
-            .keys()
-            .find(|name| !crosses(headers, name, &OWN_RESPONSE))?;
-        Some(name.clone())
-    };
-    while let Some(name) = doomed(headers) {
-        headers.remove(name);
+
+    /// Whether a `Connection` field names the field `name`.
+    fn named(&self, name: &str) -> bool {
+        self.connection_names && connection_lists(self.headers, name.as_bytes())
+    }
+
+    /// Whether the field `name` goes upstream.
+    pub fn forwards(&self, name: &HeaderName) -> bool {
+        !is_hop_by_hop(name.as_str()) && !OWN_REQUEST.contains(name) && !self.named(name.as_str())
+    }
+}
+
+/// The fields of an upstream answer's head as httparse read them, before any is taken into
+/// a `HeaderMap`: what crosses to the client is decided here.
+pub(crate) struct AnswerFields<'a, 'h> {
+    pub(crate) fields: &'a [httparse::Header<'h>],
+    /// Whether its `Connection` fields name any field (seldom), looked at once.
+    connection_names: bool,
+}
+
+impl<'a, 'h> AnswerFields<'a, 'h> {
+    pub(crate) fn new(fields: &'a [httparse::Header<'h>]) -> Self {
+        let mut answer = AnswerFields {
+            fields,
+            connection_names: false,
+        };
+        answer.connection_names = names_fields(answer.values("connection"));
+        answer
+    }
+
+    /// The values of the fields named `name` (in any case).
+    pub(crate) fn values(&self, name: &str) -> impl Iterator<Item = &'h [u8]> {
+        let fields = self.fields.iter();
+        fields
+            .filter(move |f| f.name.eq_ignore_ascii_case(name))
+            .map(|f| f.value)
+    }
+
+    /// [`persists`] for this answer.
+    pub(crate) fn persists(&self, http11: bool) -> bool {
+        persists_if(|token| lists(self.values("connection"), token), http11)
+    }
+
+    /// Whether a `Connection` field names the field `name`.
+    fn named(&self, name: &str) -> bool {
+        self.connection_names && lists(self.values("connection"), name.as_bytes())
+    }
+
+    /// Whether the field `name` goes to the client: not hop-by-hop, not named by a
+    /// `Connection` field, not `Content-Length`.
+    pub(crate) fn crosses(&self, name: &str) -> bool {
+        !HOP_BY_HOP.iter().any(|hop| hop.eq_ignore_ascii_case(name))
+            && !OWN_ANSWER.eq_ignore_ascii_case(name)
+            && !self.named(name)
     }
 }
 
@@ -155,7 +217,7 @@ mod tests {
 
     #[test]
     fn hop_by_hop_fields_and_those_connection_names_stop_here() {
-        let mut headers = map(&[
+        let answer = [
             ("Content-Type", "video/mp4"),
             ("Connection", "keep-alive, X-Private"),
             ("Keep-Alive", "timeout=5"),
@@ -164,27 +226,36 @@ mod tests {
             ("Content-Length", "10"),
             ("ETag", "\"a\""),
             ("Cache-Control", "max-age=60"),
-        ]);
-        strip_response_fields(&mut headers);
-        assert_eq!(
-            headers,
-            map(&[
-                ("Content-Type", "video/mp4"),
-                ("ETag", "\"a\""),
-                ("Cache-Control", "max-age=60")
-            ])
-        );
+            ("PROXY-Connection", "keep-alive"),
+        ];
+        let fields: Vec<_> = answer
+            .iter()
+            .map(|(name, value)| httparse::Header {
+                name,
+                value: value.as_bytes(),
+            })
+            .collect();
+        let fields = AnswerFields::new(&fields);
+        let crossing: Vec<_> = answer
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| fields.crosses(name))
+            .collect();
+        assert_eq!(crossing, ["Content-Type", "ETag", "Cache-Control"]);
         let request = map(&[
             ("Host", "me"),
             ("Range", "bytes=0-1"),
             ("TE", "trailers"),
             ("Upgrade", "h2c"),
+            ("Connection", "keep-alive, x-mine"),
+            ("X-Mine", "1"),
+            ("If-Range", "\"a\""),
         ]);
         let kept: Vec<_> = request
             .keys()
-            .filter(|name| forwards_request_field(&request, name))
+            .filter(|name| RequestFields::new(&request).forwards(name))
             .collect();
-        assert_eq!(kept, ["range"]);
+        assert_eq!(kept, ["range", "if-range"]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::access_log::Entry;
 use super::body::ProxyBody;
 use super::bucket::{Bucket, KeyError};
 use super::error::UpstreamError;
-use super::forward::{content_type_for, forwards_request_field, persists, strip_response_fields};
+use super::forward::{RequestFields, content_type_for, persists};
 use super::io::Activity;
 use super::splice::Splice;
 use super::target::{Refusal, check_head, check_no_body, check_target};
@@ -132,9 +132,10 @@ pub(crate) async fn handle(
     };
     let headers = request.headers();
     let bucket = shared.bucket.is_some();
+    let fields = RequestFields::new(headers);
     let forward = |name: &HeaderName| {
         // For a bucket the proxy signs; a client's own credentials go nowhere.
-        forwards_request_field(headers, name) && !(bucket && name == header::AUTHORIZATION)
+        fields.forwards(name) && !(bucket && name == header::AUTHORIZATION)
     };
     let upstream = if head {
         let get = get.as_deref().unwrap_or(&first);
@@ -312,6 +313,7 @@ impl Answer<'_> {
         let UpstreamResponse {
             mut status,
             mut headers,
+            length,
             body,
         } = response;
         let length = match probed_len {
@@ -321,9 +323,8 @@ impl Answer<'_> {
                 headers.remove(header::CONTENT_RANGE);
                 Some(len)
             }
-            None => content_length(&headers),
+            None => length,
         };
-        strip_response_fields(&mut headers);
         let no_content = status == StatusCode::NOT_MODIFIED || status == StatusCode::NO_CONTENT;
         if !headers.contains_key(header::CONTENT_TYPE) && status != StatusCode::NOT_MODIFIED {
             headers.insert(
@@ -351,13 +352,4 @@ impl Answer<'_> {
         *response.headers_mut() = headers;
         response
     }
-}
-
-/// `Content-Length`, unless the body is chunked (RFC 9112 §6.3).
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        return None;
-    }
-    let value = headers.get(header::CONTENT_LENGTH)?.to_str().ok()?;
-    value.trim().parse().ok()
 }

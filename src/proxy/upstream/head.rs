@@ -5,10 +5,10 @@
 use std::io;
 
 use bytes::Bytes;
-use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, StatusCode, Uri};
 
-use crate::proxy::forward::persists;
+use crate::proxy::forward::AnswerFields;
 
 /// Most fields in an answer's head (hyper's client allows 100 too).
 const MAX_FIELDS: usize = 100;
@@ -30,8 +30,12 @@ pub enum Framing {
 #[derive(Debug)]
 pub(crate) struct Head {
     pub(crate) status: StatusCode,
+    /// The fields that go to the client (see `forward::AnswerFields::crosses`).
     pub(crate) headers: HeaderMap,
     pub(crate) framing: Framing,
+    /// The `Content-Length` the answer gave, unless it is chunked: also for a HEAD, where it
+    /// is the resource's length and frames nothing.
+    pub(crate) length: Option<u64>,
     /// Whether the connection may carry another request once the body is read.
     pub(crate) keep_alive: bool,
 }
@@ -96,12 +100,26 @@ pub(crate) fn parse(buf: &[u8], method: &Method) -> io::Result<Option<(Head, usi
             continue;
         }
         let status = StatusCode::from_u16(code).map_err(|_| invalid(format!("status {code}")))?;
+        let fields = AnswerFields::new(response.headers);
+        let (framing, definite) = framing(&fields, status, method)?;
+        let length = match framing {
+            Framing::Length(n) => Some(n),
+            Framing::Empty if fields.values("transfer-encoding").next().is_none() => {
+                declared_length(&fields)
+            }
+            _ => None,
+        };
+        let keep_alive = definite && fields.persists(response.version == Some(1));
         // The values share one copy of the head rather than one allocation each.
         let head = &buf[offset..offset + len];
         let base = head.as_ptr() as usize;
         let text = Bytes::copy_from_slice(head);
-        let mut headers = HeaderMap::with_capacity(response.headers.len());
-        for field in response.headers.iter() {
+        let mut headers = HeaderMap::with_capacity(fields.fields.len());
+        for field in fields
+            .fields
+            .iter()
+            .filter(|field| fields.crosses(field.name))
+        {
             let name = HeaderName::from_bytes(field.name.as_bytes())
                 .map_err(|_| invalid(format!("a field name {:?}", field.name)))?;
             let start = field.value.as_ptr() as usize - base;
@@ -110,13 +128,11 @@ pub(crate) fn parse(buf: &[u8], method: &Method) -> io::Result<Option<(Head, usi
                 .map_err(|_| invalid(format!("the value of {name}")))?;
             headers.append(name, value);
         }
-        let http11 = response.version == Some(1);
-        let (framing, definite) = framing(&headers, status, method)?;
-        let keep_alive = definite && persists(&headers, http11);
         let head = Head {
             status,
             headers,
             framing,
+            length,
             keep_alive,
         };
         return Ok(Some((head, offset + len)));
@@ -127,7 +143,7 @@ pub(crate) fn parse(buf: &[u8], method: &Method) -> io::Result<Option<(Head, usi
 /// (RFC 9112 §6.3: with both `Transfer-Encoding` and `Content-Length`, the connection
 /// closes after the answer).
 fn framing(
-    headers: &HeaderMap,
+    fields: &AnswerFields,
     status: StatusCode,
     method: &Method,
 ) -> io::Result<(Framing, bool)> {
@@ -137,16 +153,15 @@ fn framing(
     {
         return Ok((Framing::Empty, true));
     }
-    let lengths = headers.get_all(header::CONTENT_LENGTH);
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        let last = headers
-            .get_all(header::TRANSFER_ENCODING)
-            .iter()
-            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+    let mut codings = fields.values("transfer-encoding").peekable();
+    if codings.peek().is_some() {
+        let last = codings
+            .flat_map(|v| v.split(|&b| b == b','))
             .map(<[u8]>::trim_ascii)
-            .rfind(|coding| !coding.is_empty());
+            .filter(|coding| !coding.is_empty())
+            .last();
         let chunked = last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"));
-        let definite = chunked && lengths.iter().next().is_none();
+        let definite = chunked && fields.values("content-length").next().is_none();
         let framing = if chunked {
             Framing::Chunked
         } else {
@@ -155,9 +170,9 @@ fn framing(
         return Ok((framing, definite));
     }
     let mut length = None;
-    for value in lengths
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+    for value in fields
+        .values("content-length")
+        .flat_map(|v| v.split(|&b| b == b','))
     {
         let value = value.trim_ascii();
         let parsed = (!value.is_empty() && value.iter().all(u8::is_ascii_digit))
@@ -173,6 +188,13 @@ fn framing(
         Some(n) => (Framing::Length(n), true),
         None => (Framing::UntilClose, false),
     })
+}
+
+/// The first `Content-Length` of an answer without a body, if it is a number: it tells the
+/// client the resource's length and frames nothing, so it is taken as it comes.
+fn declared_length(fields: &AnswerFields) -> Option<u64> {
+    let value = fields.values("content-length").next()?;
+    std::str::from_utf8(value).ok()?.trim().parse().ok()
 }
 
 /// The framing of the answer whose head starts `buf`, and the head's length (for the fuzz
@@ -279,6 +301,29 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn only_the_fields_that_cross_are_kept_and_the_length_is_told_apart() {
+        let text = "HTTP/1.1 206 Partial Content\r\nConnection: keep-alive, X-Hop\r\n\
+                    X-Hop: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 10\r\n\
+                    Content-Range: bytes 0-9/100\r\nETag: \"e\"\r\n\r\n";
+        let (parsed, _) = head(text, &Method::GET).unwrap().unwrap();
+        let names: Vec<_> = parsed.headers.keys().map(|name| name.as_str()).collect();
+        assert_eq!(names, ["content-range", "etag"]);
+        assert_eq!(
+            (parsed.framing, parsed.length),
+            (Framing::Length(10), Some(10))
+        );
+        assert!(parsed.keep_alive);
+        // A HEAD's Content-Length is the resource's length; it frames nothing.
+        let text = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
+        let (parsed, _) = head(text, &Method::HEAD).unwrap().unwrap();
+        assert_eq!((parsed.framing, parsed.length), (Framing::Empty, Some(100)));
+        let text = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let (parsed, _) = head(text, &Method::GET).unwrap().unwrap();
+        assert_eq!((parsed.framing, parsed.length), (Framing::Chunked, None));
+        assert!(parsed.headers.is_empty());
     }
 
     #[test]

@@ -71,7 +71,10 @@ pub(crate) struct UpstreamConfig<'a> {
 /// An upstream answer.
 pub(crate) struct Response {
     pub(crate) status: StatusCode,
+    /// The fields that go to the client: no hop-by-hop ones, no framing.
     pub(crate) headers: HeaderMap,
+    /// The `Content-Length` the answer gave, unless it was chunked (see `head::Head`).
+    pub(crate) length: Option<u64>,
     pub(crate) body: Body,
 }
 
@@ -215,6 +218,7 @@ impl Upstream {
                         status,
                         headers,
                         framing,
+                        length,
                         keep_alive,
                     } = head;
                     let pool = self.pool.clone();
@@ -222,6 +226,7 @@ impl Upstream {
                     return Ok(Response {
                         status,
                         headers,
+                        length,
                         body,
                     });
                 }
