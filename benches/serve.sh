@@ -45,6 +45,8 @@
 #   BENCH_NGINX_WORKERS   worker_processes of the nginx proxies (default auto)
 #   BENCH_CHUNK_SIZE      pass --chunk-size to rangecat serve (default: rangecat's own, 256 KiB)
 #   BENCH_DIRECT=0        skip the reference figures straight from the upstream (default 1)
+#   BENCH_INSTRUCTIONS=0  skip the instruction counts under valgrind (default 1 when valgrind and
+#                         ab are there, or installable as root)
 #   BENCH_SKIP_BUILD=1    use target/release/rangecat as it is
 #   BENCH_RANGECAT=PATH   benchmark this binary instead (implies BENCH_SKIP_BUILD=1)
 #
@@ -79,6 +81,10 @@ source "$repo/benches/lib.sh"
 find_nginx
 ensure_command curl curl
 ensure_command wrk wrk
+instructions=${BENCH_INSTRUCTIONS:-1}
+if [[ $instructions == 1 ]]; then
+    { ensure_command valgrind valgrind && ensure_command ab apache2-utils; } 2> /dev/null || instructions=0
+fi
 command -v pgrep > /dev/null || die "pgrep not found (apt-get install procps)"
 
 build_release
@@ -448,6 +454,49 @@ mean_min=$(cat "$work"/wrk-rangecat-* | awk '{ print $4 }' | sort -g | head -n 1
 ((mean_min >= range_len)) ||
     notes+=("some rangecat run averaged $mean_min bytes per answer, less than the 64 KiB asked for")
 
+# --- user-space instructions per request --------------------------------------------------------
+# Noise-free where the timings above are not: each proxy with one worker under valgrind's
+# callgrind, `ab -k -c 4` asking the same 64 KiB range 2,000 and then 10,000 times, a fresh
+# process for each; the difference of the two totals over 8,000 requests leaves start-up and
+# shut-down out. Counts user space only (the kernel's copies are the same for both proxies).
+# callgrind_total OUT: the total instruction count callgrind wrote to OUT.
+callgrind_total() { callgrind_annotate "$1" 2> /dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'; }
+# count_instructions NAME STOP-SIGNAL PORT CMD...: appends NAME's instructions per request.
+count_instructions() {
+    local name=$1 signal=$2 port=$3 n pid totals=()
+    shift 3
+    for n in 2000 10000; do
+        valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$@" \
+            < /dev/null > /dev/null 2> "$work/valgrind-$name.log" &
+        pid=$!
+        wait_ready "$pid" "http://127.0.0.1:$port/big.bin" || wait_ready "$pid" "http://127.0.0.1:$port/big.bin" ||
+            die "$name did not start under valgrind: $(tail -n 5 "$work/valgrind-$name.log")"
+        ab -k -n "$n" -c 4 -H "Range: bytes=0-$((range_len - 1))" "http://127.0.0.1:$port/big.bin" \
+            > "$work/ab-$name.out" 2>&1 || die "ab against $name failed: $(tail -n 3 "$work/ab-$name.out")"
+        grep -q '^Failed requests: *0$' "$work/ab-$name.out" || die "ab saw failed requests against $name"
+        kill "-$signal" "$pid" 2> /dev/null || true
+        wait "$pid" 2> /dev/null || true
+        totals+=("$(callgrind_total "$work/callgrind.out")")
+        rm -f "$work/callgrind.out"
+    done
+    echo "$(((totals[1] - totals[0]) / 8000))" > "$work/instructions-$name"
+}
+if [[ $instructions == 1 ]]; then
+    say "instructions per request under valgrind (one worker each)"
+    port=$(some_port)
+    mkdir -p "$work/counted"
+    nginx_conf "$work/counted" "$port" 1 "location / {
+        proxy_pass http://origin;
+        proxy_http_version 1.1;
+        proxy_set_header Connection \"\";
+        proxy_buffering off;
+        proxy_buffer_size 256k; proxy_buffers 4 256k; proxy_busy_buffers_size 256k;
+    }" "upstream origin { server 127.0.0.1:$up_port; keepalive 64; }"
+    count_instructions nginx-256k QUIT "$port" "$nginx_bin" -p "$work/counted" -c "$work/counted/nginx.conf"
+    port=$(some_port)
+    count_instructions rangecat TERM "$port" "$rangecat" serve -q --upstream "$upstream" --listen "127.0.0.1:$port"
+fi
+
 # --- report ----------------------------------------------------------------------------------
 
 column() { awk -v n="$2" '{ print $n }' "$work/$1"; }
@@ -534,6 +583,11 @@ echo "rangecat serve's RSS after the $runs streams: $(echo "$stream_rss_kib" | k
 if [[ $direct == 1 ]]; then
     echo "straight from the upstream, no proxy: $(throughput direct) MiB/s (median of $(wc -l < "$work/stream-direct") streams)," \
         "$(column wrk-direct 1 | median) req/s at p99 $(column wrk-direct 2 | median) ms (one wrk run)"
+fi
+if [[ $instructions == 1 ]]; then
+    ours=$(cat "$work/instructions-rangecat") theirs=$(cat "$work/instructions-nginx-256k")
+    echo "user-space instructions per 64 KiB range (callgrind, one worker each): rangecat $ours," \
+        "nginx-256k $theirs, $(ratio "$ours" "$theirs")"
 fi
 for n in "${notes[@]}"; do
     echo "note: $n"
