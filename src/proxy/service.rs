@@ -332,10 +332,12 @@ impl Answer<'_> {
                 HeaderValue::from_static(content_type_for(target)),
             );
         }
-        if let Some(len) = length.filter(|_| !no_content) {
+        let bodyless = head || no_content || probed_len.is_some();
+        // A body of known length tells hyper its length, which hyper writes itself; an
+        // answer without a body (HEAD, or a probe) states the resource's.
+        if let Some(len) = length.filter(|_| bodyless && !no_content) {
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         }
-        let bodyless = head || no_content || probed_len.is_some();
         let delimited = bodyless || length.is_some() || !self.http10;
         self.connection_header(&mut headers, self.keep_alive && delimited);
         entry.status = status.as_u16();
