@@ -3,7 +3,7 @@
 # nginx's default proxy buffers, and tuned with `proxy_buffer_size 256k`), all in front of the
 # same nginx upstream on loopback, in one run: absolute figures, ratios, PASS/FAIL per target.
 #
-#   benches/serve.sh                                         # the full run (about 4 minutes)
+#   benches/serve.sh                                         # the full run (about 7 minutes)
 #   BENCH_SIZE_MIB=256 BENCH_SECONDS=3 BENCH_WRK_RUNS=1 benches/serve.sh       # a quick look
 #
 # Targets (issue 23: at least a tuned nginx), against the tuned nginx, all measured in this one
@@ -51,7 +51,8 @@
 #   BENCH_RANGECAT=PATH   benchmark this binary instead (implies BENCH_SKIP_BUILD=1)
 #
 # Needs nginx, curl, wrk and pgrep (Debian packages nginx-light, curl, wrk, procps); as root with
-# apt-get, a missing wrk is installed. A full run takes about 4 minutes on 2 CPUs, plus the build.
+# apt-get, a missing wrk is installed (and valgrind and apache2-utils for the instruction counts).
+# A full run takes about 7 minutes on 2 CPUs (4 with BENCH_INSTRUCTIONS=0), plus the build.
 #
 # Exit status: 0 whatever the figures (this is a report); 1 when something broke (a build, a
 # tool missing, nginx or the proxy not starting, a fetch through a proxy failing or returning

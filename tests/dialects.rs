@@ -26,11 +26,11 @@ use crate::util::{self, assert_bytes_eq_in};
 const LEN: usize = 3 * 1024 * 1024 + 12_345;
 
 /// The served file's name under the root.
-const NAME: &str = "blob.bin";
+pub(crate) const NAME: &str = "blob.bin";
 
 /// The servers of the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Server {
+pub(crate) enum Server {
     Nginx,
     Real(Kind),
 }
@@ -41,15 +41,15 @@ enum Running {
     Real(RealServer),
 }
 
-/// A server serving a file of `LEN` pseudo-random bytes.
-struct Site {
+/// A server serving a file of `LEN` pseudo-random bytes as `NAME`.
+pub(crate) struct Site {
     server: Running,
-    data: Vec<u8>,
+    pub(crate) data: Vec<u8>,
     _root: tempfile::TempDir,
 }
 
 /// A running site, or `None` when the server is not installed (outside CI).
-fn site(server: Server) -> Option<Site> {
+pub(crate) fn site(server: Server) -> Option<Site> {
     let root = tempfile::tempdir().expect("temp dir");
     let data = util::random_bytes(LEN);
     let path = root.path().join(NAME);
@@ -88,6 +88,23 @@ impl Site {
             Running::Nginx(nginx) => nginx.url(NAME),
             Running::Real(server) => server.url(NAME),
         }
+    }
+
+    /// `http://127.0.0.1:PORT/`: the server's root.
+    pub(crate) fn base(&self) -> String {
+        match &self.server {
+            Running::Nginx(nginx) => nginx.url(""),
+            Running::Real(server) => server.url(""),
+        }
+    }
+
+    /// The address the server listens on.
+    pub(crate) fn addr(&self) -> std::net::SocketAddr {
+        let port = match &self.server {
+            Running::Nginx(nginx) => nginx.port(),
+            Running::Real(server) => server.port(),
+        };
+        std::net::SocketAddr::from(([127, 0, 0, 1], port))
     }
 
     /// `rangecat ARGS...`, whose failures show the server's log.

@@ -8,84 +8,44 @@
 //! The expected answers come from the server itself, asked directly; a server that is not
 //! installed is skipped (outside CI, see `util::real_server`).
 
-use std::fs;
-
+use crate::dialects::{NAME, Server, site};
 use crate::serve::{Running, config};
-use crate::util::fixtures::write_settled;
-use crate::util::nginx::Nginx;
+use crate::util::assert_bytes_eq;
 use crate::util::raw_http::{Client, Response, multipart_parts};
-use crate::util::real_server::{Kind, RealServer};
-use crate::util::{self, assert_bytes_eq};
+use crate::util::real_server::Kind;
 
-/// The served file's length: more than one chunk of the proxy's, and odd.
-const LEN: usize = 700_001;
-
-/// The requests asked of every server: method and Range.
+/// The requests asked of every server of a file of `dialects::LEN` (3 MiB and a bit): method
+/// and Range.
 const ASKED: [(&str, Option<&str>); 10] = [
     ("GET", None),
     ("GET", Some("bytes=0-0")),
     ("GET", Some("bytes=1000-1999")),
     ("GET", Some("bytes=-5000")),
-    ("GET", Some("bytes=600000-")),
+    ("GET", Some("bytes=3000000-")),
     ("GET", Some("bytes=0-99,300000-300099")),
-    ("GET", Some("bytes=800000-")),
+    ("GET", Some("bytes=4000000-")),
     ("HEAD", None),
     ("HEAD", Some("bytes=0-99")),
     ("GET", Some("bytes=262144-524287")),
 ];
 
-/// A running server of either helper, and its root.
-enum Site {
-    Nginx(Nginx),
-    Real(RealServer),
-}
-
-impl Site {
-    fn start(kind: Option<Kind>, root: &std::path::Path) -> Option<Site> {
-        match kind {
-            None => Nginx::start(root).map(Site::Nginx),
-            Some(kind) => RealServer::start(kind, root).map(Site::Real),
-        }
-    }
-
-    fn base(&self) -> String {
-        match self {
-            Site::Nginx(nginx) => nginx.url(""),
-            Site::Real(server) => server.url(""),
-        }
-    }
-
-    fn addr(&self) -> std::net::SocketAddr {
-        let port = match self {
-            Site::Nginx(nginx) => nginx.port(),
-            Site::Real(server) => server.port(),
-        };
-        std::net::SocketAddr::from(([127, 0, 0, 1], port))
-    }
-}
-
 /// Fields whose value must be the server's own, when the server sent them.
 const KEPT_FIELDS: [&str; 4] = ["content-range", "etag", "last-modified", "accept-ranges"];
 
-fn answers_through_the_proxy_are_the_servers_own(kind: Option<Kind>) {
-    let root = tempfile::tempdir().expect("temp dir");
-    let data = util::random_bytes(LEN);
-    let path = root.path().join("blob.bin");
-    // Its ETag strong and the same in every answer (Apache's, too).
-    write_settled(&path, &data);
-    let Some(site) = Site::start(kind, root.path()) else {
+fn answers_through_the_proxy_are_the_servers_own(server: Server) {
+    let Some(site) = site(server) else {
         return;
     };
-    let name = kind.map_or("nginx", |k| k.name());
     let proxy = Running::start(config(&site.base()));
     // One client connection for everything: the proxy keeps it whatever the server does with
     // its own (busybox and gunicorn close theirs after each answer).
     let mut client = Client::connect(proxy.addr);
     for (method, range) in ASKED {
         let headers: Vec<(&str, &str)> = range.iter().map(|r| ("Range", *r)).collect();
-        let case = format!("{name}: {method} with Range {range:?}");
-        let direct = Client::connect(site.addr()).request(method, "/blob.bin", &headers);
-        let proxied = client.request(method, "/blob.bin", &headers);
+        let case = format!("{server:?}: {method} with Range {range:?}");
+        let path = format!("/{NAME}");
+        let direct = Client::connect(site.addr()).request(method, &path, &headers);
+        let proxied = client.request(method, &path, &headers);
         assert_eq!(
             proxied.status, direct.status,
             "{case}: {proxied:?}\ndirect: {direct:?}"
@@ -100,7 +60,7 @@ fn answers_through_the_proxy_are_the_servers_own(kind: Option<Kind>) {
         }
         same_body(&case, &proxied, &direct);
         if direct.status == 200 && method == "GET" {
-            assert_bytes_eq(&proxied.body, &data);
+            assert_bytes_eq(&proxied.body, &site.data);
         }
     }
 }
@@ -122,55 +82,54 @@ fn same_body(case: &str, proxied: &Response, direct: &Response) {
 
 #[test]
 fn nginx_answers_through_the_proxy_are_its_own() {
-    answers_through_the_proxy_are_the_servers_own(None);
+    answers_through_the_proxy_are_the_servers_own(Server::Nginx);
 }
 
 #[test]
 fn apache_answers_through_the_proxy_are_its_own() {
-    answers_through_the_proxy_are_the_servers_own(Some(Kind::Apache));
+    answers_through_the_proxy_are_the_servers_own(Server::Real(Kind::Apache));
 }
 
 #[test]
 fn lighttpd_answers_through_the_proxy_are_its_own() {
-    answers_through_the_proxy_are_the_servers_own(Some(Kind::Lighttpd));
+    answers_through_the_proxy_are_the_servers_own(Server::Real(Kind::Lighttpd));
 }
 
 #[test]
 fn busybox_answers_through_the_proxy_are_its_own() {
-    answers_through_the_proxy_are_the_servers_own(Some(Kind::Busybox));
+    answers_through_the_proxy_are_the_servers_own(Server::Real(Kind::Busybox));
 }
 
 #[test]
 fn starlette_answers_through_the_proxy_are_its_own() {
-    answers_through_the_proxy_are_the_servers_own(Some(Kind::Starlette));
+    answers_through_the_proxy_are_the_servers_own(Server::Real(Kind::Starlette));
 }
 
 #[test]
 fn werkzeug_answers_through_the_proxy_are_its_own() {
-    answers_through_the_proxy_are_the_servers_own(Some(Kind::Werkzeug));
+    answers_through_the_proxy_are_the_servers_own(Server::Real(Kind::Werkzeug));
 }
 
 /// A body the server streams with no length (uvicorn and gunicorn send it chunked) arrives
 /// whole through the proxy, twice on one client connection.
 fn a_streamed_body_arrives_whole(kind: Kind) {
-    let root = tempfile::tempdir().expect("temp dir");
-    let data = util::random_bytes(LEN);
-    fs::write(root.path().join("blob.bin"), &data).expect("write the served file");
-    let Some(site) = Site::start(Some(kind), root.path()) else {
+    let Some(site) = site(Server::Real(kind)) else {
         return;
     };
+    let data = &site.data;
+    let streamed = format!("/stream/{NAME}");
     // The witness: the server itself sends this body in chunks.
-    let direct = Client::connect(site.addr()).request("GET", "/stream/blob.bin", &[]);
+    let direct = Client::connect(site.addr()).request("GET", &streamed, &[]);
     assert_eq!(
         direct.header("transfer-encoding"),
         Some("chunked"),
         "{direct:?}"
     );
-    assert_bytes_eq(&direct.body, &data);
+    assert_bytes_eq(&direct.body, data);
     let proxy = Running::start(config(&site.base()));
     let mut client = Client::connect(proxy.addr);
     for i in 0..2 {
-        let proxied = client.request("GET", "/stream/blob.bin", &[]);
+        let proxied = client.request("GET", &streamed, &[]);
         assert_eq!(
             proxied.status,
             200,
@@ -178,7 +137,7 @@ fn a_streamed_body_arrives_whole(kind: Kind) {
             kind.name()
         );
         assert!(proxied.complete, "{} answer {i}: {proxied:?}", kind.name());
-        assert_bytes_eq(&proxied.body, &data);
+        assert_bytes_eq(&proxied.body, data);
     }
 }
 

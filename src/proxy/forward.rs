@@ -110,20 +110,16 @@ pub(crate) struct AnswerFields<'a, 'h> {
 
 impl<'a, 'h> AnswerFields<'a, 'h> {
     pub(crate) fn new(fields: &'a [httparse::Header<'h>]) -> Self {
-        let mut answer = AnswerFields {
+        let connection_names = names_fields(values_named(fields, "connection"));
+        AnswerFields {
             fields,
-            connection_names: false,
-        };
-        answer.connection_names = names_fields(answer.values("connection"));
-        answer
+            connection_names,
+        }
     }
 
     /// The values of the fields named `name` (in any case).
     pub(crate) fn values(&self, name: &str) -> impl Iterator<Item = &'h [u8]> {
-        let fields = self.fields.iter();
-        fields
-            .filter(move |f| f.name.eq_ignore_ascii_case(name))
-            .map(|f| f.value)
+        values_named(self.fields, name)
     }
 
     /// [`persists`] for this answer.
@@ -143,6 +139,14 @@ impl<'a, 'h> AnswerFields<'a, 'h> {
             && !OWN_ANSWER.eq_ignore_ascii_case(name)
             && !self.named(name)
     }
+}
+
+/// The values of the `fields` named `name` (in any case).
+fn values_named<'h>(fields: &[httparse::Header<'h>], name: &str) -> impl Iterator<Item = &'h [u8]> {
+    fields
+        .iter()
+        .filter(move |f| f.name.eq_ignore_ascii_case(name))
+        .map(|f| f.value)
 }
 
 /// The content type for `path` from its extension, for an answer without one; HLS playlists
