@@ -846,6 +846,33 @@ fn an_upstream_silent_before_headers_gives_504_within_the_timeout() {
 }
 
 #[test]
+fn a_kept_upstream_connection_silent_before_headers_gives_504_within_the_timeout() {
+    // The first answer keeps its connection; the next request on it gets no answer.
+    let upstream = Upstream::start(|mut conn| {
+        if conn.head.is_none() {
+            return;
+        }
+        let answer = canned("HTTP/1.1 200 OK", &["Content-Length: 2"], b"ok");
+        let _ = conn.stream.write_all(&answer);
+        let until = Instant::now() + Duration::from_secs(20);
+        while !conn.stopped() && Instant::now() < until {
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let proxy = Spawned::start(&["-q", "--timeout", "1", "--upstream", &upstream.url("")]);
+    let mut client = Client::connect(proxy.addr);
+    let first = client.request("GET", FILE, &[]);
+    assert_eq!((first.status, first.body.as_slice()), (200, &b"ok"[..]));
+    let started = Instant::now();
+    let second = client.request("GET", FILE, &[]);
+    let elapsed = started.elapsed();
+    assert_eq!(second.status, 504, "{second:?}");
+    util::assert_took_about(elapsed, Duration::from_secs(1), "504 with --timeout 1");
+    // The second request went on the kept connection.
+    assert_eq!(upstream.accepted(), 1);
+}
+
+#[test]
 fn a_dropped_first_upstream_connection_is_retried_once() {
     let upstream = dropping_upstream(1);
     let proxy = proxy(&upstream.url(""));

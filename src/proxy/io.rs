@@ -76,7 +76,11 @@ pub(crate) struct ClientIo {
     keepalive: Duration,
     timeout: Duration,
     waiting: Waiting,
-    read_deadline: Pin<Box<Sleep>>,
+    /// The deadline for the next request to begin, and the one for the rest of a head. Each
+    /// is only ever moved later, which tokio does without touching its timer wheel (a
+    /// deadline moved earlier is taken out of the wheel and put back, once a request).
+    next_request: Pin<Box<Sleep>>,
+    rest_of_head: Pin<Box<Sleep>>,
     write_armed: bool,
     write_deadline: Pin<Box<Sleep>>,
     /// Where the bytes that marker frames stand for are (see `splice`).
@@ -99,7 +103,8 @@ impl ClientIo {
             timeout,
             // A new connection: its first head is due within the timeout.
             waiting: Waiting::RestOfHead(0),
-            read_deadline: Box::pin(sleep_until(now + timeout)),
+            next_request: Box::pin(sleep_until(now + keepalive)),
+            rest_of_head: Box::pin(sleep_until(now + timeout)),
             write_armed: false,
             write_deadline: Box::pin(sleep_until(now)),
             splice,
@@ -124,7 +129,7 @@ impl ClientIo {
         self.waiting = waiting;
         if let Waiting::NextRequest(_) = waiting {
             let deadline = Instant::now() + self.keepalive;
-            self.read_deadline.as_mut().reset(deadline);
+            self.next_request.as_mut().reset(deadline);
         }
     }
 
@@ -177,7 +182,7 @@ impl AsyncRead for ClientIo {
                         // A head has begun: the rest of it is due within the timeout.
                         this.waiting = Waiting::RestOfHead(n);
                         let deadline = Instant::now() + this.timeout;
-                        this.read_deadline.as_mut().reset(deadline);
+                        this.rest_of_head.as_mut().reset(deadline);
                     }
                 }
                 Poll::Ready(Ok(()))
@@ -192,7 +197,11 @@ impl AsyncRead for ClientIo {
                 Poll::Pending
             }
             Poll::Pending => {
-                ready!(this.read_deadline.as_mut().poll(cx));
+                let deadline = match this.waiting {
+                    Waiting::NextRequest(_) => this.next_request.as_mut(),
+                    _ => this.rest_of_head.as_mut(),
+                };
+                ready!(deadline.poll(cx));
                 Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     match this.waiting {

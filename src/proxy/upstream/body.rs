@@ -14,14 +14,14 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-use super::conn::{Pool, Stream};
+use super::conn::{Conn, Pool};
 use super::framing::{Decoder, Step};
 use super::head::Framing;
 use crate::proxy::buffers;
 
 /// An answer's body.
 pub(crate) struct Body {
-    stream: Option<Stream>,
+    conn: Option<Conn>,
     pool: Arc<Pool>,
     /// Bytes read and not yet handed on.
     buf: BytesMut,
@@ -32,7 +32,7 @@ pub(crate) struct Body {
 
 impl Body {
     pub(crate) fn new(
-        stream: Stream,
+        conn: Conn,
         pool: Arc<Pool>,
         buf: BytesMut,
         framing: Framing,
@@ -40,7 +40,7 @@ impl Body {
         chunk: usize,
     ) -> Body {
         let mut body = Body {
-            stream: Some(stream),
+            conn: Some(conn),
             pool,
             buf,
             decoder: Decoder::new(framing, chunk),
@@ -102,7 +102,7 @@ impl Body {
             return None;
         }
         let left = usize::try_from(left).unwrap_or(usize::MAX);
-        Some((self.stream.as_ref()?.plain()?, left))
+        Some((self.conn.as_ref()?.stream.plain()?, left))
     }
 
     /// The error for a body whose connection ended early.
@@ -123,7 +123,7 @@ impl Body {
 
     /// Reads at most `want` more bytes into the buffer; 0 at the end of the stream.
     fn poll_read(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<usize>> {
-        let Some(stream) = self.stream.as_mut() else {
+        let Some(Conn { stream, .. }) = self.conn.as_mut() else {
             return Poll::Ready(Ok(0));
         };
         if self.buf.capacity() - self.buf.len() < want {
@@ -136,9 +136,9 @@ impl Body {
     /// The body has been read to its end: its connection goes back to the pool if the
     /// upstream keeps it and sent nothing past the body.
     fn finish(&mut self) {
-        if let Some(stream) = self.stream.take() {
+        if let Some(conn) = self.conn.take() {
             if self.keep_alive && self.buf.is_empty() {
-                self.pool.give_back(stream);
+                self.pool.give_back(conn);
             }
         }
     }

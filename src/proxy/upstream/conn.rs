@@ -11,7 +11,24 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 use tokio_rustls::client::TlsStream;
+
+/// A connection to the upstream, with the deadline of the answer under way on it.
+pub(crate) struct Conn {
+    pub(crate) stream: Stream,
+    /// When the head of the answer under way is due. One timer per connection, moved later
+    /// for each exchange (which tokio does without touching its timer wheel), in place of one
+    /// made and dropped for each request.
+    pub(crate) answer_due: Pin<Box<Sleep>>,
+}
+
+impl Conn {
+    pub(crate) fn new(stream: Stream) -> Conn {
+        let answer_due = Box::pin(tokio::time::sleep(Duration::ZERO));
+        Conn { stream, answer_due }
+    }
+}
 
 /// A connection to the upstream.
 pub(crate) enum Stream {
@@ -71,7 +88,7 @@ impl AsyncWrite for Stream {
 
 /// One worker's idle upstream connections.
 pub(crate) struct Pool {
-    idle: Mutex<VecDeque<(Stream, Instant)>>,
+    idle: Mutex<VecDeque<(Conn, Instant)>>,
     max_idle: usize,
     idle_timeout: Duration,
 }
@@ -86,18 +103,18 @@ impl Pool {
     }
 
     /// The connection used last, if one is idle and has not been for too long.
-    pub(crate) fn take(&self) -> Option<Stream> {
+    pub(crate) fn take(&self) -> Option<Conn> {
         let mut idle = self.idle.lock().ok()?;
         self.expire(&mut idle);
-        idle.pop_back().map(|(stream, _)| stream)
+        idle.pop_back().map(|(conn, _)| conn)
     }
 
-    /// Keeps `stream` for the next request; the longest idle goes past `max_idle`.
-    pub(crate) fn give_back(&self, stream: Stream) {
+    /// Keeps `conn` for the next request; the longest idle goes past `max_idle`.
+    pub(crate) fn give_back(&self, conn: Conn) {
         let Ok(mut idle) = self.idle.lock() else {
             return;
         };
-        idle.push_back((stream, Instant::now()));
+        idle.push_back((conn, Instant::now()));
         if idle.len() > self.max_idle {
             idle.pop_front();
         }
@@ -110,7 +127,7 @@ impl Pool {
         }
     }
 
-    fn expire(&self, idle: &mut VecDeque<(Stream, Instant)>) {
+    fn expire(&self, idle: &mut VecDeque<(Conn, Instant)>) {
         while idle
             .front()
             .is_some_and(|(_, since)| since.elapsed() >= self.idle_timeout)

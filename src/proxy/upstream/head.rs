@@ -327,6 +327,23 @@ mod tests {
     }
 
     #[test]
+    fn heads_of_up_to_a_hundred_fields_are_read() {
+        let with_fields = |n: usize| {
+            let fields: String = (0..n).map(|i| format!("X-Field-{i}: {i}\r\n")).collect();
+            format!("HTTP/1.1 200 OK\r\n{fields}Content-Length: 0\r\n\r\n")
+        };
+        // Content-Length is the 100th field of the last.
+        for n in [1, 30, 99] {
+            let (parsed, _) = head(&with_fields(n), &Method::GET).unwrap().unwrap();
+            assert_eq!(parsed.headers.len(), n);
+            assert_eq!(parsed.headers["x-field-0"], "0");
+            assert_eq!(parsed.framing, Framing::Length(0));
+        }
+        let err = head(&with_fields(100), &Method::GET).unwrap_err();
+        assert!(err.to_string().contains("too many headers"), "{err}");
+    }
+
+    #[test]
     fn ambiguous_or_malformed_heads_are_refused() {
         for text in [
             "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",

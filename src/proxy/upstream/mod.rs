@@ -12,20 +12,24 @@ mod conn;
 pub(crate) mod framing;
 pub(crate) mod head;
 
+use std::future::{Future, poll_fn};
 use std::io;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::{Poll, ready};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut};
+use bytes::{Buf, BufMut, BytesMut};
 use hyper::header::{HeaderMap, HeaderName};
 use hyper::{Method, StatusCode, Uri};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsConnector;
 
 pub(crate) use body::Body;
-use conn::{Pool, Stream};
+use conn::{Conn, Pool, Stream};
 use head::Head;
 
 use super::buffers;
@@ -134,27 +138,26 @@ impl Upstream {
         let mut attempts = self.retries + 1;
         loop {
             let answer = match self.pool.take() {
-                Some(kept) => {
-                    let kept = self.exchange(kept, &request, method);
-                    match tokio::time::timeout(self.timeout, kept).await {
-                        Ok(Err(err)) if err.is_connection_failure() => continue,
-                        answer => answer,
-                    }
-                }
+                Some(kept) => match self.exchange(kept, &request, method).await {
+                    Err(err) if err.is_connection_failure() => continue,
+                    answer => answer,
+                },
                 None => {
                     attempts -= 1;
+                    // The handshake counts against the timeout too.
                     let fresh = async {
-                        let stream = self.connect().await?;
-                        self.exchange(stream, &request, method).await
+                        let conn = self.connect().await?;
+                        self.exchange(conn, &request, method).await
                     };
-                    tokio::time::timeout(self.timeout, fresh).await
+                    tokio::time::timeout(self.timeout, fresh)
+                        .await
+                        .unwrap_or(Err(UpstreamError::Timeout))
                 }
             };
             match answer {
-                Ok(Ok(response)) => return Ok(response),
-                Ok(Err(err)) if attempts > 0 && err.is_connection_failure() => continue,
-                Ok(Err(err)) => return Err(err),
-                Err(_) => return Err(UpstreamError::Timeout),
+                Ok(response) => return Ok(response),
+                Err(err) if attempts > 0 && err.is_connection_failure() => continue,
+                Err(err) => return Err(err),
             }
         }
     }
@@ -164,7 +167,7 @@ impl Upstream {
         self.pool.close_expired();
     }
 
-    async fn connect(&self) -> Result<Stream, UpstreamError> {
+    async fn connect(&self) -> Result<Conn, UpstreamError> {
         let connecting = TcpStream::connect((self.host.as_str(), self.port));
         let tcp = match tokio::time::timeout(self.connect_timeout, connecting).await {
             Ok(Ok(tcp)) => tcp,
@@ -179,10 +182,10 @@ impl Upstream {
         };
         let _ = tcp.set_nodelay(true);
         let Some((connector, name)) = &self.tls else {
-            return Ok(Stream::Plain(tcp));
+            return Ok(Conn::new(Stream::Plain(tcp)));
         };
         match connector.connect(name.clone(), tcp).await {
-            Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
+            Ok(tls) => Ok(Conn::new(Stream::Tls(Box::new(tls)))),
             Err(err) => Err(match certificate_problem(&err) {
                 Some(problem) => UpstreamError::Certificate(problem),
                 None => UpstreamError::Connect(Box::new(err)),
@@ -190,13 +193,42 @@ impl Upstream {
         }
     }
 
-    /// Writes `request` on `stream` and reads the answer's head; the body is left to read.
+    /// Writes `request` on `conn` and reads the answer's head within the timeout; the body
+    /// is left to read.
     async fn exchange(
         &self,
-        mut stream: Stream,
+        mut conn: Conn,
         request: &[u8],
         method: &Method,
     ) -> Result<Response, UpstreamError> {
+        let Conn { stream, answer_due } = &mut conn;
+        answer_due.as_mut().reset(Instant::now() + self.timeout);
+        let (head, buf) =
+            within(answer_due.as_mut(), self.read_head(stream, request, method)).await?;
+        let Head {
+            status,
+            headers,
+            framing,
+            length,
+            keep_alive,
+        } = head;
+        let pool = self.pool.clone();
+        let body = Body::new(conn, pool, buf, framing, keep_alive, self.chunk_size);
+        Ok(Response {
+            status,
+            headers,
+            length,
+            body,
+        })
+    }
+
+    /// Writes `request` on `stream` and reads the answer's head, and what came after it.
+    async fn read_head(
+        &self,
+        stream: &mut Stream,
+        request: &[u8],
+        method: &Method,
+    ) -> Result<(Head, BytesMut), UpstreamError> {
         stream.write_all(request).await.map_err(failed)?;
         let max_head = self.chunk_size.max(MIN_MAX_HEAD);
         let mut buf = buffers::take(self.chunk_size);
@@ -214,21 +246,7 @@ impl Upstream {
             match head::parse(&buf, method) {
                 Ok(Some((head, len))) => {
                     buf.advance(len);
-                    let Head {
-                        status,
-                        headers,
-                        framing,
-                        length,
-                        keep_alive,
-                    } = head;
-                    let pool = self.pool.clone();
-                    let body = Body::new(stream, pool, buf, framing, keep_alive, self.chunk_size);
-                    return Ok(Response {
-                        status,
-                        headers,
-                        length,
-                        body,
-                    });
+                    return Ok((head, buf));
                 }
                 Ok(None) if buf.len() < max_head => {}
                 Ok(None) => {
@@ -239,6 +257,22 @@ impl Upstream {
             }
         }
     }
+}
+
+/// `future`'s output, or a timeout once `due` passes.
+async fn within<T>(
+    mut due: Pin<&mut Sleep>,
+    future: impl Future<Output = Result<T, UpstreamError>>,
+) -> Result<T, UpstreamError> {
+    let mut future = pin!(future);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(output);
+        }
+        ready!(due.as_mut().poll(cx));
+        Poll::Ready(Err(UpstreamError::Timeout))
+    })
+    .await
 }
 
 impl UpstreamError {
