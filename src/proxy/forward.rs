@@ -28,23 +28,25 @@ pub fn is_hop_by_hop(lower_name: &str) -> bool {
 const OWN_REQUEST: [HeaderName; 2] = [header::HOST, header::CONTENT_LENGTH];
 const OWN_ANSWER: &str = "content-length";
 
-/// The tokens of the comma-separated lists `values`, trimmed, empty ones left out.
-fn tokens<'a>(values: impl Iterator<Item = &'a [u8]>) -> impl Iterator<Item = &'a [u8]> {
-    values
-        .flat_map(|v| v.split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii)
-        .filter(|t| !t.is_empty())
+/// The tokens of the comma-separated list `value`, trimmed (empty ones too).
+fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(<[u8]>::trim_ascii)
 }
 
 /// Whether the comma-separated lists `values` hold `token` (in any case).
-fn lists<'a>(values: impl Iterator<Item = &'a [u8]>, token: &[u8]) -> bool {
-    tokens(values).any(|t| t.eq_ignore_ascii_case(token))
+fn lists<'a>(mut values: impl Iterator<Item = &'a [u8]>, token: &[u8]) -> bool {
+    values.any(|value| tokens(value).any(|t| t.eq_ignore_ascii_case(token)))
 }
 
 /// Whether `Connection` values name any field, beyond the options `close` and `keep-alive`.
-fn names_fields<'a>(values: impl Iterator<Item = &'a [u8]>) -> bool {
-    tokens(values)
-        .any(|t| !t.eq_ignore_ascii_case(b"close") && !t.eq_ignore_ascii_case(b"keep-alive"))
+fn names_fields<'a>(mut values: impl Iterator<Item = &'a [u8]>) -> bool {
+    values.any(|value| {
+        tokens(value).any(|t| {
+            !t.is_empty()
+                && !t.eq_ignore_ascii_case(b"close")
+                && !t.eq_ignore_ascii_case(b"keep-alive")
+        })
+    })
 }
 
 /// Whether a `Connection` field of `headers` lists `token` (in any case).

@@ -101,9 +101,21 @@ pub(crate) async fn handle(
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("");
+    // Absolute-form (`GET http://other/`), authority-form and `*`: not an open proxy.
+    let origin_form = request.uri().scheme().is_none() && request.uri().authority().is_none();
+    // The request target as it came, for its length: the path and query in origin-form;
+    // the others, refused below, are written out again.
+    let written;
+    let request_target = match origin_form {
+        true => target,
+        false => {
+            written = request.uri().to_string();
+            &written
+        }
+    };
     let limits = check_head(
         request.method().as_str(),
-        &request.uri().to_string(),
+        request_target,
         headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())),
     );
     if let Err(refusal) = framing.and(limits) {
@@ -117,8 +129,6 @@ pub(crate) async fn handle(
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return Ok(response);
     }
-    // Absolute-form (`GET http://other/`), authority-form and `*`: not an open proxy.
-    let origin_form = request.uri().scheme().is_none() && request.uri().authority().is_none();
     let target = if origin_form { target } else { "" };
     if let Err(refusal) = check_target(target) {
         return Ok(answer.refusal(refusal, false, entry));
@@ -165,7 +175,7 @@ fn upstream_targets(
     head: bool,
 ) -> Result<(String, Option<String>), (Refusal, Option<String>)> {
     let Some(bucket) = &shared.bucket else {
-        return Ok((format!("{}{}", shared.base_path, target), None));
+        return Ok(([shared.base_path.as_str(), target].concat(), None));
     };
     let refusal = |err| match err {
         KeyError::BadPath => {

@@ -76,23 +76,28 @@ pub fn check_no_body<'a>(
 /// proxy), and so is any path whose segments, once percent-decoded, are `.` or `..` or hide a
 /// `/`, `\` or NUL, which could leave the base path at the upstream.
 pub fn check_target(target: &str) -> Result<&str, Refusal> {
-    if !target.starts_with('/') {
+    // Byte by byte: every request passes here.
+    let bytes = target.as_bytes();
+    if bytes.first() != Some(&b'/') {
         return Err(refuse(
             400,
             "only origin-form request targets (/path) are accepted",
         ));
     }
-    let path = target.split(['?', '#']).next().unwrap_or("");
-    if target.contains('#') {
+    if bytes.contains(&b'#') {
         return Err(refuse(400, "a fragment has no place in a request target"));
     }
-    for segment in path.split('/') {
-        let decoded = match segment.contains('%') {
+    let path = match bytes.iter().position(|&b| b == b'?') {
+        Some(query) => &bytes[..query],
+        None => bytes,
+    };
+    for segment in path.split(|&b| b == b'/') {
+        let decoded = match segment.contains(&b'%') {
             true => match percent_decode(segment) {
                 Some(decoded) => std::borrow::Cow::Owned(decoded),
                 None => return Err(refuse(400, "malformed percent-encoding in the path")),
             },
-            false => std::borrow::Cow::Borrowed(segment.as_bytes()),
+            false => std::borrow::Cow::Borrowed(segment),
         };
         if *decoded == *b"." || *decoded == *b".." {
             return Err(refuse(400, "dot segments are not accepted in the path"));
@@ -104,19 +109,18 @@ pub fn check_target(target: &str) -> Result<&str, Refusal> {
             ));
         }
     }
-    if target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+    if bytes.iter().any(|&b| b <= b' ' || b == 0x7f) {
         return Err(refuse(400, "control characters in the request target"));
     }
     Ok(target)
 }
 
-fn percent_decode(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
+fn percent_decode(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
