@@ -873,6 +873,31 @@ fn a_kept_upstream_connection_silent_before_headers_gives_504_within_the_timeout
 }
 
 #[test]
+fn an_answer_head_longer_than_the_first_read_is_read_whole_and_its_body_follows() {
+    // 20 KB of fields: the head takes many of the first read's 1 KiB, and the body behind it
+    // (300 KB, more than a chunk) then goes the spliced way.
+    let body = util::random_bytes(300_000);
+    let fields: Vec<String> = (0..10)
+        .map(|i| format!("X-Big-{i}: {}", "h".repeat(2000)))
+        .collect();
+    let answer = {
+        let mut headers: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let length = format!("Content-Length: {}", body.len());
+        headers.extend(["Connection: close", &length]);
+        canned("HTTP/1.1 200 OK", &headers, &body)
+    };
+    let upstream = Upstream::answering(move |_| answer.clone());
+    let proxy = proxy(&upstream.url(""));
+    let mut client = Client::connect(proxy.addr);
+    for _ in 0..2 {
+        let response = client.request("GET", FILE, &[]);
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.header("x-big-9"), Some("h".repeat(2000).as_str()));
+        assert_bytes_eq(&response.body, &body);
+    }
+}
+
+#[test]
 fn a_dropped_first_upstream_connection_is_retried_once() {
     let upstream = dropping_upstream(1);
     let proxy = proxy(&upstream.url(""));
