@@ -19,6 +19,10 @@ use super::framing::{Decoder, Step};
 use super::head::Framing;
 use crate::proxy::buffers;
 
+/// The least of a body worth splicing: less is read and written in one go for less than
+/// the two `splice(2)` calls cost.
+const MIN_SPLICE: u64 = 16 * 1024;
+
 /// An answer's body.
 pub(crate) struct Body {
     conn: Option<Conn>,
@@ -97,7 +101,10 @@ impl Body {
     /// many are left: in the middle of a `Content-Length` body, on a plain connection whose
     /// bytes read so far have all been handed on.
     pub(crate) fn splice_source(&self) -> Option<(&TcpStream, usize)> {
-        let left = self.decoder.remaining().filter(|&left| left > 0)?;
+        let left = self
+            .decoder
+            .remaining()
+            .filter(|&left| left >= MIN_SPLICE)?;
         if !self.buf.is_empty() {
             return None;
         }
