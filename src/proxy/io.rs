@@ -77,8 +77,9 @@ pub(crate) struct ClientIo {
     timeout: Duration,
     waiting: Waiting,
     /// The deadline for the next request to begin, and the one for the rest of a head. Each
-    /// is only ever moved later, which tokio does without touching its timer wheel (a
-    /// deadline moved earlier is taken out of the wheel and put back, once a request).
+    /// is only ever moved later, which tokio does without touching its timer wheel; one
+    /// deadline for both would move earlier once a request (`--keepalive-timeout` is the
+    /// shorter by default), and be taken out of the wheel and put back each time.
     next_request: Pin<Box<Sleep>>,
     rest_of_head: Pin<Box<Sleep>>,
     write_armed: bool,

@@ -98,8 +98,8 @@ impl Body {
     }
 
     /// The socket to move the body's next bytes from without reading them here, and how
-    /// many are left: in the middle of a `Content-Length` body, on a plain connection whose
-    /// bytes read so far have all been handed on.
+    /// many are left: in the middle of a `Content-Length` body with at least [`MIN_SPLICE`]
+    /// left, on a plain connection whose bytes read so far have all been handed on.
     pub(crate) fn splice_source(&self) -> Option<(&TcpStream, usize)> {
         let left = self
             .decoder

@@ -25,6 +25,7 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) fn new(stream: Stream) -> Conn {
+        // Set by each exchange before it is polled.
         let answer_due = Box::pin(tokio::time::sleep(Duration::ZERO));
         Conn { stream, answer_due }
     }
