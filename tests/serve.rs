@@ -874,8 +874,8 @@ fn a_kept_upstream_connection_silent_before_headers_gives_504_within_the_timeout
 
 #[test]
 fn an_answer_head_longer_than_the_first_read_is_read_whole_and_its_body_follows() {
-    // 20 KB of fields: the head takes many of the first read's 1 KiB, and the body behind it
-    // (300 KB, more than a chunk) then goes the spliced way.
+    // 20 KB of fields: more than the first read's 1 KiB, so the rest of the head is read a
+    // chunk at a time; what of the 300 KB body comes with it is copied, the rest spliced.
     let body = util::random_bytes(300_000);
     let fields: Vec<String> = (0..10)
         .map(|i| format!("X-Big-{i}: {}", "h".repeat(2000)))

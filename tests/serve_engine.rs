@@ -176,18 +176,11 @@ fn nginxs_chunked_body_with_a_trailer_arrives_whole_and_without_the_trailer() {
     let gzip = [("Accept-Encoding", "gzip")];
     // The witness: nginx itself sends this body chunked, with the trailer.
     let at_nginx = SocketAddr::from(([127, 0, 0, 1], nginx.port()));
-    let mut direct = Client::connect(at_nginx);
-    let mut raw_direct = Vec::new();
-    direct.send(&request_bytes(
-        "GET",
+    let raw_direct = last_answer_raw(
+        &mut Client::connect(at_nginx),
         "/trailers/blob.bin",
-        &[gzip[0], ("Connection", "close")],
-    ));
-    direct
-        .reader
-        .read_to_end(&mut raw_direct)
-        .expect("read nginx's answer");
-    let raw_direct = String::from_utf8_lossy(&raw_direct);
+        gzip[0],
+    );
     assert!(
         raw_direct.contains("Transfer-Encoding: chunked")
             && raw_direct.contains("X-Rangecat-Trailer: sent"),
@@ -207,17 +200,7 @@ fn nginxs_chunked_body_with_a_trailer_arrives_whole_and_without_the_trailer() {
     assert!(response.complete, "{response:?}");
     assert_bytes_eq(&response.body, &want.body);
     // The same again, read as bytes to the end: no trailer anywhere.
-    client.send(&request_bytes(
-        "GET",
-        "/blob.bin",
-        &[gzip[0], ("Connection", "close")],
-    ));
-    let mut raw = Vec::new();
-    client
-        .reader
-        .read_to_end(&mut raw)
-        .expect("read the proxy's answer");
-    let raw = String::from_utf8_lossy(&raw);
+    let raw = last_answer_raw(&mut client, "/blob.bin", gzip[0]);
     assert!(
         raw.starts_with("HTTP/1.1 200"),
         "{}",
@@ -361,4 +344,20 @@ fn more_stalled_clients_than_pipes_each_get_their_bytes_and_the_pipes_stay_few()
         "{most} pipe ends open beside {before} at the start, for {cores} cores"
     );
     assert!(most > 0, "no pipe was used: bodies were not spliced");
+}
+
+/// The answer to `GET target` with `field` and `Connection: close`, the last on `client`'s
+/// connection, as the bytes came (lossily as text), up to the close.
+fn last_answer_raw(client: &mut Client, target: &str, field: (&str, &str)) -> String {
+    client.send(&request_bytes(
+        "GET",
+        target,
+        &[field, ("Connection", "close")],
+    ));
+    let mut raw = Vec::new();
+    client
+        .reader
+        .read_to_end(&mut raw)
+        .expect("read the answer to the close");
+    String::from_utf8_lossy(&raw).into_owned()
 }
