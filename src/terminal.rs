@@ -8,7 +8,11 @@ use std::fmt::Write as _;
 /// `text` with C0 controls, DEL and C1 controls written as `\xNN` (C1: `\u{NN}`); tabs too,
 /// so that one line stays one line of columns.
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    // Every control is a byte under 0x20, DEL, or (C1, U+0080-U+009F) led by 0xC2 in UTF-8:
+    // text without those bytes, most of it, is not decoded at all.
+    // (A fold, not `any`, so that the compiler checks many bytes at once.)
+    let maybe_control = |seen, b: &u8| seen | (*b < 0x20) | (*b == 0x7f) | (*b == 0xc2);
+    if !text.as_bytes().iter().fold(false, maybe_control) || !text.chars().any(char::is_control) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -28,10 +32,15 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
 
 /// Writes `line` and a newline to stderr, its control characters escaped. A closed stderr
 /// (`2>&1 | head`) loses the line, never the command: `eprintln!` would panic, on any
-/// thread that logs.
+/// thread that logs. One `write(2)` a line (stderr is unbuffered: `writeln!` made two, the
+/// line and its newline), so that a line reaches a log file shared with others whole.
 pub fn eprint_line(line: &str) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{}", escape_controls(line));
+    let escaped = escape_controls(line);
+    let mut line = String::with_capacity(escaped.len() + 1);
+    line.push_str(&escaped);
+    line.push('\n');
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 #[cfg(test)]
