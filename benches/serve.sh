@@ -38,7 +38,7 @@
 #   BENCH_SIZE_MIB        size of the streamed file (default 1024)
 #   BENCH_RUNS            timed streams per proxy; medians reported (default 5)
 #   BENCH_SECONDS         duration of each measured wrk run (default 10)
-#   BENCH_WRK_RUNS        measured wrk runs per proxy configuration; medians reported (default 3)
+#   BENCH_WRK_RUNS        measured wrk runs per proxy configuration; medians reported (default 5)
 #   BENCH_WARMUP          seconds of wrk before each measured run, not counted (default 1)
 #   BENCH_CONNECTIONS     wrk connections (default 50)
 #   BENCH_WRK_THREADS     wrk threads (default 2)
@@ -63,7 +63,7 @@ set -euo pipefail
 size_mib=${BENCH_SIZE_MIB:-1024}
 runs=${BENCH_RUNS:-5}
 seconds=${BENCH_SECONDS:-10}
-wrk_runs=${BENCH_WRK_RUNS:-3}
+wrk_runs=${BENCH_WRK_RUNS:-5}
 warmup=${BENCH_WARMUP:-1}
 conns=${BENCH_CONNECTIONS:-50}
 wrk_threads=${BENCH_WRK_THREADS:-2}
