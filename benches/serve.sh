@@ -52,7 +52,7 @@
 #
 # Needs nginx, curl, wrk and pgrep (Debian packages nginx-light, curl, wrk, procps); as root with
 # apt-get, a missing wrk is installed (and valgrind and apache2-utils for the instruction counts).
-# A full run takes about 7 minutes on 2 CPUs (4 with BENCH_INSTRUCTIONS=0), plus the build.
+# A full run takes about 5 minutes on 2 CPUs, plus the build.
 #
 # Exit status: 0 whatever the figures (this is a report); 1 when something broke (a build, a
 # tool missing, nginx or the proxy not starting, a fetch through a proxy failing or returning
