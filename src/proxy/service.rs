@@ -210,8 +210,8 @@ fn upstream_targets(
     }
 }
 
-/// `METHOD target` for the log: in origin-form the path and query as they came, without
-/// `core::fmt` (the common case, and the log's costliest part); other forms written out.
+/// `METHOD target` for the log: in origin-form (the common case) the path and query as they
+/// came, without `core::fmt`; other forms written out.
 fn request_line(request: &Request<Incoming>) -> String {
     let method = request.method().as_str();
     let uri = request.uri();
