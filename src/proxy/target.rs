@@ -115,12 +115,18 @@ pub fn check_target(target: &str) -> Result<&str, Refusal> {
     Ok(target)
 }
 
+/// `bytes` with each `%` and two hex digits (RFC 3986 §2.1) turned into its byte; `None` for
+/// a `%` without two (`u8::from_str_radix` alone would take `%+1` for byte 1).
 fn percent_decode(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            let hex = bytes.get(i + 1..i + 3)?;
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            let hex = std::str::from_utf8(hex).ok()?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -201,6 +207,9 @@ mod tests {
             "/a%5c..%5cx",
             "/a%00b",
             "/a%zz",
+            "/a%+1",
+            "/a%-0",
+            "/a%4",
             "/a#frag",
             "/a b",
         ] {
