@@ -375,6 +375,17 @@ fn the_access_log_escapes_what_the_client_sent_as_nginx_does() {
         "not escaped: {line:?}"
     );
     assert!(line.is_ascii(), "{line:?}");
+    // A target in absolute-form, refused, is logged as it was written.
+    let request = b"GET http://other.example/x?a=1 HTTP/1.1\r\nHost: x\r\n\r\n";
+    let (response, _client) = raw(proxy.addr, request);
+    assert_eq!(response.status, 400, "{response:?}");
+    let line = log
+        .recv_timeout(Duration::from_secs(5))
+        .expect("an access-log line");
+    assert!(
+        line.contains(r#" "GET http://other.example/x?a=1" "#),
+        "{line:?}"
+    );
 }
 
 #[test]

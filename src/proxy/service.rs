@@ -61,9 +61,26 @@ pub(crate) async fn handle(
         Some(_) => words(),
         None => String::new(),
     };
+    let target = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("");
+    // Absolute-form (`GET http://other/`), authority-form and `*`: not an open proxy.
+    let origin_form = request.uri().scheme().is_none() && request.uri().authority().is_none();
+    // The request target as it came, for the log and its length: the path and query in
+    // origin-form; the others, refused below, are written out again.
+    let written;
+    let request_target = match origin_form {
+        true => target,
+        false => {
+            written = request.uri().to_string();
+            &written
+        }
+    };
     let mut entry = Entry {
         peer: logged(&|| conn.peer.clone()),
-        request: logged(&|| request_line(&request)),
+        request: logged(&|| [request.method().as_str(), " ", request_target].concat()),
         range: logged(&|| {
             request
                 .headers()
@@ -96,23 +113,6 @@ pub(crate) async fn handle(
             .iter()
             .map(HeaderValue::as_bytes),
     );
-    let target = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("");
-    // Absolute-form (`GET http://other/`), authority-form and `*`: not an open proxy.
-    let origin_form = request.uri().scheme().is_none() && request.uri().authority().is_none();
-    // The request target as it came, for its length: the path and query in origin-form;
-    // the others, refused below, are written out again.
-    let written;
-    let request_target = match origin_form {
-        true => target,
-        false => {
-            written = request.uri().to_string();
-            &written
-        }
-    };
     let limits = check_head(
         request.method().as_str(),
         request_target,
@@ -207,17 +207,6 @@ fn upstream_targets(
     match head {
         true => Ok((signed(S3Method::Head)?, Some(signed(S3Method::Get)?))),
         false => Ok((signed(S3Method::Get)?, None)),
-    }
-}
-
-/// `METHOD target` for the log: in origin-form (the common case) the path and query as they
-/// came, without `core::fmt`; other forms written out.
-fn request_line(request: &Request<Incoming>) -> String {
-    let method = request.method().as_str();
-    let uri = request.uri();
-    match (uri.scheme(), uri.authority(), uri.path_and_query()) {
-        (None, None, Some(target)) => [method, " ", target.as_str()].concat(),
-        _ => format!("{method} {uri}"),
     }
 }
 
